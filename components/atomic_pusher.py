@@ -1,0 +1,67 @@
+"""Pusher that never leaves a half-written model version under the serving root.
+
+TFX's filesystem Pusher copies straight into ``<root>/<unix time>``: a crash mid-copy leaves
+a partial version that a model server may try to load, and two pushes in the same second
+collide. This one copies into a hidden temporary directory beside the target and renames
+it into place (atomic on a local filesystem; on GCS a rename is a copy, but the version
+directory name only appears once the copy is complete). Versions strictly increase.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any, Dict, List
+
+from absl import logging
+from tfx import types
+from tfx.components import Pusher
+from tfx.components.pusher import executor as pusher_executor
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
+
+
+def next_version(serving_root: str) -> str:
+    """Unix time, or one more than the newest existing version if that is not later."""
+    existing = [int(name.rstrip("/")) for name in (fileio.listdir(serving_root) if fileio.exists(serving_root) else [])
+                if name.rstrip("/").isdigit()]
+    return str(max([int(time.time())] + [v + 1 for v in existing]))
+
+
+def publish_model(model_path: str, serving_root: str) -> tuple[str, str]:
+    """Copies a SavedModel to a new version directory atomically; returns (version, path)."""
+    fileio.makedirs(serving_root)
+    version = next_version(serving_root)
+    final = os.path.join(serving_root, version)
+    staging = os.path.join(serving_root, f".incoming-{version}-{uuid.uuid4().hex[:8]}")
+    try:
+        io_utils.copy_dir(model_path, staging)
+        fileio.rename(staging, final)
+    finally:
+        if fileio.exists(staging):
+            fileio.rmtree(staging)
+    return version, final
+
+
+class Executor(pusher_executor.Executor):
+    def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
+           exec_properties: Dict[str, Any]) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        model_push = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(model_push)
+            return
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
+        model_path = self.GetModelPath(input_dict)
+        version, serving_path = publish_model(model_path, destination.filesystem.base_directory)
+        logging.info("Model version %s published to %s", version, serving_path)
+        io_utils.copy_dir(model_path, model_push.uri)  # the artifact keeps its own copy, as TFX's does
+        self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)
+
+
+class AtomicPusher(Pusher):
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)

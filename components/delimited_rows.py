@@ -1,0 +1,101 @@
+"""Parsing delimited text rows (CSV as UCI publishes it) into feature dicts and tf.Examples.
+
+Plain Python with no Beam, so the ExampleGen, the benchmark and the tests share one parser.
+Structural problems (wrong column count, text in a numeric column, a label outside the
+spec's vocabulary, an empty file) raise RawDataError naming the file and line. Values that
+parse but fall outside a numeric column's documented range are treated as missing and
+reported through the ``on_out_of_range`` callback; domain problems of categorical features
+are left to ExampleValidator, which stops the run before training.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from typing import Callable, Iterator, Optional, Union
+
+import tensorflow as tf
+
+from pipelines.dataset_spec import Column, DatasetSpec
+
+Value = Union[str, float, None]  # None = missing
+
+
+class RawDataError(ValueError):
+    """A raw input row or file cannot be read as the spec describes; names file and line."""
+
+
+def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
+                 on_out_of_range: Optional[Callable[[str, float], None]] = None) -> dict[str, Value]:
+    """Returns {column name: value} for every non-ignored column, label included."""
+    if len(fields) != len(spec.columns):
+        raise RawDataError(f"{where}: expected {len(spec.columns)} columns "
+                           f"({', '.join(c.name for c in spec.columns)}), found {len(fields)}")
+    row: dict[str, Value] = {}
+    for column, text in zip(spec.columns, fields):
+        text = text.strip()
+        if column.type == "ignore":
+            continue
+        if column.name == spec.label.column:
+            if text not in spec.label.values:
+                raise RawDataError(f"{where}: label {column.name}={text!r} is not one of {list(spec.label.values)}")
+            row[column.name] = text
+        elif column.type == "numeric":
+            row[column.name] = _parse_number(column, text, spec.missing_token, where, on_out_of_range)
+        elif text == spec.missing_token and column.missing != "category":
+            row[column.name] = None
+        else:
+            row[column.name] = text
+    return row
+
+
+def _parse_number(column: Column, text: str, missing_token: str, where: str,
+                  on_out_of_range: Optional[Callable[[str, float], None]]) -> Optional[float]:
+    if text == missing_token or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise RawDataError(f"{where}: column {column.name!r} is numeric, got {text!r}") from None
+    if math.isnan(value) or math.isinf(value):
+        raise RawDataError(f"{where}: column {column.name!r} is numeric, got {text!r}")
+    if column.range is not None and not column.range[0] <= value <= column.range[1]:
+        if on_out_of_range:
+            on_out_of_range(column.name, value)
+        return None
+    return value
+
+
+def read_rows(spec: DatasetSpec, path: str,
+              on_out_of_range: Optional[Callable[[str, float], None]] = None) -> Iterator[dict[str, Value]]:
+    """Streams the rows of one file (local or gs://), line by line."""
+    with tf.io.gfile.GFile(path, "r") as text:  # GFile: local paths and gs:// alike
+        reader = csv.reader(text, delimiter=spec.delimiter)
+        rows = 0
+        try:
+            for fields in reader:
+                lineno = reader.line_num
+                if spec.header and lineno == 1:
+                    continue
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue  # blank line (UCI files often end with one)
+                rows += 1
+                yield parse_fields(spec, fields, f"{path}:{lineno}", on_out_of_range)
+        except UnicodeDecodeError as err:
+            raise RawDataError(f"{path}:{reader.line_num + 1}: not UTF-8 text ({err.reason})") from None
+        except csv.Error as err:
+            raise RawDataError(f"{path}:{reader.line_num}: {err}") from None
+    if rows == 0:
+        raise RawDataError(f"{path}: file has no data rows")
+
+
+def to_example(row: dict[str, Value]) -> tf.train.Example:
+    """Strings become bytes features, numbers float features; missing values are absent."""
+    features = {}
+    for name, value in row.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            features[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+        else:
+            features[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+    return tf.train.Example(features=tf.train.Features(feature=features))

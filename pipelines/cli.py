@@ -1,0 +1,138 @@
+"""tfxp: the project's command line. ``tfxp --help`` and ``tfxp COMMAND --help`` explain each command."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+from pipelines.fetch import DATA_DIR_ENV
+
+EPILOG = f"""environment:
+  {DATA_DIR_ENV}   default for --data-dir (a local mirror of the published files)
+  TFXP_CACHE_DIR  where downloads are cached (default ~/.cache/tfx-training-pipeline)
+
+examples:
+  tfxp datasets
+  tfxp run house_votes --data-dir ../shared/datasets
+  tfxp run mammographic --data-dir ../shared/datasets --output-dir /tmp/out --shards 4
+"""
+
+
+def _parse_hyperparameters(pairs: list[str]) -> dict:
+    values = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"error: --set expects KEY=VALUE, got {pair!r}")
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    return values
+
+
+def cmd_datasets(args) -> int:
+    from pipelines.dataset_spec import builtin_spec_names, load_spec
+    for name in builtin_spec_names():
+        spec = load_spec(name)
+        print(f"{name:16} {spec.format:6} {len(spec.feature_columns):3} features  {spec.description}")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from pipelines.dataset_spec import load_spec
+    from pipelines.fetch import fetch_dataset
+    folder = fetch_dataset(load_spec(args.dataset), args.data_dir)
+    print(folder)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from tfx import v1 as tfx
+
+    from pipelines.local_runner import LocalRun, build
+    from pipelines.outcome import latest_outcome
+    from pipelines.progress import ComponentProgress
+
+    run = LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
+                   num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
+                   beam_workers=args.beam_workers, enable_cache=not args.no_cache)
+    pipeline = build(run)
+    print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
+          f"outputs in {run.home}", file=sys.stderr)
+    start = time.monotonic()
+    with ComponentProgress(total=len(pipeline.components), verbose=args.verbose):
+        tfx.orchestration.LocalDagRunner().run(pipeline)
+    outcome = latest_outcome(run.metadata_path)
+    print(f"finished in {time.monotonic() - start:.0f} s: {outcome.summary()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tfxp", description="Train, evaluate and push models with one TFX pipeline per dataset spec.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("datasets", help="list the built-in dataset specs")
+    p.set_defaults(func=cmd_datasets)
+
+    data_dir = dict(default=os.environ.get(DATA_DIR_ENV) or None, metavar="DIR",
+                    help=f"local mirror of the published files, e.g. ../shared/datasets (default: ${DATA_DIR_ENV}, "
+                         "else download from the canonical URLs into the cache)")
+
+    p = commands.add_parser("fetch", help="download (or find in --data-dir) and verify a dataset's files")
+    p.add_argument("dataset", help="built-in dataset name or path to a spec .yaml")
+    p.add_argument("--data-dir", **data_dir)
+    p.set_defaults(func=cmd_fetch)
+
+    p = commands.add_parser(
+        "run", help="run a dataset's pipeline locally (LocalDagRunner)",
+        description="ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> Trainer "
+                    "-> Evaluator -> Pusher on this machine. A model is pushed to <output-dir>/<dataset>/serving "
+                    "only if the Evaluator blesses it.")
+    p.add_argument("dataset", nargs="?", default="house_votes",
+                   help="built-in dataset name or path to a spec .yaml (default: house_votes)")
+    p.add_argument("--data-dir", **data_dir)
+    p.add_argument("--output-dir", default="outputs", metavar="DIR",
+                   help="pipeline root, metadata and serving models go under DIR/<dataset> (default: outputs)")
+    p.add_argument("--shards", type=int, default=None, metavar="N", help="TFRecord shards per split (default: the spec's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a model hyperparameter, e.g. --set epochs=5 (repeatable)")
+    p.add_argument("--beam-workers", type=int, default=0, metavar="N",
+                   help="run Beam's DirectRunner with N worker processes (default: 0, one in-memory worker)")
+    p.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing cached results")
+    p.add_argument("--verbose", action="store_true", help="show TFX's own INFO logs")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def quiet_libraries() -> None:
+    """Hides TensorFlow's C++ start-up chatter and Google clients' Python-version warnings."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_libraries()
+    from pipelines.errors import explain
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # one clear line instead of a TFX/Beam traceback
+        message = explain(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""TFMA configuration from a dataset spec: absolute thresholds and a no-regression check."""
+from __future__ import annotations
+
+import json
+
+import tensorflow_model_analysis as tfma
+
+from pipelines.dataset_spec import BINARY_ONLY_METRICS, KNOWN_METRICS, DatasetSpec
+from trainers.export import PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from transforms.tabular import LABEL_KEY
+
+POSITIVE_CLASS_ID = 1  # binary metrics (AUC) score the spec's second label value
+
+
+def metric_threshold(lower_bound: float, change_tolerance: float) -> tfma.MetricThreshold:
+    return tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": lower_bound}),
+        # Compared with the last blessed model; TFMA skips this on the first run, when
+        # there is no baseline yet. The epsilon lets an equally good model through.
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -change_tolerance - 1e-10}))
+
+
+def _metric_config(name: str, threshold: tfma.MetricThreshold) -> tfma.MetricConfig:
+    return tfma.MetricConfig(class_name=KNOWN_METRICS[name], config=json.dumps({"name": name}), threshold=threshold)
+
+
+def eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
+    multiclass = [tfma.MetricConfig(class_name="ExampleCount")]
+    binary = []
+    for metric in spec.metrics:
+        config = _metric_config(metric.name, metric_threshold(metric.lower_bound, spec.change_tolerance))
+        (binary if metric.name in BINARY_ONLY_METRICS else multiclass).append(config)
+    metrics_specs = [tfma.MetricsSpec(metrics=multiclass)]
+    if binary:
+        metrics_specs.append(tfma.MetricsSpec(
+            metrics=binary, binarize=tfma.BinarizationOptions(class_ids={"values": [POSITIVE_CLASS_ID]})))
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(
+            signature_name=SERVING_SIGNATURE,
+            prediction_key=PROBABILITIES,
+            label_key=LABEL_KEY,
+            # The label is the transformed one: TFMA runs this signature on raw eval examples.
+            preprocessing_function_names=[TRANSFORM_SIGNATURE])],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=metrics_specs)

@@ -1,0 +1,90 @@
+"""Runs a dataset's pipeline on this machine: LocalDagRunner, SQLite metadata, local files,
+Beam's DirectRunner.
+
+This file is also the pipeline file for TFX's own CLI. It reads its settings from the
+environment when run (TFXP_DATASET, TFXP_DATA_DIR, TFXP_OUTPUT_DIR), so set them for both
+commands:
+  export TFXP_DATASET=house_votes TFXP_DATA_DIR=../shared/datasets
+  tfx pipeline create --engine local --pipeline_path pipelines/local_runner.py
+  tfx run create --engine local --pipeline_name house_votes
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from tfx import v1 as tfx
+
+from pipelines.dataset_spec import load_spec
+from pipelines.fetch import DATA_DIR_ENV, fetch_dataset
+from pipelines.pipeline import create_pipeline
+
+DEFAULT_DATASET = "house_votes"
+DATASET_ENV = "TFXP_DATASET"
+OUTPUT_DIR_ENV = "TFXP_OUTPUT_DIR"
+
+
+@dataclass
+class LocalRun:
+    dataset: str = DEFAULT_DATASET
+    data_dir: Optional[str] = None  # a local mirror; None = download to the cache
+    output_dir: str = "outputs"
+    num_shards: Optional[int] = None  # None = the spec's
+    hyperparameters: dict = field(default_factory=dict)
+    beam_workers: int = 0  # 0 = one in-memory worker; N = N DirectRunner worker processes
+    enable_cache: bool = True
+
+    @property
+    def name(self) -> str:
+        return load_spec(self.dataset).name
+
+    @property
+    def home(self) -> Path:
+        return Path(self.output_dir).absolute() / self.name
+
+    @property
+    def pipeline_root(self) -> str:
+        return str(self.home / "pipeline_root")
+
+    @property
+    def metadata_path(self) -> str:
+        return str(self.home / "metadata.sqlite")
+
+    @property
+    def serving_root(self) -> str:
+        return str(self.home / "serving")
+
+
+def beam_args(workers: int) -> list[str]:
+    if workers > 0:
+        return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+    return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+
+
+def build(run: LocalRun) -> tfx.dsl.Pipeline:
+    spec = load_spec(run.dataset)
+    data_root = fetch_dataset(spec, run.data_dir)
+    run.home.mkdir(parents=True, exist_ok=True)
+    return create_pipeline(
+        pipeline_name=spec.name,
+        pipeline_root=run.pipeline_root,
+        spec=spec,
+        data_root=str(data_root),
+        serving_root=run.serving_root,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(run.metadata_path),
+        beam_pipeline_args=beam_args(run.beam_workers),
+        num_shards=run.num_shards,
+        hyperparameters=run.hyperparameters,
+        enable_cache=run.enable_cache)
+
+
+def run_from_environment() -> LocalRun:
+    return LocalRun(dataset=os.environ.get(DATASET_ENV, DEFAULT_DATASET),
+                    data_dir=os.environ.get(DATA_DIR_ENV) or None,
+                    output_dir=os.environ.get(OUTPUT_DIR_ENV, "outputs"))
+
+
+if __name__ == "__main__":
+    tfx.orchestration.LocalDagRunner().run(build(run_from_environment()))

@@ -1,0 +1,54 @@
+"""What the latest local run decided, read back from ML Metadata: blessed? pushed where?"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+
+@dataclass
+class Outcome:
+    blessed: Optional[bool]  # None: the Evaluator has not run (e.g. the run stopped earlier)
+    pushed: Optional[bool]
+    destination: str = ""
+    version: str = ""
+
+    def summary(self) -> str:
+        if self.blessed is None:
+            return "no evaluation recorded"
+        if not self.blessed:
+            return "model NOT BLESSED; nothing pushed"
+        return f"model BLESSED and pushed as version {self.version} to {self.destination}" if self.pushed \
+            else "model BLESSED but not pushed"
+
+
+def _newest(store: metadata_store.MetadataStore, type_name: str):
+    artifacts = [a for a in store.get_artifacts_by_type(type_name)
+                 if a.state == metadata_store_pb2.Artifact.LIVE]
+    return max(artifacts, key=lambda a: a.id) if artifacts else None
+
+
+def _int_property(artifact, key: str) -> Optional[int]:
+    value = artifact.custom_properties.get(key)
+    return None if value is None else int(value.int_value)
+
+
+def latest_outcome(metadata_path: str) -> Outcome:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    store = metadata_store.MetadataStore(config)
+    blessing = _newest(store, "ModelBlessing")
+    pushed = _newest(store, "PushedModel")
+    if blessing is None:
+        return Outcome(blessed=None, pushed=None)
+    outcome = Outcome(blessed=_int_property(blessing, "blessed") == 1, pushed=None)
+    if pushed is not None and pushed.id > blessing.id:
+        outcome.pushed = _int_property(pushed, "pushed") == 1
+        outcome.destination = pushed.custom_properties["pushed_destination"].string_value \
+            if "pushed_destination" in pushed.custom_properties else ""
+        outcome.version = pushed.custom_properties["pushed_version"].string_value \
+            if "pushed_version" in pushed.custom_properties else ""
+    return outcome

@@ -1,0 +1,118 @@
+"""The one pipeline factory: every dataset, every runner (local, Kubeflow, Vertex AI).
+
+``create_pipeline`` is pure: all it needs arrives as arguments, it reads no globals or
+environment and touches no disk, so runners stay a few lines each.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from tfx import v1 as tfx
+from tfx.proto import example_gen_pb2
+
+from components.anomaly_gate import AnomalyGate
+from components.atomic_pusher import AtomicPusher
+from components.csv_example_gen import CsvSpecExampleGen
+from components.schema_from_spec import SchemaFromSpec
+from pipelines.dataset_spec import DatasetSpec
+from pipelines.evaluation import eval_config
+from trainers.models import BUILDERS
+
+EXAMPLE_GENS = {"csv": CsvSpecExampleGen}
+PREPROCESSING_FNS = {"csv": "transforms.tabular.preprocessing_fn"}
+RUN_FN = "trainers.run_fn.run_fn"
+
+
+def split_config(spec: DatasetSpec) -> example_gen_pb2.Output:
+    train, eval_ = spec.train_eval_buckets
+    return example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+        example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=train),
+        example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_),
+    ]))
+
+
+def create_pipeline(
+    *,
+    pipeline_name: str,
+    pipeline_root: str,
+    spec: DatasetSpec,
+    data_root: str,
+    serving_root: str,
+    metadata_connection_config: Optional[Any] = None,
+    beam_pipeline_args: Sequence[str] = (),
+    num_shards: Optional[int] = None,
+    hyperparameters: Optional[dict] = None,
+    enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    if spec.format not in EXAMPLE_GENS:
+        raise ValueError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: {sorted(EXAMPLE_GENS)}")
+    if spec.model.family not in BUILDERS:
+        raise ValueError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
+    spec_json = spec.to_json()
+
+    # Raw published files -> sharded, gzipped tf.Examples, hash-split into train and eval.
+    example_gen = EXAMPLE_GENS[spec.format](
+        input_base=data_root, spec=spec, num_shards=num_shards or spec.num_shards,
+        input_config=example_gen_pb2.Input(splits=[
+            example_gen_pb2.Input.Split(name="single_split", pattern=spec.input_pattern)]),
+        output_config=split_config(spec))
+
+    # Statistics over both splits: inputs to the schema, the validator and the reports.
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+
+    # Inferred schema, tightened with the spec's domains so that validation can fail.
+    schema_gen = SchemaFromSpec(statistics=statistics_gen.outputs["statistics"], spec_json=spec_json)
+
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+
+    # ExampleValidator only records anomalies; this gate fails the run on any.
+    anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+
+    # Normalisations and vocabularies learned over the full training split; the graph
+    # is embedded in the exported model.
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FNS[spec.format],
+        custom_config={"spec": spec_json})
+    transform.add_upstream_node(anomaly_gate)
+
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(),  # epochs come from the spec's hyperparameters
+        eval_args=tfx.proto.EvalArgs(),
+        custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {})})
+
+    # The baseline for the no-regression check: the newest model that was blessed.
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+
+    # Absolute thresholds from the spec, and "no worse than the last blessed model".
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config(spec))
+
+    # Only a blessed model reaches the serving root, as a new, complete version directory.
+    pusher = AtomicPusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_root)))
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=[example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
+                    transform, trainer, model_resolver, evaluator, pusher],
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(beam_pipeline_args))

@@ -1,0 +1,59 @@
+"""One line per component on stderr while a local pipeline runs, instead of TFX's log flood."""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+
+from absl import logging as absl_logging
+
+_EVENT = re.compile(r"Component (\S+) is (running|finished)\.")
+
+
+class ComponentProgress(logging.Handler):
+    """Context manager: prints ``[i/n] Component ...`` lines; ``verbose`` keeps TFX's INFO logs."""
+
+    def __init__(self, total: int, verbose: bool = False, stream=None):
+        super().__init__(level=logging.INFO)
+        self.total, self.verbose, self.stream = total, verbose, stream or sys.stderr
+        self.done = 0
+        self.current: str | None = None
+        self.started = 0.0
+        self.cached = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("A cached execution"):
+            self.cached = True
+            return
+        match = _EVENT.search(message)
+        if not match:
+            return
+        node, event = match.groups()
+        if event == "running":
+            self.current, self.started, self.cached = node, time.monotonic(), False
+            print(f"[{self.done + 1}/{self.total}] {node} ...", file=self.stream, flush=True)
+        else:
+            self.done += 1
+            note = " (cached)" if self.cached else ""
+            print(f"[{self.done}/{self.total}] {node} done in {time.monotonic() - self.started:.1f} s{note}",
+                  file=self.stream, flush=True)
+
+    def __enter__(self):
+        self._logger = logging.getLogger("absl")
+        self._logger.setLevel(logging.INFO)
+        # Whoever prints the logs (absl's handler, or a basicConfig one that Beam installs)
+        # keeps printing warnings and errors; INFO reaches only this handler.
+        self._quieted = [] if self.verbose else [
+            (h, h.level) for h in [absl_logging.get_absl_handler(), *logging.getLogger().handlers]]
+        for handler, _ in self._quieted:
+            handler.setLevel(logging.WARNING)
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        self._logger.removeHandler(self)
+        for handler, level in self._quieted:
+            handler.setLevel(level)
+        return False
