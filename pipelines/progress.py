@@ -42,7 +42,10 @@ class ComponentProgress(logging.Handler):
 
     def __enter__(self):
         self._logger = logging.getLogger("absl")
-        self._logger.setLevel(logging.INFO)
+        # Through absl's flag, not Logger.setLevel: code that raises the verbosity for a
+        # moment restores the flag's value, so a plain setLevel would be lost mid-run.
+        self._verbosity = absl_logging.get_verbosity()
+        absl_logging.set_verbosity(absl_logging.INFO)
         # Whoever prints the logs (absl's handler, or a basicConfig one that Beam installs)
         # keeps printing warnings and errors; INFO reaches only this handler.
         self._quieted = [] if self.verbose else [
@@ -56,4 +59,5 @@ class ComponentProgress(logging.Handler):
         self._logger.removeHandler(self)
         for handler, level in self._quieted:
             handler.setLevel(level)
+        absl_logging.set_verbosity(self._verbosity)
         return False

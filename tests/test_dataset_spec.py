@@ -1,0 +1,61 @@
+import pytest
+
+from pipelines.dataset_spec import (SpecError, builtin_spec_names, load_spec, spec_from_dict, spec_from_json)
+from tests.conftest import builtin_spec_dict, write_spec
+
+
+def test_builtin_specs_load_and_round_trip_through_json():
+    assert {"house_votes", "mammographic"} <= set(builtin_spec_names())
+    for name in builtin_spec_names():
+        spec = load_spec(name)
+        assert spec.name == name
+        assert spec_from_json(spec.to_json()) == spec
+
+
+def test_house_votes_keeps_question_mark_as_a_vote_value():
+    spec = load_spec("house_votes")
+    assert len(spec.feature_columns) == 16
+    assert all(c.type == "categorical" and c.missing == "category" and "?" in c.values for c in spec.feature_columns)
+    assert spec.label.values == ("democrat", "republican")
+
+
+def test_mammographic_never_uses_bi_rads_as_a_feature():
+    spec = load_spec("mammographic")
+    assert [c.name for c in spec.feature_columns] == ["age", "shape", "margin", "density"]
+    assert next(c for c in spec.columns if c.name == "bi_rads").type == "ignore"
+
+
+def test_a_new_csv_dataset_is_a_spec_file_only(tmp_path):
+    raw = builtin_spec_dict("mammographic")
+    raw["name"] = "my_masses"
+    spec = load_spec(str(write_spec(tmp_path, raw)))
+    assert spec.name == "my_masses" and spec.mirror_folder == "my_masses"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["metrics"].append({"name": "acuracy", "lower_bound": 0.5}), "metric 'acuracy' is not computed"),
+    (lambda r: r["label"].update(column="nope"), "label column 'nope' is not among the columns"),
+    (lambda r: r["columns"][1].update(type="float"), "has type 'float'"),
+    (lambda r: r.pop("files"), "missing required field 'files'"),
+    (lambda r: r.update(colums=[]), "unknown field(s) ['colums']"),
+    (lambda r: r["files"][0].update(sha256="abc"), "needs a sha256"),
+    (lambda r: r["columns"][1].update(range=[5, 1]), "range must be [low, high]"),
+])
+def test_malformed_specs_are_rejected_with_the_field_named(change, message):
+    raw = builtin_spec_dict("mammographic")
+    change(raw)
+    with pytest.raises(SpecError, match=None) as err:
+        spec_from_dict(raw, where="test.yaml")
+    assert message in str(err.value) and "test.yaml" in str(err.value)
+
+
+def test_auc_on_a_multiclass_label_is_an_error():
+    raw = builtin_spec_dict("house_votes")
+    raw["label"]["values"] = ["democrat", "republican", "independent"]
+    with pytest.raises(SpecError, match="needs a binary label"):
+        spec_from_dict(raw)
+
+
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(SpecError, match="built-in datasets: .*house_votes"):
+        load_spec("iris")

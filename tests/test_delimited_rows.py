@@ -1,0 +1,57 @@
+import pytest
+
+from components.delimited_rows import RawDataError, read_rows, to_example
+from pipelines.dataset_spec import load_spec
+
+VOTES = load_spec("house_votes")
+MASSES = load_spec("mammographic")
+
+
+def test_reads_every_published_row(data_dir):
+    rows = list(read_rows(VOTES, str(data_dir / "house_votes" / "house-votes-84.data")))
+    assert len(rows) == 435
+    assert sum(r["party"] == "democrat" for r in rows) == 267
+    assert rows[0]["water_project_cost_sharing"] == "y" and rows[0]["el_salvador_aid"] == "y"
+    assert rows[2]["handicapped_infants"] == "?"  # did not vote: a value, not a missing row
+
+
+def test_mammographic_missing_values_and_ignored_bi_rads(data_dir):
+    rows = list(read_rows(MASSES, str(data_dir / "mammographic" / "mammographic_masses.data")))
+    assert len(rows) == 961
+    assert all("bi_rads" not in r for r in rows)
+    assert rows[1]["density"] is None  # "4,43,1,1,?,1"
+    assert rows[1]["age"] == 43.0 and rows[1]["shape"] == "1"
+    assert sum(r["age"] is None for r in rows) == 5
+
+
+def _write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_out_of_range_values_become_missing_and_are_reported(tmp_path):
+    seen = []
+    rows = list(read_rows(MASSES, _write(tmp_path, "5,67,3,5,3,1\n4,43,1,1,7,0\n"), lambda c, v: seen.append((c, v))))
+    assert rows[1]["density"] is None and seen == [("density", 7.0)]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("5,67,3,5,3,1\n4,43,1,1,1\n", r"data.csv:2: expected 6 columns .* found 5"),
+    ("5,67,3,5,3,1\n5,sixty,3,5,3,1\n", r"data.csv:2: column 'age' is numeric, got 'sixty'"),
+    ("5,67,3,5,3,2\n", r"data.csv:1: label severity='2' is not one of \['0', '1'\]"),
+    ("", r"data.csv: file has no data rows"),
+    ("\n\n", r"data.csv: file has no data rows"),
+    ("5,nan,3,5,3,1\n", r"data.csv:1: column 'age' is numeric, got 'nan'"),
+])
+def test_bad_input_names_file_and_line(tmp_path, content, message):
+    with pytest.raises(RawDataError, match=message):
+        list(read_rows(MASSES, _write(tmp_path, content)))
+
+
+def test_examples_hold_strings_as_bytes_numbers_as_floats_and_omit_missing():
+    example = to_example({"shape": "3", "age": 61.0, "density": None})
+    features = example.features.feature
+    assert features["shape"].bytes_list.value == [b"3"]
+    assert features["age"].float_list.value == [61.0]
+    assert "density" not in features
