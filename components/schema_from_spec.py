@@ -53,5 +53,7 @@ def SchemaFromSpec(statistics: InputArtifact[ExampleStatistics], schema: OutputA
     """Infers the schema from the training split's statistics and applies the spec's domains."""
     spec = spec_from_json(spec_json)
     stats = tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], "train"), STATS_FILE))
-    inferred = tfdv.infer_schema(stats, infer_feature_shape=True)
+    # No fixed shapes: every feature parses as VarLen, so Transform and the serving
+    # signature accept rows and requests where a value is missing.
+    inferred = tfdv.infer_schema(stats, infer_feature_shape=False)
     tfdv.write_schema_text(tighten_schema(inferred, spec), os.path.join(schema.uri, SCHEMA_FILE))

@@ -1,34 +1,40 @@
 """Keras model builders, one screen each. Keras 2 (tf_keras), as TFX 1.16's Transform and TFMA use.
 
-A builder takes the transformed-input layout (feature -> category count, 0 for numeric),
+A builder takes the transformed-input layout (feature -> (width, token count; 0 for numeric)),
 the number of classes and the spec's hyperparameters, and returns a compiled model whose
 output is class probabilities.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Sequence, Tuple
 
 import tensorflow as tf
 import tf_keras as keras
 
+from trainers.autograph import skip_autograph_for_libraries
 
-def tabular_inputs(layout: Dict[str, int]):
-    """Keras inputs for a transformed tabular row, and their concatenated encoding."""
+
+Layout = Dict[str, Tuple[int, int]]
+
+
+def tabular_inputs(layout: Layout):
+    """Keras inputs for a transformed tabular row, and their concatenated encoding.
+
+    Token ids become a multi-hot vector; tokens are ``column=value``, so this is the
+    one-hot encoding of every categorical column side by side.
+    """
     inputs, encoded = {}, []
-    for name, categories in sorted(layout.items()):
-        if categories:
-            inputs[name] = keras.Input(shape=(), name=name, dtype=tf.int64)
-            encoded.append(keras.layers.CategoryEncoding(num_tokens=categories, output_mode="one_hot")(inputs[name]))
-        else:
-            inputs[name] = keras.Input(shape=(), name=name, dtype=tf.float32)
-            encoded.append(keras.layers.Reshape((1,))(inputs[name]))
-    return inputs, keras.layers.Concatenate()(encoded)
+    for name, (width, tokens) in sorted(layout.items()):
+        inputs[name] = keras.Input(shape=(width,), name=name, dtype=tf.int64 if tokens else tf.float32)
+        encoded.append(keras.layers.CategoryEncoding(num_tokens=tokens, output_mode="multi_hot")(inputs[name])
+                       if tokens else inputs[name])
+    return inputs, (keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0])
 
 
-def build_dense_classifier(layout: Dict[str, int], num_classes: int, hidden_units: Sequence[int] = (16,),
+def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Sequence[int] = (16,),
                            dropout: float = 0.2, l2: float = 1e-3, learning_rate: float = 1e-2,
                            **_training_args) -> keras.Model:
-    """A small MLP over one-hot categoricals and z-scored numerics."""
+    """A small MLP over one-hot categoricals, z-scored numerics and missing indicators."""
     inputs, x = tabular_inputs(layout)
     for units in hidden_units:
         x = keras.layers.Dense(units, activation="relu", kernel_regularizer=keras.regularizers.l2(l2))(x)
@@ -46,7 +52,8 @@ BUILDERS: Dict[str, Callable[..., keras.Model]] = {
 }
 
 
-def build_model(family: str, layout: Dict[str, int], num_classes: int, hyperparameters: dict) -> keras.Model:
+def build_model(family: str, layout: Layout, num_classes: int, hyperparameters: dict) -> keras.Model:
+    skip_autograph_for_libraries()
     if family not in BUILDERS:
         raise ValueError(f"unknown model family {family!r}; known: {sorted(BUILDERS)}")
     return BUILDERS[family](layout, num_classes, **hyperparameters)

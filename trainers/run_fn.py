@@ -8,10 +8,12 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 
 from pipelines.dataset_spec import spec_from_json
 from trainers import data, export, models, train
+from trainers.autograph import skip_autograph_for_libraries
 from transforms.tabular import model_inputs
 
 
 def run_fn(fn_args: FnArgs) -> None:
+    skip_autograph_for_libraries()
     config = fn_args.custom_config
     spec = spec_from_json(config["spec"])
     hyperparameters = {**spec.model.hyperparameters, **config.get("hyperparameters", {})}

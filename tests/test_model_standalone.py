@@ -1,0 +1,44 @@
+"""The model code without TFX: the same transform, builder and fit loop on rows in memory."""
+import numpy as np
+import tf_keras as keras
+
+from components.delimited_rows import read_rows
+from pipelines.dataset_spec import load_spec
+from trainers.models import build_model
+from trainers.standalone import train_and_evaluate
+
+
+def _split(rows, every=5):
+    return [r for i, r in enumerate(rows) if i % every], [r for i, r in enumerate(rows) if not i % every]
+
+
+def test_dense_classifier_outputs_probabilities():
+    model = build_model("dense", {"numeric_z": (2, 0), "categorical_ids": (3, 9)}, 3, {"hidden_units": [8]})
+    out = model.predict({"numeric_z": np.array([[0.5, -1.0], [0, 0]], np.float32),
+                         "categorical_ids": np.array([[1, 3, 8], [0, 4, 5]])}, verbose=0)
+    assert out.shape == (2, 3)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_model_family_is_named():
+    try:
+        build_model("transformer", {"numeric_z": (1, 0)}, 2, {})
+    except ValueError as err:
+        assert "unknown model family 'transformer'" in str(err)
+    else:
+        raise AssertionError("expected ValueError")
+
+
+def test_house_votes_model_learns_from_the_spec(data_dir):
+    spec = load_spec("house_votes")
+    train_rows, eval_rows = _split(list(read_rows(spec, str(data_dir / "house_votes" / "house-votes-84.data"))))
+    result = train_and_evaluate(spec, train_rows, eval_rows, {"epochs": 20})
+    assert result["accuracy"] > 0.9 and result["auc"] > 0.95, result
+    assert isinstance(result["model"], keras.Model)
+
+
+def test_mammographic_model_learns_from_the_spec(data_dir):
+    spec = load_spec("mammographic")
+    train_rows, eval_rows = _split(list(read_rows(spec, str(data_dir / "mammographic" / "mammographic_masses.data"))))
+    result = train_and_evaluate(spec, train_rows, eval_rows, {"epochs": 20})
+    assert result["accuracy"] > 0.72 and result["auc"] > 0.8, result
