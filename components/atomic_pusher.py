@@ -5,6 +5,9 @@ a partial version that a model server may try to load, and two pushes in the sam
 collide. This one copies into a hidden temporary directory beside the target and renames
 it into place (atomic on a local filesystem; on GCS a rename is a copy, but the version
 directory name only appears once the copy is complete). Versions strictly increase.
+
+Each version records which Trainer model it holds (``assets.extra/``, which model servers
+ignore), so blessing the model that is already served again does not add a copy of it.
 """
 from __future__ import annotations
 
@@ -24,21 +27,35 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
 
-def next_version(serving_root: str) -> str:
-    """Unix time, or one more than the newest existing version if that is not later."""
-    existing = [int(name.rstrip("/")) for name in (fileio.listdir(serving_root) if fileio.exists(serving_root) else [])
-                if name.rstrip("/").isdigit()]
-    return str(max([int(time.time())] + [v + 1 for v in existing]))
+SOURCE_FILE = os.path.join("assets.extra", "source_model.txt")
+
+
+def served_versions(serving_root: str) -> list[int]:
+    if not fileio.exists(serving_root):
+        return []
+    return sorted(int(name.rstrip("/")) for name in fileio.listdir(serving_root) if name.rstrip("/").isdigit())
+
+
+def _source_of(version_dir: str) -> str:
+    path = os.path.join(version_dir, SOURCE_FILE)
+    return io_utils.read_string_file(path) if fileio.exists(path) else ""
 
 
 def publish_model(model_path: str, serving_root: str) -> tuple[str, str]:
-    """Copies a SavedModel to a new version directory atomically; returns (version, path)."""
+    """Copies a SavedModel to a new version directory atomically; returns (version, path).
+
+    If the newest version already holds this model, returns that version instead.
+    """
     fileio.makedirs(serving_root)
-    version = next_version(serving_root)
+    versions = served_versions(serving_root)
+    if versions and _source_of(os.path.join(serving_root, str(versions[-1]))) == model_path:
+        return str(versions[-1]), os.path.join(serving_root, str(versions[-1]))
+    version = str(max([int(time.time())] + [v + 1 for v in versions]))
     final = os.path.join(serving_root, version)
     staging = os.path.join(serving_root, f".incoming-{version}-{uuid.uuid4().hex[:8]}")
     try:
         io_utils.copy_dir(model_path, staging)
+        io_utils.write_string_file(os.path.join(staging, SOURCE_FILE), model_path)
         fileio.rename(staging, final)
     finally:
         if fileio.exists(staging):

@@ -28,8 +28,7 @@ def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
                  on_out_of_range: Optional[Callable[[str, float], None]] = None) -> dict[str, Value]:
     """Returns {column name: value} for every non-ignored column, label included."""
     if len(fields) != len(spec.columns):
-        raise RawDataError(f"{where}: expected {len(spec.columns)} columns "
-                           f"({', '.join(c.name for c in spec.columns)}), found {len(fields)}")
+        raise RawDataError(f"{where}: expected {len(spec.columns)} columns, found {len(fields)}")
     row: dict[str, Value] = {}
     for column, text in zip(spec.columns, fields):
         text = text.strip()

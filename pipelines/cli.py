@@ -111,15 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def quiet_libraries() -> None:
-    """Hides TensorFlow's C++ start-up chatter and Google clients' Python-version warnings."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Hides TensorFlow's C++ start-up chatter (CUDA plugin registration 'errors' on a
+    machine without a GPU) and Google clients' Python-version warnings. Must run before
+    TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_libraries()
+    if not getattr(args, "verbose", False):
+        quiet_libraries()
     from pipelines.errors import explain
     try:
         return args.func(args)

@@ -12,6 +12,7 @@ from pipelines.fetch import DataSourceError
 OUR_ERRORS = (RawDataError, DataAnomalyError, SpecError, DataSourceError)
 # Beam's runners re-raise a worker's exception as a new one with the original text inside.
 _WRAPPED = re.compile(r"(RawDataError|DataAnomalyError): (.+?)(?:\s\[while running|\n\n|$)", re.S)
+_BEAM_STEP = re.compile(r"\s*\[while running '[^']*'\]$")
 
 
 def explain(err: BaseException) -> Optional[str]:
@@ -20,7 +21,7 @@ def explain(err: BaseException) -> Optional[str]:
     while err is not None and id(err) not in seen:
         seen.add(id(err))
         if isinstance(err, OUR_ERRORS):
-            return str(err)
+            return _BEAM_STEP.sub("", str(err))
         match = _WRAPPED.search(str(err))
         if match:
             return match.group(2).strip()

@@ -9,6 +9,13 @@ import time
 from absl import logging as absl_logging
 
 _EVENT = re.compile(r"Component (\S+) is (running|finished)\.")
+_HARMLESS = ("ArtifactQuery.property_predicate is not supported",)
+
+
+def _drop_tracebacks(record: logging.LogRecord) -> bool:
+    """Library errors keep their one-line message; the CLI reports the failure itself."""
+    record.exc_info, record.exc_text = None, None
+    return not record.getMessage().startswith(_HARMLESS)
 
 
 class ComponentProgress(logging.Handler):
@@ -52,6 +59,7 @@ class ComponentProgress(logging.Handler):
             (h, h.level) for h in [absl_logging.get_absl_handler(), *logging.getLogger().handlers]]
         for handler, _ in self._quieted:
             handler.setLevel(logging.WARNING)
+            handler.addFilter(_drop_tracebacks)
         self._logger.addHandler(self)
         return self
 
@@ -59,5 +67,6 @@ class ComponentProgress(logging.Handler):
         self._logger.removeHandler(self)
         for handler, level in self._quieted:
             handler.setLevel(level)
+            handler.removeFilter(_drop_tracebacks)
         absl_logging.set_verbosity(self._verbosity)
         return False

@@ -1,0 +1,54 @@
+"""What the end-to-end tests check after a real local run, read from ML Metadata and disk."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from components.delimited_rows import read_rows, to_example
+from pipelines.dataset_spec import DatasetSpec
+
+COMPLETE = metadata_store_pb2.Execution.COMPLETE
+CACHED = metadata_store_pb2.Execution.CACHED
+
+
+def store_for(metadata_path: str) -> metadata_store.MetadataStore:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return metadata_store.MetadataStore(config)
+
+
+def executions_by_node(metadata_path: str, pipeline_name: str) -> dict[str, list]:
+    """Node id -> its executions, oldest first (TFX files each under a 'node' context)."""
+    store = store_for(metadata_path)
+    found = defaultdict(list)
+    for context in store.get_contexts_by_type("node"):
+        node = context.name.removeprefix(f"{pipeline_name}.")
+        found[node] = sorted(store.get_executions_by_context(context.id), key=lambda e: e.id)
+    return dict(found)
+
+
+def serving_versions(serving_root: str) -> list[str]:
+    return sorted(v for v in os.listdir(serving_root) if v.isdigit()) if os.path.isdir(serving_root) else []
+
+
+def tree_snapshot(root: str) -> dict[str, int]:
+    """Every file under root with its size: equal snapshots mean nothing was written."""
+    return {str(p.relative_to(root)): p.stat().st_size for p in Path(root).rglob("*") if p.is_file()} \
+        if os.path.isdir(root) else {}
+
+
+def classify_raw_rows(model_dir: str, spec: DatasetSpec, data_file: str) -> tuple[float, dict]:
+    """Accuracy of the served model on the published rows, sent as raw tf.Examples without label."""
+    rows = list(read_rows(spec, data_file))
+    labels = np.array([spec.label.values.index(r.pop(spec.label.column)) for r in rows])
+    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    outputs = serve(examples=tf.constant([to_example(r).SerializeToString() for r in rows]))
+    predicted = outputs["probabilities"].numpy().argmax(axis=1)
+    return float(np.mean(predicted == labels)), outputs

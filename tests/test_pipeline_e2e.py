@@ -1,0 +1,154 @@
+"""Real local pipeline runs (LocalDagRunner, SQLite metadata, Beam DirectRunner) on the real data."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from tfx import v1 as tfx
+
+from pipelines.dataset_spec import load_spec
+from pipelines.fetch import sha256_of
+from pipelines.local_runner import LocalRun, build
+from pipelines.outcome import latest_outcome
+from tests.conftest import builtin_spec_dict, write_spec
+from tests.pipeline_checks import (CACHED, COMPLETE, classify_raw_rows, executions_by_node, serving_versions,
+                                   tree_snapshot)
+
+pytestmark = pytest.mark.e2e
+
+COMPONENTS = ["CsvSpecExampleGen", "latest_blessed_model_resolver", "StatisticsGen", "SchemaFromSpec",
+              "ExampleValidator", "AnomalyGate", "Transform", "Trainer", "Evaluator", "AtomicPusher"]
+BEFORE_EVALUATION = ["CsvSpecExampleGen", "StatisticsGen", "SchemaFromSpec", "ExampleValidator",
+                     "AnomalyGate", "Transform", "Trainer"]
+
+
+def run_pipeline(run: LocalRun) -> None:
+    tfx.orchestration.LocalDagRunner().run(build(run))
+
+
+@pytest.fixture(scope="module")
+def votes_run(tmp_path_factory, data_dir):
+    """One real house_votes run; the tests below build on its served model."""
+    run = LocalRun(dataset="house_votes", data_dir=str(data_dir), output_dir=str(tmp_path_factory.mktemp("votes")))
+    run_pipeline(run)
+    return run
+
+
+def test_every_component_runs_and_a_blessed_model_is_served(votes_run, data_dir):
+    executions = executions_by_node(votes_run.metadata_path, "house_votes")
+    assert sorted(executions) == sorted(COMPONENTS)
+    for node in COMPONENTS:
+        if node != "latest_blessed_model_resolver":
+            assert [e.last_known_state for e in executions[node]] == [COMPLETE], node
+
+    outcome = latest_outcome(votes_run.metadata_path)
+    assert outcome.blessed and outcome.pushed
+    [version] = serving_versions(votes_run.serving_root)
+    served = os.path.join(votes_run.serving_root, version)
+    assert outcome.destination == served
+    assert os.path.isfile(os.path.join(served, "saved_model.pb"))
+    assert not [n for n in os.listdir(votes_run.serving_root) if n.startswith(".")]  # no staging left
+
+    spec = load_spec("house_votes")
+    accuracy, outputs = classify_raw_rows(served, spec, str(data_dir / "house_votes" / "house-votes-84.data"))
+    assert accuracy > 0.9  # the majority class is 61%
+    assert outputs["probabilities"].shape == (435, 2)
+    np.testing.assert_allclose(outputs["probabilities"].numpy().sum(axis=1), 1.0, rtol=1e-5)
+    assert set(outputs["classes"].numpy()) <= {b"democrat", b"republican"}
+
+
+def test_second_run_reuses_the_cache(votes_run):
+    before = executions_by_node(votes_run.metadata_path, "house_votes")
+    versions = serving_versions(votes_run.serving_root)
+    run_pipeline(votes_run)
+    after = executions_by_node(votes_run.metadata_path, "house_votes")
+    for node in BEFORE_EVALUATION:
+        assert len(after[node]) == len(before[node]) + 1, node
+        assert after[node][-1].last_known_state == CACHED, node
+    # As in TFX's own e2e tests: a blessed model now exists, so the Evaluator has a new
+    # baseline input and runs again; the Pusher follows. The model itself is not re-pushed.
+    for node in ["Evaluator", "AtomicPusher"]:
+        assert after[node][-1].last_known_state == COMPLETE, node
+    assert latest_outcome(votes_run.metadata_path).blessed
+    assert serving_versions(votes_run.serving_root) == versions
+
+
+def test_a_worse_model_is_not_blessed_and_not_served(votes_run):
+    served = tree_snapshot(votes_run.serving_root)
+    worse = LocalRun(**{**votes_run.__dict__, "hyperparameters": {"learning_rate": 0.0, "epochs": 1}})
+    run_pipeline(worse)
+    executions = executions_by_node(votes_run.metadata_path, "house_votes")
+    assert executions["Trainer"][-1].last_known_state == COMPLETE  # really trained again
+    outcome = latest_outcome(votes_run.metadata_path)
+    assert outcome.blessed is False and outcome.pushed is False
+    assert tree_snapshot(votes_run.serving_root) == served
+
+
+def _broken_copy(tmp_path, data_dir, edit):
+    """A house_votes spec (same pipeline) over an edited copy of the data, with its checksum."""
+    folder = tmp_path / "data" / "house_votes"
+    folder.mkdir(parents=True)
+    lines = (data_dir / "house_votes" / "house-votes-84.data").read_text().splitlines()
+    path = folder / "house-votes-84.data"
+    path.write_text("\n".join(edit(lines)) + "\n")
+    raw = builtin_spec_dict("house_votes")
+    raw["files"][0]["sha256"] = sha256_of(path)
+    return write_spec(tmp_path, raw), tmp_path / "data", path
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_malformed_row_stops_the_run_naming_file_and_line(votes_run, tmp_path, data_dir):
+    served = tree_snapshot(votes_run.serving_root)
+    spec_path, data_root, path = _broken_copy(tmp_path, data_dir, lambda lines: lines[:2] + ["democrat,y,n"] + lines[2:])
+    result = _cli("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"error: {path}:3: expected 17 columns" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_snapshot(votes_run.serving_root) == served
+
+
+def test_unknown_vote_is_an_anomaly_that_stops_before_training(votes_run, tmp_path, data_dir):
+    served = tree_snapshot(votes_run.serving_root)
+    trainings = len(executions_by_node(votes_run.metadata_path, "house_votes")["Trainer"])
+    spec_path, data_root, _ = _broken_copy(tmp_path, data_dir, lambda lines: [lines[0].replace(",y,", ",yes,", 1)] + lines[1:])
+    result = _cli("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "ExampleValidator found anomalies; stopping before training" in result.stderr
+    assert "water_project_cost_sharing" in result.stderr  # the first 'y' vote of row 1
+    executions = executions_by_node(votes_run.metadata_path, "house_votes")
+    assert len(executions["Trainer"]) == trainings
+    assert tree_snapshot(votes_run.serving_root) == served
+
+
+def test_mammographic_end_to_end(tmp_path, data_dir):
+    run = LocalRun(dataset="mammographic", data_dir=str(data_dir), output_dir=str(tmp_path))
+    run_pipeline(run)
+    outcome = latest_outcome(run.metadata_path)
+    assert outcome.blessed and outcome.pushed
+    [version] = serving_versions(run.serving_root)
+    accuracy, outputs = classify_raw_rows(os.path.join(run.serving_root, version), load_spec("mammographic"),
+                                          str(data_dir / "mammographic" / "mammographic_masses.data"))
+    assert accuracy > 0.75  # the majority class is 54%
+    assert set(outputs["classes"].numpy()) == {b"benign", b"malignant"}
+
+
+def test_tfx_cli_creates_and_runs_the_pipeline(tmp_path, data_dir):
+    """TFX's own CLI, local engine, with this repo's runner as the pipeline file."""
+    import pipelines.local_runner
+    tfx_cli = shutil.which("tfx", path=os.path.dirname(sys.executable))
+    env = {**os.environ, "TFXP_DATASET": "house_votes", "TFXP_DATA_DIR": str(data_dir),
+           "TFXP_OUTPUT_DIR": str(tmp_path / "out"), "LOCAL_HOME": str(tmp_path / "tfx_home")}
+    create = subprocess.run([tfx_cli, "pipeline", "create", "--engine", "local",
+                             "--pipeline_path", pipelines.local_runner.__file__],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert create.returncode == 0 and 'Pipeline "house_votes" created successfully' in create.stdout, create.stderr[-2000:]
+    run = subprocess.run([tfx_cli, "run", "create", "--engine", "local", "--pipeline_name", "house_votes"],
+                         env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(serving_versions(str(tmp_path / "out" / "house_votes" / "serving"))) == 1
