@@ -92,7 +92,8 @@ def _broken_copy(tmp_path, data_dir, edit):
     folder.mkdir(parents=True)
     lines = (data_dir / "house_votes" / "house-votes-84.data").read_text().splitlines()
     path = folder / "house-votes-84.data"
-    path.write_text("\n".join(edit(lines)) + "\n")
+    edited = edit(lines)
+    path.write_text("\n".join(edited) + "\n" if edited else "")
     raw = builtin_spec_dict("house_votes")
     raw["files"][0]["sha256"] = sha256_of(path)
     return write_spec(tmp_path, raw), tmp_path / "data", path
@@ -103,13 +104,36 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=600)
 
 
-def test_malformed_row_stops_the_run_naming_file_and_line(votes_run, tmp_path, data_dir):
+@pytest.mark.parametrize("edit, message", [
+    (lambda lines: lines[:2] + ["democrat,y,n"] + lines[2:], "{path}:3: expected 17 columns, found 3"),
+    (lambda lines: lines[:4] + [lines[4].replace("democrat", "whig")] + lines[5:],
+     "{path}:5: label party='whig' is not one of ['democrat', 'republican']"),
+    (lambda lines: [], "{path}: file has no data rows"),
+], ids=["wrong-column-count", "unknown-label", "empty-file"])
+def test_bad_rows_stop_the_run_naming_file_and_line(votes_run, tmp_path, data_dir, edit, message):
     served = tree_snapshot(votes_run.serving_root)
-    spec_path, data_root, path = _broken_copy(tmp_path, data_dir, lambda lines: lines[:2] + ["democrat,y,n"] + lines[2:])
+    spec_path, data_root, path = _broken_copy(tmp_path, data_dir, edit)
     result = _cli("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir)
     assert result.returncode == 1, result.stderr[-2000:]
-    assert f"error: {path}:3: expected 17 columns" in result.stderr
+    assert "error: " + message.format(path=path) in result.stderr
     assert "Traceback" not in result.stderr
+    assert tree_snapshot(votes_run.serving_root) == served
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda path: path.unlink(), "{path}: file not found"),
+    (lambda path: path.write_text(path.read_text().replace("n", "y", 1)), "{path}: checksum mismatch"),
+], ids=["missing-file", "checksum-mismatch"])
+def test_missing_or_damaged_files_stop_before_the_pipeline(votes_run, tmp_path, data_dir, damage, message):
+    served = tree_snapshot(votes_run.serving_root)
+    mirror = tmp_path / "mirror" / "house_votes"
+    mirror.mkdir(parents=True)
+    path = mirror / "house-votes-84.data"
+    shutil.copy(data_dir / "house_votes" / "house-votes-84.data", path)
+    damage(path)
+    result = _cli("run", "house_votes", "--data-dir", mirror.parent, "--output-dir", votes_run.output_dir)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "error: " + message.format(path=path) in result.stderr
     assert tree_snapshot(votes_run.serving_root) == served
 
 
