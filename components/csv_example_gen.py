@@ -18,7 +18,7 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.delimited_rows import RawDataError, read_rows, to_example
-from components.example_gen_config import ShardedExampleGenExecutor, pack_config, unpack_config
+from components.sharded_example_gen import ShardedExampleGenExecutor, pack_config, unpack_config
 from pipelines.dataset_spec import DatasetSpec, spec_from_json
 
 

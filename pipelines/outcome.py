@@ -1,8 +1,8 @@
 """What the latest local run decided, read back from ML Metadata: blessed? pushed where?"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import List, Optional
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -14,12 +14,13 @@ class Outcome:
     pushed: Optional[bool]
     destination: str = ""
     version: str = ""
+    failures: List[str] = field(default_factory=list)  # failed thresholds when not blessed
 
     def summary(self) -> str:
         if self.blessed is None:
             return "no evaluation recorded"
         if not self.blessed:
-            return "model NOT BLESSED; nothing pushed"
+            return "model NOT BLESSED (" + ("; ".join(self.failures) or "no threshold failed") + "); nothing pushed"
         return f"model BLESSED and pushed as version {self.version} to {self.destination}" if self.pushed \
             else "model BLESSED but not pushed"
 
@@ -35,6 +36,26 @@ def _int_property(artifact, key: str) -> Optional[int]:
     return None if value is None else int(value.int_value)
 
 
+def threshold_failures(evaluation_uri: str) -> List[str]:
+    """Each failed threshold of an Evaluator run as 'metric value vs bound' (slice named if any)."""
+    import tensorflow_model_analysis as tfma
+
+    failures = []
+    for per_slice in tfma.load_validation_result(evaluation_uri).metric_validations_per_slice:
+        where = "" if not per_slice.slice_key.single_slice_keys else f" on slice {per_slice.slice_key}"
+        for failure in per_slice.failures:
+            value = failure.metric_value.double_value.value
+            threshold = failure.metric_threshold
+            if failure.metric_key.is_diff:
+                bound = threshold.change_threshold.absolute.value
+                failures.append(f"{failure.metric_key.name} changed by {value:+.4f} vs the last blessed model, "
+                                f"allowed >= {bound:+.4f}{where}")
+            else:
+                bound = threshold.value_threshold.lower_bound.value
+                failures.append(f"{failure.metric_key.name} = {value:.4f}, below the bound {bound:.4f}{where}")
+    return failures
+
+
 def latest_outcome(metadata_path: str) -> Outcome:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
@@ -45,6 +66,9 @@ def latest_outcome(metadata_path: str) -> Outcome:
     if blessing is None:
         return Outcome(blessed=None, pushed=None)
     outcome = Outcome(blessed=_int_property(blessing, "blessed") == 1, pushed=None)
+    evaluation = _newest(store, "ModelEvaluation")
+    if not outcome.blessed and evaluation is not None:
+        outcome.failures = threshold_failures(evaluation.uri)
     if pushed is not None and pushed.id > blessing.id:
         outcome.pushed = _int_property(pushed, "pushed") == 1
         outcome.destination = pushed.custom_properties["pushed_destination"].string_value \

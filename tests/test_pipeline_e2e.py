@@ -83,6 +83,8 @@ def test_a_worse_model_is_not_blessed_and_not_served(votes_run):
     assert executions["Trainer"][-1].last_known_state == COMPLETE  # really trained again
     outcome = latest_outcome(votes_run.metadata_path)
     assert outcome.blessed is False and outcome.pushed is False
+    assert any(f.startswith("accuracy = ") and "below the bound 0.8500" in f for f in outcome.failures), outcome.failures
+    assert any(f.startswith("accuracy changed by -") for f in outcome.failures), outcome.failures
     assert tree_snapshot(votes_run.serving_root) == served
 
 

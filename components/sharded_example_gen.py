@@ -1,4 +1,4 @@
-"""What our custom ExampleGens share: their configuration and a writer with a shard count.
+"""What our custom ExampleGens share: configuration in custom_config and a writer with a shard count.
 
 TFX's ExampleGen writes each split with however many shards the runner picks. Ours take
 ``num_shards`` (and any reader settings) through the standard ``custom_config`` field, packed
