@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,14 @@ def write_spec(tmp_path: Path, raw: dict, name: str = "spec.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_argv():
+    """TFX's BaseBeamExecutor parses ``sys.argv + beam_pipeline_args`` with absl flags, so
+    pytest's own arguments would reach absl: ``pytest -v`` makes absl read the first Beam
+    argument as the value of its ``-v`` (verbosity) flag and every Beam component fails."""
+    saved = sys.argv
+    sys.argv = saved[:1]
+    yield
+    sys.argv = saved
