@@ -1,0 +1,78 @@
+"""ExampleGen for IDX image/label file pairs as MNIST and Fashion-MNIST publish them.
+
+Each input split's pattern matches one images file and one labels file (told apart by their
+headers), e.g. ``train-*-ubyte.gz`` and ``t10k-*-ubyte.gz`` keep the published train/test
+split. Every record becomes a tf.Example with the image as PNG bytes (``image``, what a
+client would send to the served model) and the label as text (``label``, e.g. ``b"7"``).
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Dict, Optional
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from tfx.components import FileBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.proto import example_gen_pb2, range_config_pb2
+
+from components.csv_example_gen import matching_files
+from components.idx_records import find_pair, read_pairs
+from components.sharded_example_gen import ShardedExampleGenExecutor, pack_config, unpack_config
+
+IMAGE_KEY = "image"
+LABEL_KEY = "label"
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def to_example(pixels: np.ndarray, label: int) -> tf.train.Example:
+    return tf.train.Example(features=tf.train.Features(feature={
+        IMAGE_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[png_bytes(pixels)])),
+        LABEL_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(label).encode()])),
+    }))
+
+
+def _read_split(files: list, limit: Optional[int]):
+    images, labels = find_pair(files)
+    for _, pixels, label in read_pairs(images, labels, limit):
+        yield to_example(pixels, label)
+
+
+@beam.ptransform_fn
+@beam.typehints.with_input_types(beam.Pipeline)
+@beam.typehints.with_output_types(tf.train.Example)
+def _IdxToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
+    config = unpack_config(exec_properties)
+    files = matching_files(exec_properties["input_base"], split_pattern)
+    limit = int(config["max_examples"]) if config.get("max_examples") else None
+    # One element per split: the pair is read sequentially (gzip cannot seek), streaming.
+    return (pipeline
+            | "Pair" >> beam.Create([files])
+            | "Read" >> beam.FlatMap(_read_split, limit))
+
+
+class Executor(ShardedExampleGenExecutor):
+    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+        return _IdxToExample
+
+
+class IdxExampleGen(FileBasedExampleGen):
+    """IDX image/label pairs -> tf.Examples with PNG ``image`` and text ``label``."""
+
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(self, input_base: str, num_shards: int, input_config: example_gen_pb2.Input,
+                 max_examples: Optional[int] = None,
+                 output_config: Optional[example_gen_pb2.Output] = None,
+                 range_config: Optional[range_config_pb2.RangeConfig] = None):
+        super().__init__(
+            input_base=input_base, input_config=input_config, output_config=output_config,
+            range_config=range_config,
+            custom_config=pack_config({"num_shards": num_shards, "max_examples": max_examples or 0}))

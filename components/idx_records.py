@@ -1,0 +1,101 @@
+"""Streaming reader for IDX files (MNIST, Fashion-MNIST), as published: gzipped, big-endian.
+
+An IDX file starts with two zero bytes, a type code (0x08 = unsigned byte) and the number
+of dimensions, then one big-endian uint32 per dimension, then the data. Images (3 dims)
+and labels (1 dim) come in separate files; ``read_pairs`` walks both in step, one record
+at a time, so a 47 MB training set is never held in memory. A wrong magic number, a count
+mismatch or a file that ends early raises IdxFormatError naming the file.
+"""
+from __future__ import annotations
+
+import gzip
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+UNSIGNED_BYTE = 0x08
+
+
+class IdxFormatError(ValueError):
+    """An IDX file is not what its header or its pair promises; the message names the file."""
+
+
+@dataclass(frozen=True)
+class IdxHeader:
+    dims: Tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return self.dims[0]
+
+    @property
+    def record_shape(self) -> Tuple[int, ...]:
+        return self.dims[1:]
+
+    @property
+    def record_size(self) -> int:
+        return int(np.prod(self.record_shape)) if self.record_shape else 1
+
+
+def _open(path: str) -> BinaryIO:
+    raw = tf.io.gfile.GFile(path, "rb")  # local paths and gs:// alike
+    return gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
+
+
+def read_header(stream: BinaryIO, path: str) -> IdxHeader:
+    try:
+        magic = stream.read(4)
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+        raise IdxFormatError(f"{path}: not a gzip-compressed IDX file ({err})") from None
+    if len(magic) < 4 or magic[:2] != b"\x00\x00" or magic[2] != UNSIGNED_BYTE or not 1 <= magic[3] <= 4:
+        raise IdxFormatError(f"{path}: wrong magic number {magic.hex() or '(empty file)'}; "
+                             "expected 0000080N (unsigned-byte IDX with N dimensions)")
+    size = stream.read(4 * magic[3])
+    if len(size) < 4 * magic[3]:
+        raise IdxFormatError(f"{path}: header ends early")
+    return IdxHeader(struct.unpack(f">{magic[3]}I", size))
+
+
+def read_pairs(images_path: str, labels_path: str, limit: Optional[int] = None
+               ) -> Iterator[Tuple[int, np.ndarray, int]]:
+    """Yields (index, image as uint8 array, label) for each record, up to ``limit``."""
+    with _open(images_path) as images, _open(labels_path) as labels:
+        image_header = read_header(images, images_path)
+        label_header = read_header(labels, labels_path)
+        if len(image_header.dims) < 2:
+            raise IdxFormatError(f"{images_path}: expected an image file (2 or more dimensions), "
+                                 f"found dimensions {image_header.dims}")
+        if len(label_header.dims) != 1:
+            raise IdxFormatError(f"{labels_path}: expected a label file (1 dimension), "
+                                 f"found dimensions {label_header.dims}")
+        if image_header.count != label_header.count:
+            raise IdxFormatError(f"{images_path} holds {image_header.count} images but {labels_path} "
+                                 f"holds {label_header.count} labels")
+        count = image_header.count if limit is None else min(limit, image_header.count)
+        size = image_header.record_size
+        for index in range(count):
+            pixels = images.read(size)
+            label = labels.read(1)
+            if len(pixels) < size:
+                raise IdxFormatError(f"{images_path}: truncated: header promises {image_header.count} images, "
+                                     f"data ends in image {index}")
+            if not label:
+                raise IdxFormatError(f"{labels_path}: truncated: header promises {label_header.count} labels, "
+                                     f"data ends at label {index}")
+            yield index, np.frombuffer(pixels, np.uint8).reshape(image_header.record_shape), label[0]
+
+
+def find_pair(paths: list[str]) -> Tuple[str, str]:
+    """The (images, labels) files among ``paths``, told apart by their headers."""
+    images, labels = [], []
+    for path in paths:
+        with _open(path) as stream:
+            header = read_header(stream, path)
+        (labels if len(header.dims) == 1 else images).append(path)
+    if len(images) != 1 or len(labels) != 1:
+        raise IdxFormatError(f"expected one image file and one label file, found images {images} "
+                             f"and labels {labels}")
+    return images[0], labels[0]
