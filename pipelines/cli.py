@@ -59,7 +59,8 @@ def cmd_run(args) -> int:
 
     run = LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
                    num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
-                   beam_workers=args.beam_workers, enable_cache=not args.no_cache)
+                   beam_workers=args.beam_workers, max_examples=args.max_examples,
+                   enable_cache=not args.no_cache)
     pipeline = build(run)
     print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
           f"outputs in {run.home}", file=sys.stderr)
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a model hyperparameter, e.g. --set epochs=5 (repeatable)")
     p.add_argument("--beam-workers", type=int, default=0, metavar="N",
                    help="run Beam's DirectRunner with N worker processes (default: 0, one in-memory worker)")
+    p.add_argument("--max-examples", type=int, default=None, metavar="N",
+                   help="use only the first N examples of each published split (image datasets; a quick slice)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing cached results")
     p.add_argument("--verbose", action="store_true", help="show TFX's own INFO logs")
     p.set_defaults(func=cmd_run)

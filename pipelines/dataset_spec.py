@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-COLUMN_TYPES = ("categorical", "numeric", "ignore")
+COLUMN_TYPES = ("categorical", "numeric", "image", "ignore")
 MISSING_POLICIES = ("impute", "category")
 # Metric names a spec may threshold, and the TFMA metric each one means.
 KNOWN_METRICS = {"accuracy": "SparseCategoricalAccuracy", "auc": "AUC"}
@@ -41,6 +41,7 @@ class Column:
     values: tuple[str, ...] = ()  # categorical domain; empty = learn it from data
     range: tuple[float, float] | None = None  # numeric values outside it become missing
     missing: str = "impute"  # impute: learned mean + indicator; category: token is a value
+    shape: tuple[int, ...] = ()  # image: (height, width, channels) the model sees
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class DatasetSpec:
     header: bool = False
     missing_token: str = "?"
     train_eval_buckets: tuple[int, int] = (4, 1)  # hash-bucket ratio of the split
+    # The publisher's own split, {split name: file pattern}; replaces the hash split.
+    published_splits: dict[str, str] = field(default_factory=dict)
     change_tolerance: float = 0.0  # a new model may be at most this much worse than baseline
     num_shards: int = 2
 
@@ -117,6 +120,7 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
                 values=tuple(str(v) for v in _tuple(c.get("values"))),
                 range=tuple(float(x) for x in c["range"]) if c.get("range") is not None else None,
                 missing=c.get("missing", "impute"),
+                shape=tuple(int(x) for x in c.get("shape", ())),
             )
             for c in raw["columns"]
         )
@@ -133,6 +137,8 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
             raise SpecError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
         optional = {k: raw[k] for k in ("mirror_folder", "delimiter", "header", "missing_token",
                                          "change_tolerance", "num_shards") if k in raw}
+        if "published_splits" in raw:
+            optional["published_splits"] = {str(k): str(v) for k, v in raw["published_splits"].items()}
         if "train_eval_buckets" in raw:
             optional["train_eval_buckets"] = tuple(int(x) for x in raw["train_eval_buckets"])
         spec = DatasetSpec(
@@ -160,6 +166,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
             raise SpecError(f"{where}: column {c.name!r} has type {c.type!r}; expected one of {COLUMN_TYPES}")
         if c.missing not in MISSING_POLICIES:
             raise SpecError(f"{where}: column {c.name!r} has missing policy {c.missing!r}; expected one of {MISSING_POLICIES}")
+        if c.type == "image" and len(c.shape) != 3:
+            raise SpecError(f"{where}: image column {c.name!r} needs shape [height, width, channels]")
         if c.range is not None and (len(c.range) != 2 or c.range[0] > c.range[1]):
             raise SpecError(f"{where}: column {c.name!r} range must be [low, high], got {list(c.range)}")
     if spec.label.column not in names:
@@ -178,6 +186,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
     for f in spec.files:
         if not f.sha256 or any(len(d) != 64 for d in f.sha256):
             raise SpecError(f"{where}: file {f.name!r} needs a sha256 (64 hex digits)")
+    if spec.published_splits and set(spec.published_splits) != {"train", "eval"}:
+        raise SpecError(f"{where}: published_splits must name 'train' and 'eval', got {sorted(spec.published_splits)}")
     if spec.num_shards < 1:
         raise SpecError(f"{where}: num_shards must be >= 1")
 

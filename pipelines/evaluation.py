@@ -7,7 +7,7 @@ import tensorflow_model_analysis as tfma
 
 from pipelines.dataset_spec import BINARY_ONLY_METRICS, KNOWN_METRICS, DatasetSpec
 from trainers.export import PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
-from transforms.tabular import LABEL_KEY
+from transforms.common import LABEL_KEY
 
 POSITIVE_CLASS_ID = 1  # binary metrics (AUC) score the spec's second label value
 

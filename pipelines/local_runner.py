@@ -34,6 +34,7 @@ class LocalRun:
     num_shards: Optional[int] = None  # None = the spec's
     hyperparameters: dict = field(default_factory=dict)
     beam_workers: int = 0  # 0 = one in-memory worker; N = N DirectRunner worker processes
+    max_examples: Optional[int] = None  # a slice of each published split
     enable_cache: bool = True
 
     @property
@@ -77,6 +78,7 @@ def build(run: LocalRun) -> tfx.dsl.Pipeline:
         beam_pipeline_args=beam_args(run.beam_workers),
         num_shards=run.num_shards,
         hyperparameters=run.hyperparameters,
+        max_examples=run.max_examples,
         enable_cache=run.enable_cache)
 
 

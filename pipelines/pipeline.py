@@ -13,22 +13,39 @@ from tfx.proto import example_gen_pb2
 from components.anomaly_gate import AnomalyGate
 from components.atomic_pusher import AtomicPusher
 from components.csv_example_gen import CsvSpecExampleGen
+from components.idx_example_gen import IdxExampleGen
 from components.schema_from_spec import SchemaFromSpec
 from pipelines.dataset_spec import DatasetSpec
 from pipelines.evaluation import eval_config
 from trainers.models import BUILDERS
+import transforms
 
-EXAMPLE_GENS = {"csv": CsvSpecExampleGen}
-PREPROCESSING_FNS = {"csv": "transforms.tabular.preprocessing_fn"}
 RUN_FN = "trainers.run_fn.run_fn"
 
 
-def split_config(spec: DatasetSpec) -> example_gen_pb2.Output:
+def split_configs(spec: DatasetSpec) -> tuple[example_gen_pb2.Input, Optional[example_gen_pb2.Output]]:
+    """The publisher's split if the spec names one, else a hash split of all files."""
+    if spec.published_splits:
+        return example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name=name, pattern=pattern)
+                                             for name, pattern in spec.published_splits.items()]), None
     train, eval_ = spec.train_eval_buckets
-    return example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
-        example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=train),
-        example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_),
-    ]))
+    return (example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="single_split", pattern=spec.input_pattern)]),
+            example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+                example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=train),
+                example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_)])))
+
+
+def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, max_examples: Optional[int]):
+    input_config, output_config = split_configs(spec)
+    if spec.format == "csv":
+        if max_examples:
+            raise ValueError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
+        return CsvSpecExampleGen(input_base=data_root, spec=spec, num_shards=num_shards,
+                                 input_config=input_config, output_config=output_config)
+    if spec.format == "idx":
+        return IdxExampleGen(input_base=data_root, num_shards=num_shards, input_config=input_config,
+                             output_config=output_config, max_examples=max_examples)
+    raise ValueError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: csv, idx")
 
 
 def create_pipeline(
@@ -42,20 +59,16 @@ def create_pipeline(
     beam_pipeline_args: Sequence[str] = (),
     num_shards: Optional[int] = None,
     hyperparameters: Optional[dict] = None,
+    max_examples: Optional[int] = None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
-    if spec.format not in EXAMPLE_GENS:
-        raise ValueError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: {sorted(EXAMPLE_GENS)}")
+    """``max_examples`` caps each published split (a slice, for tests and quick looks)."""
     if spec.model.family not in BUILDERS:
         raise ValueError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
     spec_json = spec.to_json()
 
-    # Raw published files -> sharded, gzipped tf.Examples, hash-split into train and eval.
-    example_gen = EXAMPLE_GENS[spec.format](
-        input_base=data_root, spec=spec, num_shards=num_shards or spec.num_shards,
-        input_config=example_gen_pb2.Input(splits=[
-            example_gen_pb2.Input.Split(name="single_split", pattern=spec.input_pattern)]),
-        output_config=split_config(spec))
+    # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
+    example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, max_examples)
 
     # Statistics over both splits: inputs to the schema, the validator and the reports.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -74,7 +87,7 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        preprocessing_fn=PREPROCESSING_FNS[spec.format],
+        preprocessing_fn=f"{transforms.module_name(spec.format)}.preprocessing_fn",
         custom_config={"spec": spec_json})
     transform.add_upstream_node(anomaly_gate)
 

@@ -5,7 +5,7 @@ from typing import Iterable
 
 import tensorflow as tf
 
-from transforms.tabular import LABEL_KEY
+from transforms.common import LABEL_KEY
 
 
 def list_files(patterns: Iterable[str]) -> list[str]:

@@ -9,7 +9,7 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 from pipelines.dataset_spec import spec_from_json
 from trainers import data, export, models, train
 from trainers.autograph import skip_autograph_for_libraries
-from transforms.tabular import model_inputs
+import transforms
 
 
 def run_fn(fn_args: FnArgs) -> None:
@@ -26,7 +26,7 @@ def run_fn(fn_args: FnArgs) -> None:
     train_ds = data.make_dataset(fn_args.train_files, feature_spec, batch_size, shuffle=True)
     eval_ds = data.make_dataset(fn_args.eval_files, feature_spec, batch_size, shuffle=False)
 
-    layout = model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
+    layout = transforms.for_format(spec.format).model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
     model = models.build_model(spec.model.family, layout, spec.num_classes, model_args)
     logging.info("model %s for %s: %d parameters", spec.model.family, spec.name, model.count_params())
     train.fit(model, train_ds, eval_ds, epochs=int(train_args.get("epochs", 10)), log_dir=fn_args.model_run_dir)

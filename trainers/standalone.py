@@ -21,7 +21,8 @@ from components.delimited_rows import Value
 from pipelines.dataset_spec import DatasetSpec
 from trainers import models, train
 from trainers.autograph import skip_autograph_for_libraries
-from transforms.tabular import LABEL_KEY, model_inputs, raw_feature_spec, transform_tabular
+from transforms.common import LABEL_KEY, raw_feature_spec
+from transforms.tabular import model_inputs, transform_tabular
 
 
 def _instances(spec: DatasetSpec, rows: Sequence[dict[str, Value]]) -> list[dict]:

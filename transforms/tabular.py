@@ -21,8 +21,8 @@ import tensorflow_transform as tft
 
 from pipelines.dataset_spec import DatasetSpec, spec_from_json
 from trainers.autograph import skip_autograph_for_libraries
+from transforms.common import LABEL_KEY, as_column, label_index, to_dense
 
-LABEL_KEY = "label"
 NUMERIC = "numeric_z"
 MISSING = "numeric_missing"
 CATEGORICAL = "categorical_ids"
@@ -30,44 +30,21 @@ VOCABULARY = "categorical_tokens"
 OOV_BUCKETS = 1
 
 
-def raw_feature_spec(spec: DatasetSpec) -> Dict[str, tf.io.VarLenFeature]:
-    """Parsing spec of raw examples, as the pipeline's schema gives it (no fixed shapes)."""
-    return {c.name: tf.io.VarLenFeature(tf.float32 if c.type == "numeric" else tf.string)
-            for c in spec.columns if c.type != "ignore"}
-
-
-def _column(x: tf.SparseTensor) -> tf.SparseTensor:
-    """A [batch, 0 or 1] VarLen feature as a [batch, 1] sparse column."""
-    return tf.SparseTensor(x.indices, x.values, tf.stack([x.dense_shape[0], tf.constant(1, tf.int64)]))
-
-
-def _dense(x: tf.SparseTensor, default, width: int = 1) -> tf.Tensor:
-    """Dense [batch, width] with a static width, as tf.Transform needs for its output schema."""
-    return tf.reshape(tf.sparse.to_dense(x, default_value=default), [-1, width])
-
-
-def label_index(raw_label: tf.Tensor, values: Tuple[str, ...]) -> tf.Tensor:
-    """Index of each raw label in ``values``; labels outside it are stopped by ExampleGen."""
-    matches = tf.equal(tf.expand_dims(raw_label, 1), tf.constant(list(values)))
-    return tf.argmax(tf.cast(matches, tf.int64), axis=1)
-
-
 def transform_tabular(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
     outputs = {}
     numeric = [c.name for c in spec.feature_columns if c.type == "numeric"]
     categorical = [c.name for c in spec.feature_columns if c.type == "categorical"]
     if numeric:
-        values = tf.sparse.concat(1, [_column(inputs[n]) for n in numeric])
+        values = tf.sparse.concat(1, [as_column(inputs[n]) for n in numeric])
         present = tf.SparseTensor(values.indices, tf.ones_like(values.values), values.dense_shape)
-        outputs[NUMERIC] = _dense(tft.scale_to_z_score(values, elementwise=True), 0.0, len(numeric))
-        outputs[MISSING] = 1.0 - _dense(present, 0.0, len(numeric))
+        outputs[NUMERIC] = to_dense(tft.scale_to_z_score(values, elementwise=True), 0.0, len(numeric))
+        outputs[MISSING] = 1.0 - to_dense(present, 0.0, len(numeric))
     if categorical:
-        tokens = tf.concat([tf.strings.join([f"{n}=", _dense(_column(inputs[n]), "")]) for n in categorical], axis=1)
+        tokens = tf.concat([tf.strings.join([f"{n}=", to_dense(as_column(inputs[n]), "")]) for n in categorical], axis=1)
         outputs[CATEGORICAL] = tft.compute_and_apply_vocabulary(
             tokens, num_oov_buckets=OOV_BUCKETS, vocab_filename=VOCABULARY)
     if spec.label.column in inputs:
-        outputs[LABEL_KEY] = label_index(tf.reshape(_dense(_column(inputs[spec.label.column]), ""), [-1]),
-                                         spec.label.values)
+        outputs[LABEL_KEY] = label_index(inputs[spec.label.column], spec.label.values)
     return outputs
 
 

@@ -1,0 +1,35 @@
+"""Pieces every preprocessing_fn shares: sparse raw columns, the label index."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import tensorflow as tf
+
+from pipelines.dataset_spec import DatasetSpec
+
+LABEL_KEY = "label"
+
+
+def raw_feature_spec(spec: DatasetSpec) -> Dict[str, tf.io.VarLenFeature]:
+    """Parsing spec of raw examples, as the pipeline's schema gives it: no fixed shapes, so
+    rows with a missing value and serving requests without a feature parse too."""
+    return {c.name: tf.io.VarLenFeature(tf.float32 if c.type == "numeric" else tf.string)
+            for c in spec.columns if c.type != "ignore"}
+
+
+def as_column(x: tf.SparseTensor) -> tf.SparseTensor:
+    """A [batch, 0 or 1] VarLen feature as a [batch, 1] sparse column."""
+    return tf.SparseTensor(x.indices, x.values, tf.stack([x.dense_shape[0], tf.constant(1, tf.int64)]))
+
+
+def to_dense(x: tf.SparseTensor, default, width: int = 1) -> tf.Tensor:
+    """Dense [batch, width] with a static width, as tf.Transform needs for its output schema."""
+    return tf.reshape(tf.sparse.to_dense(x, default_value=default), [-1, width])
+
+
+def label_index(raw_label: tf.SparseTensor, values: Tuple[str, ...]) -> tf.Tensor:
+    """[batch] index of each raw label in ``values`` (fixed order, not learned, so the served
+    class order is the spec's); labels outside it are stopped by ExampleGen."""
+    labels = tf.reshape(to_dense(as_column(raw_label), ""), [-1])
+    matches = tf.equal(tf.expand_dims(labels, 1), tf.constant(list(values)))
+    return tf.argmax(tf.cast(matches, tf.int64), axis=1)
