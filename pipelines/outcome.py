@@ -56,11 +56,16 @@ def threshold_failures(evaluation_uri: str) -> List[str]:
     return failures
 
 
-def latest_outcome(metadata_path: str) -> Outcome:
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+    """A read-only connection to a local run's SQLite ML Metadata."""
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    store = metadata_store.MetadataStore(config)
+    return metadata_store.MetadataStore(config)
+
+
+def latest_outcome(metadata_path: str) -> Outcome:
+    store = open_store(metadata_path)
     blessing = _newest(store, "ModelBlessing")
     pushed = _newest(store, "PushedModel")
     if blessing is None:

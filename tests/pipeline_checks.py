@@ -7,26 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from components.delimited_rows import read_rows, to_example
 from pipelines.dataset_spec import DatasetSpec
+from pipelines.outcome import open_store
 
 COMPLETE = metadata_store_pb2.Execution.COMPLETE
 CACHED = metadata_store_pb2.Execution.CACHED
 
 
-def store_for(metadata_path: str) -> metadata_store.MetadataStore:
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
-
-
 def executions_by_node(metadata_path: str, pipeline_name: str) -> dict[str, list]:
     """Node id -> its executions, oldest first (TFX files each under a 'node' context)."""
-    store = store_for(metadata_path)
+    store = open_store(metadata_path)
     found = defaultdict(list)
     for context in store.get_contexts_by_type("node"):
         node = context.name.removeprefix(f"{pipeline_name}.")

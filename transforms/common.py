@@ -1,11 +1,12 @@
 """Pieces every preprocessing_fn shares: sparse raw columns, the label index."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import tensorflow as tf
 
-from pipelines.dataset_spec import DatasetSpec
+from pipelines.dataset_spec import DatasetSpec, spec_from_json
+from trainers.autograph import skip_autograph_for_libraries
 
 LABEL_KEY = "label"
 
@@ -33,3 +34,25 @@ def label_index(raw_label: tf.SparseTensor, values: Tuple[str, ...]) -> tf.Tenso
     labels = tf.reshape(to_dense(as_column(raw_label), ""), [-1])
     matches = tf.equal(tf.expand_dims(labels, 1), tf.constant(list(values)))
     return tf.argmax(tf.cast(matches, tf.int64), axis=1)
+
+
+FeatureTransform = Callable[[Dict[str, Any], DatasetSpec], Dict[str, tf.Tensor]]
+
+
+def with_label(transform: FeatureTransform) -> FeatureTransform:
+    """Adds the label index to a family's feature transform (when the label is present:
+    the serving signature passes raw features without it)."""
+    def transform_with_label(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
+        outputs = transform(inputs, spec)
+        if spec.label.column in inputs:
+            outputs[LABEL_KEY] = label_index(inputs[spec.label.column], spec.label.values)
+        return outputs
+    return transform_with_label
+
+
+def tfx_preprocessing_fn(transform: FeatureTransform):
+    """TFX Transform's entry point for a family; the pipeline passes the spec in custom_config."""
+    def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
+        skip_autograph_for_libraries()
+        return transform(inputs, spec_from_json(custom_config["spec"]))
+    return preprocessing_fn

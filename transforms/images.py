@@ -9,9 +9,8 @@ from typing import Any, Callable, Dict, Tuple
 
 import tensorflow as tf
 
-from pipelines.dataset_spec import Column, DatasetSpec, spec_from_json
-from trainers.autograph import skip_autograph_for_libraries
-from transforms.common import LABEL_KEY, as_column, label_index, to_dense
+from pipelines.dataset_spec import Column, DatasetSpec
+from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
 
 
 def image_column(spec: DatasetSpec) -> Column:
@@ -31,19 +30,14 @@ def scale_pixels(encoded: tf.Tensor, shape: Tuple[int, int, int]) -> tf.Tensor:
     return tf.reshape(images / 255.0, [-1, height, width, channels])
 
 
+@with_label
 def transform_images(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
     column = image_column(spec)
     encoded = tf.reshape(to_dense(as_column(inputs[column.name]), ""), [-1])
-    outputs = {column.name: scale_pixels(encoded, column.shape)}
-    if spec.label.column in inputs:
-        outputs[LABEL_KEY] = label_index(inputs[spec.label.column], spec.label.values)
-    return outputs
+    return {column.name: scale_pixels(encoded, column.shape)}
 
 
-def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
-    """TFX Transform entry point; the pipeline passes the spec in ``custom_config``."""
-    skip_autograph_for_libraries()
-    return transform_images(inputs, spec_from_json(custom_config["spec"]))
+preprocessing_fn = tfx_preprocessing_fn(transform_images)
 
 
 def model_inputs(spec: DatasetSpec, vocabulary_size: Callable[[str], int]) -> Dict[str, Tuple[int, ...]]:

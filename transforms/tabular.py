@@ -19,9 +19,8 @@ from typing import Any, Callable, Dict, Tuple
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from pipelines.dataset_spec import DatasetSpec, spec_from_json
-from trainers.autograph import skip_autograph_for_libraries
-from transforms.common import LABEL_KEY, as_column, label_index, to_dense
+from pipelines.dataset_spec import DatasetSpec
+from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
 
 NUMERIC = "numeric_z"
 MISSING = "numeric_missing"
@@ -30,6 +29,7 @@ VOCABULARY = "categorical_tokens"
 OOV_BUCKETS = 1
 
 
+@with_label
 def transform_tabular(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
     outputs = {}
     numeric = [c.name for c in spec.feature_columns if c.type == "numeric"]
@@ -43,15 +43,10 @@ def transform_tabular(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf
         tokens = tf.concat([tf.strings.join([f"{n}=", to_dense(as_column(inputs[n]), "")]) for n in categorical], axis=1)
         outputs[CATEGORICAL] = tft.compute_and_apply_vocabulary(
             tokens, num_oov_buckets=OOV_BUCKETS, vocab_filename=VOCABULARY)
-    if spec.label.column in inputs:
-        outputs[LABEL_KEY] = label_index(inputs[spec.label.column], spec.label.values)
     return outputs
 
 
-def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
-    """TFX Transform entry point; the pipeline passes the spec in ``custom_config``."""
-    skip_autograph_for_libraries()
-    return transform_tabular(inputs, spec_from_json(custom_config["spec"]))
+preprocessing_fn = tfx_preprocessing_fn(transform_tabular)
 
 
 def model_inputs(spec: DatasetSpec, vocabulary_size: Callable[[str], int]) -> Dict[str, Tuple[int, int]]:
