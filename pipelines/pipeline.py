@@ -15,7 +15,7 @@ from components.atomic_pusher import AtomicPusher
 from components.csv_example_gen import CsvSpecExampleGen
 from components.idx_example_gen import IdxExampleGen
 from components.schema_from_spec import SchemaFromSpec
-from pipelines.dataset_spec import DatasetSpec
+from pipelines.dataset_spec import DatasetSpec, SpecError
 from pipelines.evaluation import eval_config
 from trainers.models import BUILDERS
 import transforms
@@ -39,13 +39,13 @@ def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, max_exam
     input_config, output_config = split_configs(spec)
     if spec.format == "csv":
         if max_examples:
-            raise ValueError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
+            raise SpecError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
         return CsvSpecExampleGen(input_base=data_root, spec=spec, num_shards=num_shards,
                                  input_config=input_config, output_config=output_config)
     if spec.format == "idx":
         return IdxExampleGen(input_base=data_root, num_shards=num_shards, input_config=input_config,
                              output_config=output_config, max_examples=max_examples)
-    raise ValueError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: csv, idx")
+    raise SpecError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: csv, idx")
 
 
 def create_pipeline(
@@ -64,7 +64,7 @@ def create_pipeline(
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks)."""
     if spec.model.family not in BUILDERS:
-        raise ValueError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
+        raise SpecError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
     spec_json = spec.to_json()
 
     # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
