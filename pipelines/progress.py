@@ -12,10 +12,17 @@ _EVENT = re.compile(r"Component (\S+) is (running|finished)\.")
 _HARMLESS = ("ArtifactQuery.property_predicate is not supported",)
 
 
+MAX_MESSAGE = 400
+
+
 def _drop_tracebacks(record: logging.LogRecord) -> bool:
-    """Library errors keep their one-line message; the CLI reports the failure itself."""
+    """Library errors keep a short message; the CLI reports the failure itself. (Beam's
+    multi-process workers send whole tracebacks inside the message text.)"""
     record.exc_info, record.exc_text = None, None
-    return not record.getMessage().startswith(_HARMLESS)
+    message = record.getMessage()
+    if len(message) > MAX_MESSAGE:
+        record.msg, record.args = message[:MAX_MESSAGE] + " ... (--verbose shows all)", None
+    return not message.startswith(_HARMLESS)
 
 
 class ComponentProgress(logging.Handler):
