@@ -1,0 +1,42 @@
+"""The CSV ExampleGen's executor on the real house_votes file, with Beam in multi-processing mode."""
+import os
+
+import tensorflow as tf
+from google.protobuf import json_format
+from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.utils import proto_utils
+
+from components.csv_example_gen import Executor
+from components.sharded_example_gen import pack_config
+from pipelines.dataset_spec import load_spec
+from pipelines.pipeline import split_configs
+
+
+def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir):
+    spec = load_spec("house_votes")
+    input_config, output_config = split_configs(spec)
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    exec_properties = {
+        standard_component_specs.INPUT_BASE_KEY: str(data_dir / "house_votes"),
+        standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(input_config),
+        standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(output_config),
+        standard_component_specs.CUSTOM_CONFIG_KEY: json_format.MessageToJson(
+            pack_config({"spec": spec.to_json(), "num_shards": 3})),
+    }
+    context = BaseBeamExecutor.Context(beam_pipeline_args=[
+        "--direct_running_mode=multi_processing", "--direct_num_workers=2"], tmp_dir=str(tmp_path / "tmp"))
+    Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
+
+    counts = {}
+    for split in ["train", "eval"]:
+        files = sorted(fileio.glob(os.path.join(artifact_utils.get_split_uri([examples], split), "*.gz")))
+        assert len(files) == 3, files
+        records = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(files, "GZIP")]
+        counts[split] = len(records)
+        assert all(r.features.feature["party"].bytes_list.value[0] in (b"democrat", b"republican") for r in records)
+        assert all(len(r.features.feature) == 17 for r in records)  # label + 16 votes, '?' kept
+    assert counts["train"] + counts["eval"] == 435
+    assert 0.7 < counts["train"] / 435 < 0.9  # 4:1 hash buckets
