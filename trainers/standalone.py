@@ -55,16 +55,15 @@ def train_and_evaluate(spec: DatasetSpec, train_rows, eval_rows, hyperparameters
                        seed: int = 0, verbose: int = 0) -> dict:
     """Fits the spec's model on ``train_rows``; returns accuracy (and AUC if binary) on ``eval_rows``."""
     skip_autograph_for_libraries()
-    model_args, train_args = train.split_hyperparameters({**spec.model.hyperparameters, **(hyperparameters or {})})
+    model_args, batch_size, epochs = train.training_settings(spec.model.hyperparameters, hyperparameters)
     with tempfile.TemporaryDirectory() as work_dir:
         train_set, eval_set, transform_output = transform_rows(spec, train_rows, eval_rows, work_dir)
         layout = model_inputs(spec, transform_output.vocabulary_size_by_name)
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = models.build_model(spec.model.family, layout, spec.num_classes, model_args)
-    batch_size = int(train_args.get("batch_size", 32))
     train.fit(model, _dataset(train_set, batch_size, shuffle=True, seed=seed), None,
-              epochs=int(train_args.get("epochs", 10)), verbose=verbose)
+              epochs=epochs, verbose=verbose)
     probabilities = model.predict(_dataset(eval_set, 256, shuffle=False), verbose=0)
     labels = np.array([i[LABEL_KEY] for i in eval_set])
     result = {"accuracy": float(np.mean(probabilities.argmax(axis=1) == labels)), "model": model}

@@ -9,11 +9,11 @@ import tf_keras as keras
 TRAINING_ARGS = ("epochs", "batch_size")
 
 
-def split_hyperparameters(hyperparameters: dict) -> tuple[dict, dict]:
-    """(model builder arguments, training arguments)."""
-    model_args = {k: v for k, v in hyperparameters.items() if k not in TRAINING_ARGS}
-    train_args = {k: v for k, v in hyperparameters.items() if k in TRAINING_ARGS}
-    return model_args, train_args
+def training_settings(spec_hyperparameters: dict, overrides: Optional[dict] = None) -> tuple[dict, int, int]:
+    """(model builder arguments, batch size, epochs): the spec's values, overridden per run."""
+    merged = {**spec_hyperparameters, **(overrides or {})}
+    model_args = {k: v for k, v in merged.items() if k not in TRAINING_ARGS}
+    return model_args, int(merged.get("batch_size", 32)), int(merged.get("epochs", 10))
 
 
 def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data.Dataset], epochs: int,
