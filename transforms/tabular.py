@@ -8,7 +8,7 @@ with a missing value and a serving request without that feature both work. Three
 - ``categorical_ids`` [batch, categorical columns]: ids of ``column=value`` tokens in one
   vocabulary learned over the training data, with an out-of-vocabulary bucket so an unseen
   value at serving time is not an error. One vocabulary for all columns means one Beam
-  analyzer instead of one per column (16 for house_votes: ~4 s instead of ~43 s here);
+  analyzer instead of one per column (16 for house_votes: 9 s instead of 43 s here);
 - ``label``: the label's index in the spec's label values (fixed order, not learned, so
   the served class order is the one the spec documents).
 """
