@@ -31,6 +31,15 @@ def tabular_inputs(layout: Layout):
     return inputs, (keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0])
 
 
+def compiled_classifier(inputs, outputs, learning_rate: float) -> keras.Model:
+    """Every builder's model: Adam, cross-entropy on integer labels, accuracy."""
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
 def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Sequence[int] = (16,),
                            dropout: float = 0.2, l2: float = 1e-3, learning_rate: float = 1e-2,
                            **_training_args) -> keras.Model:
@@ -40,11 +49,7 @@ def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Seque
         x = keras.layers.Dense(units, activation="relu", kernel_regularizer=keras.regularizers.l2(l2))(x)
         x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    return model
+    return compiled_classifier(inputs, outputs, learning_rate)
 
 
 def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Sequence[int] = (32, 64),
@@ -67,11 +72,7 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
     x = keras.layers.Dense(dense_units, activation="relu")(x)
     x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    return model
+    return compiled_classifier(inputs, outputs, learning_rate)
 
 
 BUILDERS: Dict[str, Callable[..., keras.Model]] = {
