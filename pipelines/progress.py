@@ -32,7 +32,6 @@ class ComponentProgress(logging.Handler):
         super().__init__(level=logging.INFO)
         self.total, self.verbose, self.stream = total, verbose, stream or sys.stderr
         self.done = 0
-        self.current: str | None = None
         self.started = 0.0
         self.cached = False
 
@@ -46,7 +45,7 @@ class ComponentProgress(logging.Handler):
             return
         node, event = match.groups()
         if event == "running":
-            self.current, self.started, self.cached = node, time.monotonic(), False
+            self.started, self.cached = time.monotonic(), False
             print(f"[{self.done + 1}/{self.total}] {node} ...", file=self.stream, flush=True)
         else:
             self.done += 1

@@ -16,13 +16,13 @@ def list_files(patterns: Iterable[str]) -> list[str]:
 
 
 def make_dataset(patterns: Iterable[str], feature_spec: dict, batch_size: int,
-                 shuffle: bool, seed: int = 0, drop_remainder: bool = False) -> tf.data.Dataset:
+                 shuffle: bool, seed: int = 0) -> tf.data.Dataset:
     """(features, label) batches; the transformed feature spec comes from TFTransformOutput."""
     files = list_files(patterns)
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
     if shuffle:
         dataset = dataset.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    dataset = dataset.batch(batch_size)
     dataset = dataset.map(lambda records: tf.io.parse_example(records, feature_spec),
                           num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.map(lambda features: (features, features.pop(LABEL_KEY)))
