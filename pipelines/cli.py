@@ -34,6 +34,31 @@ def _parse_hyperparameters(pairs: list[str]) -> dict:
     return values
 
 
+def distribution_overrides(args) -> dict:
+    """The strategy options given on the command line (the rest come from the spec)."""
+    overrides = {"strategy": args.strategy, "local_workers": args.workers, "tpu": args.tpu}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.bfloat16:
+        overrides["mixed_precision"] = True
+    if args.workers and "strategy" not in overrides:
+        overrides["strategy"] = "multi_worker"
+    return overrides
+
+
+def add_distribution_options(p: argparse.ArgumentParser) -> None:
+    from pipelines.dataset_spec import STRATEGIES
+    group = p.add_argument_group("distributed training (default: the spec's distribution section)")
+    group.add_argument("--strategy", choices=STRATEGIES, default=None,
+                       help="none: one device; mirrored: all local GPUs; multi_worker: MultiWorkerMirroredStrategy "
+                            "from TF_CONFIG (or --workers local processes); tpu: TPUStrategy")
+    group.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="multi_worker on this machine: launch N local worker processes (implies "
+                            "--strategy multi_worker)")
+    group.add_argument("--tpu", default=None, metavar="NAME",
+                       help="with --strategy tpu: a TPU name, 'local' on a TPU VM (default: from the environment)")
+    group.add_argument("--bfloat16", action="store_true", help="mixed precision: bfloat16 compute, float32 variables")
+
+
 def cmd_datasets(args) -> int:
     from pipelines.dataset_spec import builtin_spec_names, load_spec
     for name in builtin_spec_names():
@@ -59,6 +84,7 @@ def cmd_run(args) -> int:
 
     run = LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
                    num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
+                   distribution=distribution_overrides(args),
                    beam_workers=args.beam_workers, max_examples=args.max_examples,
                    enable_cache=not args.no_cache)
     pipeline = build(run)
@@ -109,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use only the first N examples of each published split (image datasets; a quick slice)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing cached results")
     p.add_argument("--verbose", action="store_true", help="show TFX's own INFO logs")
+    add_distribution_options(p)
     p.set_defaults(func=cmd_run)
     return parser
 

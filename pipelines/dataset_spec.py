@@ -20,6 +20,7 @@ MISSING_POLICIES = ("impute", "category")
 # Metric names a spec may threshold, and the TFMA metric each one means.
 KNOWN_METRICS = {"accuracy": "SparseCategoricalAccuracy", "auc": "AUC"}
 BINARY_ONLY_METRICS = {"auc"}
+STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 SPECS_DIR = Path(__file__).parent / "specs"
 
 
@@ -64,6 +65,32 @@ class Model:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """How the Trainer spreads training; a spec's default, overridable per run."""
+    strategy: str = "none"  # none | mirrored | multi_worker (TF_CONFIG) | tpu
+    tpu: str = ""  # tpu: a TPU name, "local" on a TPU VM, "" = from the environment
+    mixed_precision: bool = False  # bfloat16 compute with float32 variables (TPU)
+    # multi_worker without TF_CONFIG: launch this many local worker processes (0 = just
+    # this process, a cluster of one).
+    local_workers: int = 0
+
+
+def distribution_from_dict(raw: dict[str, Any] | None, where: str = "distribution") -> Distribution:
+    raw = dict(raw or {})
+    known = {f.name for f in dataclasses.fields(Distribution)}
+    if set(raw) - known:
+        raise SpecError(f"{where}: unknown field(s) {sorted(set(raw) - known)}; known: {sorted(known)}")
+    dist = Distribution(strategy=str(raw.get("strategy", "none")), tpu=str(raw.get("tpu", "") or ""),
+                        mixed_precision=bool(raw.get("mixed_precision", False)),
+                        local_workers=int(raw.get("local_workers", 0)))
+    if dist.strategy not in STRATEGIES:
+        raise SpecError(f"{where}: strategy {dist.strategy!r} is not one of {STRATEGIES}")
+    if dist.local_workers < 0 or (dist.local_workers and dist.strategy != "multi_worker"):
+        raise SpecError(f"{where}: local_workers needs strategy multi_worker and a count >= 0")
+    return dist
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     description: str
@@ -82,6 +109,7 @@ class DatasetSpec:
     published_splits: dict[str, str] = field(default_factory=dict)
     change_tolerance: float = 0.0  # a new model may be at most this much worse than baseline
     num_shards: int = 2
+    distribution: Distribution = Distribution()
 
     @property
     def feature_columns(self) -> tuple[Column, ...]:
@@ -139,6 +167,8 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
                                          "change_tolerance", "num_shards") if k in raw}
         if "published_splits" in raw:
             optional["published_splits"] = {str(k): str(v) for k, v in raw["published_splits"].items()}
+        if "distribution" in raw:
+            optional["distribution"] = distribution_from_dict(raw["distribution"], f"{where}: distribution")
         if "train_eval_buckets" in raw:
             optional["train_eval_buckets"] = tuple(int(x) for x in raw["train_eval_buckets"])
         spec = DatasetSpec(

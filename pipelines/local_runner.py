@@ -33,6 +33,7 @@ class LocalRun:
     output_dir: str = "outputs"
     num_shards: Optional[int] = None  # None = the spec's
     hyperparameters: dict = field(default_factory=dict)
+    distribution: dict = field(default_factory=dict)  # overrides of the spec's strategy settings
     beam_workers: int = 0  # 0 = one in-memory worker; N = N DirectRunner worker processes
     max_examples: Optional[int] = None  # a slice of each published split
     enable_cache: bool = True
@@ -78,6 +79,7 @@ def build(run: LocalRun) -> tfx.dsl.Pipeline:
         beam_pipeline_args=beam_args(run.beam_workers),
         num_shards=run.num_shards,
         hyperparameters=run.hyperparameters,
+        distribution=run.distribution,
         max_examples=run.max_examples,
         enable_cache=run.enable_cache)
 

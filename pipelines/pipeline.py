@@ -15,7 +15,9 @@ from components.atomic_pusher import AtomicPusher
 from components.csv_example_gen import CsvSpecExampleGen
 from components.idx_example_gen import IdxExampleGen
 from components.schema_from_spec import SchemaFromSpec
-from pipelines.dataset_spec import DatasetSpec, SpecError
+import dataclasses
+
+from pipelines.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
 from pipelines.evaluation import eval_config
 from trainers.models import BUILDERS
 import transforms
@@ -59,13 +61,18 @@ def create_pipeline(
     beam_pipeline_args: Sequence[str] = (),
     num_shards: Optional[int] = None,
     hyperparameters: Optional[dict] = None,
+    distribution: Optional[dict] = None,
     max_examples: Optional[int] = None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
-    """``max_examples`` caps each published split (a slice, for tests and quick looks)."""
+    """``max_examples`` caps each published split (a slice, for tests and quick looks);
+    ``distribution`` overrides the spec's training strategy settings for this run."""
     if spec.model.family not in BUILDERS:
         raise SpecError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
     spec_json = spec.to_json()
+    # Checked now, not when the Trainer starts: a bad strategy setting fails before any work.
+    distribution_from_dict({**dataclasses.asdict(spec.distribution), **(distribution or {})},
+                           f"{spec.name}: distribution for this run")
 
     # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
     example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, max_examples)
@@ -98,7 +105,8 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(),  # epochs come from the spec's hyperparameters
         eval_args=tfx.proto.EvalArgs(),
-        custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {})})
+        custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
+                       "distribution": dict(distribution or {})})
 
     # The baseline for the no-regression check: the newest model that was blessed.
     model_resolver = tfx.dsl.Resolver(

@@ -31,6 +31,12 @@ def tabular_inputs(layout: Layout):
     return inputs, (keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0])
 
 
+def class_probabilities(x, num_classes: int):
+    """The output layer; float32 even under a bfloat16 mixed-precision policy, so the
+    softmax and the loss stay exact."""
+    return keras.layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
+
+
 def compiled_classifier(inputs, outputs, learning_rate: float) -> keras.Model:
     """Every builder's model: Adam, cross-entropy on integer labels, accuracy."""
     model = keras.Model(inputs, outputs)
@@ -48,7 +54,7 @@ def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Seque
     for units in hidden_units:
         x = keras.layers.Dense(units, activation="relu", kernel_regularizer=keras.regularizers.l2(l2))(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = class_probabilities(x, num_classes)
     return compiled_classifier(inputs, outputs, learning_rate)
 
 
@@ -71,7 +77,7 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
     x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Dense(dense_units, activation="relu")(x)
     x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = class_probabilities(x, num_classes)
     return compiled_classifier(inputs, outputs, learning_rate)
 
 

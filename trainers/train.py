@@ -1,6 +1,7 @@
 """Fitting a model: shared by the TFX run_fn, the benchmark and the tests."""
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 import tensorflow as tf
@@ -10,13 +11,35 @@ TRAINING_ARGS = ("epochs", "batch_size")
 
 
 def training_settings(spec_hyperparameters: dict, overrides: Optional[dict] = None) -> tuple[dict, int, int]:
-    """(model builder arguments, batch size, epochs): the spec's values, overridden per run."""
+    """(model builder arguments, batch size per replica, epochs): the spec's values, overridden per run."""
     merged = {**spec_hyperparameters, **(overrides or {})}
     model_args = {k: v for k, v in merged.items() if k not in TRAINING_ARGS}
     return model_args, int(merged.get("batch_size", 32)), int(merged.get("epochs", 10))
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of every epoch (the first includes tracing the graph)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
 def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data.Dataset], epochs: int,
-        log_dir: Optional[str] = None, verbose: int = 2) -> keras.callbacks.History:
+        log_dir: Optional[str] = None, verbose: int = 2, steps_per_epoch: Optional[int] = None,
+        backup_dir: Optional[str] = None, timer: Optional[EpochTimer] = None) -> keras.callbacks.History:
+    """``backup_dir``: a restarted run resumes from the last finished epoch (BackupAndRestore)."""
     callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")] if log_dir else []
-    return model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    if backup_dir:
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
+    if timer is not None:
+        callbacks.append(timer)
+    return model.fit(train, validation_data=validation, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                     callbacks=callbacks, verbose=verbose)

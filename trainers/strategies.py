@@ -1,0 +1,105 @@
+"""tf.distribute strategies from a run's Distribution setting, and each process's role.
+
+One place decides how training is spread, so the model builders and ``run_fn`` are the
+same for every setting: build and compile inside ``strategy.scope()``, batch with
+``global_batch_size``, and let only the chief write to the real output.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import tensorflow as tf
+import tf_keras as keras
+
+from pipelines.dataset_spec import Distribution
+
+
+class StrategyError(RuntimeError):
+    """The asked-for strategy cannot run here; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class Role:
+    """This process's place in a cluster (a single process is its own chief)."""
+    task_type: str = "chief"
+    task_id: int = 0
+    num_workers: int = 1
+    cluster_has_chief: bool = False
+
+    @property
+    def is_chief(self) -> bool:
+        return self.task_type == "chief" or (self.task_type == "worker" and self.task_id == 0
+                                             and not self.cluster_has_chief)
+
+    @property
+    def name(self) -> str:
+        return f"{self.task_type} {self.task_id}"
+
+
+def parse_tf_config(environ: Mapping[str, str]) -> Optional[dict]:
+    text = environ.get("TF_CONFIG", "")
+    if not text.strip():
+        return None
+    try:
+        config = json.loads(text)
+        config["cluster"], config["task"]["type"]  # noqa: B018 - shape check
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise StrategyError(f"TF_CONFIG is not a cluster description: {text[:200]!r}") from None
+    return config
+
+
+def role_from_tf_config(config: Optional[dict]) -> Role:
+    """Chief: the 'chief' task, or worker 0 when the cluster names no chief (TF's convention)."""
+    if config is None:
+        return Role()
+    cluster, task = config["cluster"], config["task"]
+    training_tasks = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+    return Role(task_type=task["type"], task_id=int(task.get("index", 0)), num_workers=training_tasks,
+                cluster_has_chief=bool(cluster.get("chief")))
+
+
+def make_strategy(dist: Distribution, environ: Mapping[str, str]) -> tf.distribute.Strategy:
+    """The strategy for ``dist``; ``environ`` supplies TF_CONFIG (multi_worker, tpu)."""
+    if dist.strategy == "none":
+        return tf.distribute.get_strategy()  # the default: one device, no wrapping
+    if dist.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()  # every local GPU, or the CPU
+    if dist.strategy == "multi_worker":
+        # Without TF_CONFIG this is a cluster of one; the launcher sets it for local workers.
+        parse_tf_config(environ)
+        return tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(
+                implementation=tf.distribute.experimental.CommunicationImplementation.AUTO))
+    if dist.strategy == "tpu":
+        return tpu_strategy(dist.tpu)
+    raise StrategyError(f"unknown strategy {dist.strategy!r}")
+
+
+def tpu_strategy(tpu: str) -> tf.distribute.TPUStrategy:
+    """TPUStrategy via TPUClusterResolver: a TPU name, 'local' on a TPU VM, '' = environment."""
+    where = f"tpu={tpu!r}" if tpu else "tpu from the environment: TPU_NAME or Cloud TPU metadata"
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or None)
+        if tpu != "local":
+            tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    except Exception as err:  # resolver, connection and initialisation raise many types
+        raise StrategyError(f"strategy 'tpu' asked for, but no TPU is reachable ({where}): "
+                            f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:160]}") from None
+
+
+def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy) -> int:
+    return per_replica * strategy.num_replicas_in_sync
+
+
+def static_shapes_needed(strategy: tf.distribute.Strategy) -> bool:
+    """TPUs compile for fixed shapes: every batch, evaluation included, must be full."""
+    return isinstance(strategy, tf.distribute.TPUStrategy)
+
+
+def set_precision(dist: Distribution) -> None:
+    """bfloat16 compute with float32 variables; the output layers stay float32."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if dist.mixed_precision else "float32")

@@ -1,0 +1,147 @@
+"""One training job: what a Trainer execution needs, and the training every worker runs.
+
+``TrainingJob`` is plain data (JSON), so the same job runs in the TFX Trainer's process, in
+local worker processes the launcher starts, or on each replica of a Vertex AI custom job.
+``train_and_export`` is the same code under every strategy: build and compile inside
+``strategy.scope()``, batch globally, fit, and export -- the real output from the chief only.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Optional
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from absl import logging
+
+from pipelines.dataset_spec import DatasetSpec, Distribution, distribution_from_dict, spec_from_json
+from trainers import data, export, models, strategies, train
+from trainers.autograph import skip_autograph_for_libraries
+import transforms
+
+SUMMARY_FILE = "training_summary.json"
+
+
+@dataclass
+class TrainingJob:
+    spec_json: str
+    train_files: list[str]
+    eval_files: list[str]
+    transform_output: str
+    serving_model_dir: str
+    model_run_dir: str
+    hyperparameters: dict = field(default_factory=dict)
+    distribution: dict = field(default_factory=dict)  # overrides of the spec's Distribution
+    seed: int = 0
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return spec_from_json(self.spec_json)
+
+    @property
+    def resolved_distribution(self) -> Distribution:
+        merged = {**dataclasses.asdict(self.spec.distribution), **self.distribution}
+        return distribution_from_dict(merged, f"{self.spec.name}: distribution")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainingJob":
+        return cls(**json.loads(text))
+
+    @classmethod
+    def from_fn_args(cls, fn_args) -> "TrainingJob":
+        config = fn_args.custom_config
+        return cls(spec_json=config["spec"], train_files=list(fn_args.train_files),
+                   eval_files=list(fn_args.eval_files), transform_output=fn_args.transform_output,
+                   serving_model_dir=fn_args.serving_model_dir, model_run_dir=fn_args.model_run_dir,
+                   hyperparameters=dict(config.get("hyperparameters") or {}),
+                   distribution=dict(config.get("distribution") or {}), seed=int(config.get("seed", 0)))
+
+
+@contextlib.contextmanager
+def _output_dir(real: str, is_chief: bool, purpose: str) -> Iterator[str]:
+    """The chief writes to ``real``; other workers write the same files to a temporary
+    directory that is removed afterwards (every worker must save: saving is collective)."""
+    if is_chief:
+        yield real
+        return
+    scratch = tempfile.mkdtemp(prefix=f"tfxp-{purpose}-")
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) -> Optional[dict]:
+    """Trains under the job's strategy and exports the serving model; returns the training
+    summary on the chief (also written to ``model_run_dir``), None on other workers."""
+    skip_autograph_for_libraries()
+    spec, dist = job.spec, job.resolved_distribution
+    model_args, batch_size, epochs = train.training_settings(spec.model.hyperparameters, job.hyperparameters)
+    keras.utils.set_random_seed(job.seed)
+
+    strategy = strategies.make_strategy(dist, environ)
+    role = strategies.role_from_tf_config(strategies.parse_tf_config(environ))
+    global_batch = strategies.global_batch_size(batch_size, strategy)
+    static_shapes = strategies.static_shapes_needed(strategy)
+
+    tf_transform_output = tft.TFTransformOutput(job.transform_output)
+    feature_spec = tf_transform_output.transformed_feature_spec()
+    num_examples = data.count_examples(job.train_files)
+    steps_per_epoch = max(1, num_examples // global_batch)
+    train_ds = data.make_dataset(job.train_files, feature_spec, global_batch, shuffle=True, seed=job.seed,
+                                 repeat=True, drop_remainder=True, num_workers=role.num_workers)
+    eval_ds = data.make_dataset(job.eval_files, feature_spec, global_batch, shuffle=False,
+                                drop_remainder=static_shapes, num_workers=role.num_workers)
+
+    layout = transforms.for_format(spec.format).model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
+    strategies.set_precision(dist)
+    try:
+        with strategy.scope():
+            model = models.build_model(spec.model.family, layout, spec.num_classes, model_args)
+        logging.info("%s: model %s, %d parameters; strategy %s, %d replica(s), global batch %d, %d steps/epoch",
+                     role.name, spec.model.family, model.count_params(), dist.strategy,
+                     strategy.num_replicas_in_sync, global_batch, steps_per_epoch)
+        timer = train.EpochTimer()
+        backup_dir = os.path.join(job.model_run_dir, "backup")
+        with _output_dir(job.model_run_dir, role.is_chief, "logs") as log_dir, \
+                _output_dir(job.serving_model_dir, role.is_chief, "export") as export_dir:
+            history = train.fit(model, train_ds, eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                log_dir=log_dir, backup_dir=backup_dir,
+                                timer=timer)
+            export.export_serving_model(model, tf_transform_output, spec, export_dir)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if not role.is_chief:
+        return None
+    if tf.io.gfile.isdir(backup_dir) and not tf.io.gfile.listdir(backup_dir):
+        tf.io.gfile.rmtree(backup_dir)  # BackupAndRestore empties it once training has finished
+    summary = training_summary(dist, strategy.num_replicas_in_sync, role.num_workers, global_batch,
+                               steps_per_epoch, num_examples, timer.seconds, history.history)
+    with open(os.path.join(job.model_run_dir, SUMMARY_FILE), "w") as f:
+        json.dump(summary, f, indent=2)
+    return summary
+
+
+def training_summary(dist: Distribution, replicas: int, workers: int, global_batch: int, steps_per_epoch: int,
+                     num_examples: int, epoch_seconds: list[float], history: dict) -> dict:
+    """Throughput counts the examples the steps consumed; epochs after the first exclude
+    graph tracing, so they are what a longer run would see."""
+    per_epoch = steps_per_epoch * global_batch
+    steady = epoch_seconds[1:] or epoch_seconds
+    return {
+        "strategy": dist.strategy, "replicas": replicas, "workers": workers, "global_batch_size": global_batch,
+        "steps_per_epoch": steps_per_epoch, "training_examples": num_examples, "epochs": len(epoch_seconds),
+        "epoch_seconds": [round(s, 3) for s in epoch_seconds],
+        "examples_per_second": round(per_epoch * len(steady) / sum(steady), 1) if sum(steady) else None,
+        "history": {k: [float(v) for v in values] for k, values in history.items()},
+    }
