@@ -45,3 +45,21 @@ def classify_raw_rows(model_dir: str, spec: DatasetSpec, data_file: str) -> tupl
     outputs = serve(examples=tf.constant([to_example(r).SerializeToString() for r in rows]))
     predicted = outputs["probabilities"].numpy().argmax(axis=1)
     return float(np.mean(predicted == labels)), outputs
+
+
+def newest_artifact_uri(metadata_path: str, type_name: str) -> str:
+    artifacts = open_store(metadata_path).get_artifacts_by_type(type_name)
+    return max(artifacts, key=lambda a: a.id).uri
+
+
+def overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
+    """(model name, metric name) -> value on the whole eval split, for candidate and baseline."""
+    import tensorflow_model_analysis as tfma
+    values = {}
+    for per_slice in tfma.load_metrics(evaluation_uri):
+        if per_slice.slice_key.single_slice_keys:
+            continue
+        for entry in per_slice.metric_keys_and_values:
+            if not entry.key.is_diff:
+                values[(entry.key.model_name, entry.key.name)] = entry.value.double_value.value
+    return values

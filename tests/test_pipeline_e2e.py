@@ -1,8 +1,13 @@
 """Real local pipeline runs (LocalDagRunner, SQLite metadata, Beam DirectRunner) on the real data."""
+import glob
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 import numpy as np
 import pytest
@@ -13,8 +18,8 @@ from pipelines.fetch import sha256_of
 from pipelines.local_runner import LocalRun, build
 from pipelines.outcome import latest_outcome
 from tests.conftest import builtin_spec_dict, write_spec
-from tests.pipeline_checks import (CACHED, COMPLETE, classify_raw_rows, executions_by_node, serving_versions,
-                                   tree_snapshot)
+from tests.pipeline_checks import (CACHED, COMPLETE, classify_raw_rows, executions_by_node, newest_artifact_uri,
+                                   overall_metrics, serving_versions, tree_snapshot)
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +92,70 @@ def test_a_worse_model_is_not_blessed_and_not_served(votes_run):
     assert any(f.startswith("accuracy changed by -") for f in outcome.failures), outcome.failures
     assert tree_snapshot(votes_run.serving_root) == served
 
+
+
+def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_run):
+    """A real 2-process MultiWorkerMirroredStrategy cluster on 127.0.0.1, in the Trainer.
+
+    The Evaluator scores the 2-worker model (candidate) and the single-worker model it is
+    compared with (baseline) on the same 76-row eval split. They differ in batch order and
+    take half as many steps of a twice as large global batch, so they need not agree row
+    for row; at ~95% accuracy the binomial standard error on 76 rows is 2.5 points, and we
+    allow 4 points (3 rows)."""
+    two = LocalRun(**{**votes_run.__dict__, "distribution": {"strategy": "multi_worker", "local_workers": 2}})
+    run_pipeline(two)
+    executions = executions_by_node(votes_run.metadata_path, "house_votes")
+    assert executions["Trainer"][-1].last_known_state == COMPLETE
+
+    model_run = newest_artifact_uri(votes_run.metadata_path, "ModelRun")
+    summary = json.loads(open(os.path.join(model_run, "training_summary.json")).read())
+    assert (summary["strategy"], summary["workers"], summary["replicas"]) == ("multi_worker", 2, 2)
+    assert summary["global_batch_size"] == 2 * 32
+    for index in (0, 1):  # both processes trained as members of the cluster
+        log = open(os.path.join(model_run, "workers", f"worker-{index}.log")).read()
+        assert f"worker {index}: model dense" in log and "Epoch 10/10" in log
+
+    # Exported once, by the chief, into the Trainer's output; the other worker's copy is gone.
+    model = newest_artifact_uri(votes_run.metadata_path, "Model")
+    assert os.listdir(os.path.join(model, "Format-Serving")).count("saved_model.pb") == 1
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), "tfxp-export-*"))
+
+    metrics = overall_metrics(newest_artifact_uri(votes_run.metadata_path, "ModelEvaluation"))
+    candidate, baseline = metrics[("candidate", "accuracy")], metrics[("baseline", "accuracy")]
+    assert candidate > 0.9
+    assert abs(candidate - baseline) <= 0.04, (candidate, baseline)
+
+
+def test_a_killed_worker_fails_the_run_naming_it_and_nothing_is_pushed(votes_run, data_dir):
+    served = tree_snapshot(votes_run.serving_root)
+    pattern = os.path.join(votes_run.pipeline_root, "Trainer", "model_run", "*", "workers", "worker-1.log")
+    earlier = set(glob.glob(pattern))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "run", "house_votes", "--data-dir", str(data_dir),
+         "--output-dir", votes_run.output_dir, "--workers", "2", "--set", "epochs=1000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        log = _wait_for(lambda: [p for p in set(glob.glob(pattern)) - earlier
+                                 if "Epoch 2/" in open(p).read()], timeout=600)[0]
+        pids = json.loads(open(os.path.join(os.path.dirname(log), "workers.json")).read())
+        os.kill(pids["1"], signal.SIGKILL)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    assert process.returncode == 1, stderr[-2000:]
+    assert f"worker 1 (pid {pids['1']}) was killed by SIGKILL" in stderr
+    assert "Traceback" not in stderr
+    assert tree_snapshot(votes_run.serving_root) == served
+
+
+def _wait_for(found, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = found()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"not seen within {timeout} s")
 
 def _broken_copy(tmp_path, data_dir, edit):
     """A house_votes spec (same pipeline) over an edited copy of the data, with its checksum."""
