@@ -8,10 +8,12 @@ from components.anomaly_gate import DataAnomalyError
 from components.delimited_rows import RawDataError
 from pipelines.dataset_spec import SpecError
 from pipelines.fetch import DataSourceError
+from infra.cloud_config import CloudConfigError
 from trainers.local_cluster import WorkerFailed
 from trainers.strategies import StrategyError
 
-OUR_ERRORS = (RawDataError, DataAnomalyError, SpecError, DataSourceError, StrategyError, WorkerFailed)
+OUR_ERRORS = (RawDataError, DataAnomalyError, SpecError, DataSourceError, StrategyError, WorkerFailed,
+              CloudConfigError)
 # Beam's runners re-raise a worker's exception as a new one with the original text inside.
 _WRAPPED = re.compile(r"(RawDataError|DataAnomalyError): (.+?)(?:\s\[while running|\n\n|$)", re.S)
 _BEAM_STEP = re.compile(r"\s*\[while running '[^']*'\]$")

@@ -62,11 +62,14 @@ def create_pipeline(
     num_shards: Optional[int] = None,
     hyperparameters: Optional[dict] = None,
     distribution: Optional[dict] = None,
+    vertex_training: Optional[dict] = None,
     max_examples: Optional[int] = None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
-    ``distribution`` overrides the spec's training strategy settings for this run."""
+    ``distribution`` overrides the spec's training strategy settings for this run;
+    ``vertex_training`` (``infra.vertex_training.trainer_custom_config``) runs the Trainer
+    as a Vertex AI custom job instead of inside its pipeline step."""
     if spec.model.family not in BUILDERS:
         raise SpecError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
     spec_json = spec.to_json()
@@ -98,7 +101,9 @@ def create_pipeline(
         custom_config={"spec": spec_json})
     transform.add_upstream_node(anomaly_gate)
 
-    trainer = tfx.components.Trainer(
+    # The same run_fn either way; on Vertex, every replica of the custom job runs it.
+    trainer_class = tfx.extensions.google_cloud_ai_platform.Trainer if vertex_training else tfx.components.Trainer
+    trainer = trainer_class(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -106,7 +111,7 @@ def create_pipeline(
         train_args=tfx.proto.TrainArgs(),  # epochs come from the spec's hyperparameters
         eval_args=tfx.proto.EvalArgs(),
         custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
-                       "distribution": dict(distribution or {})})
+                       "distribution": dict(distribution or {}), **(vertex_training or {})})
 
     # The baseline for the no-regression check: the newest model that was blessed.
     model_resolver = tfx.dsl.Resolver(

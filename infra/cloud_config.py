@@ -1,0 +1,143 @@
+"""Cloud settings for Kubeflow / Vertex AI runs, from one YAML file (see cloud.example.yaml).
+
+Where the project's pipelines run, which image their steps use, where artifacts live on
+GCS, the Trainer's Vertex AI worker pools and Dataflow's resources. Nothing here is read
+from the environment; every command takes ``--cloud-config FILE``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+EXAMPLE = Path(__file__).parent / "cloud.example.yaml"
+
+
+class CloudConfigError(ValueError):
+    """A cloud config is incomplete or malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class MachinePool:
+    """One Vertex AI worker pool: a machine type with optional accelerators."""
+    machine_type: str = "n1-standard-4"
+    replica_count: int = 1
+    accelerator_type: str = ""  # e.g. NVIDIA_TESLA_T4, TPU_V3; "" = none
+    accelerator_count: int = 0
+    tpu_topology: str = ""  # TPU VM slices such as v5e "2x2"
+
+
+@dataclass(frozen=True)
+class TrainingCluster:
+    """The Trainer as a Vertex AI custom job: a chief (and workers), or one TPU VM."""
+    chief: MachinePool = MachinePool()
+    workers: Optional[MachinePool] = None  # multi-worker: these replicas join the chief
+    tpu: Optional[MachinePool] = None  # instead of chief/workers: a TPU VM pool
+
+    @property
+    def is_tpu(self) -> bool:
+        return self.tpu is not None
+
+
+@dataclass(frozen=True)
+class Dataflow:
+    machine_type: str = "n1-standard-4"
+    max_workers: int = 4
+    disk_size_gb: int = 50
+    temp_location: str = ""  # default: <root>/dataflow/tmp
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    project: str
+    region: str
+    image: str  # the project's container image (infra/Dockerfile), pushed to a registry
+    root: str  # gs://bucket/prefix: pipeline roots, staged data and served models below it
+    service_account: str = ""
+    training: Optional[TrainingCluster] = None  # None: train inside the pipeline's Trainer step
+    dataflow: Dataflow = Dataflow()
+    beam_runner: str = "DataflowRunner"  # or DirectRunner inside the step's container
+
+    def pipeline_root(self, pipeline_name: str) -> str:
+        return f"{self.root}/pipelines/{pipeline_name}"
+
+    def data_root(self, dataset: str) -> str:
+        return f"{self.root}/data/{dataset}"
+
+    def serving_root(self, pipeline_name: str) -> str:
+        return f"{self.root}/serving/{pipeline_name}"
+
+
+def _build(cls, raw: Any, where: str):
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise CloudConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise CloudConfigError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+    try:
+        return cls(**raw)
+    except TypeError as err:
+        raise CloudConfigError(f"{where}: {err}") from None
+
+
+def config_from_dict(raw: dict, where: str = "cloud config") -> CloudConfig:
+    raw = dict(raw)
+    training = raw.pop("training", None)
+    if training is not None:
+        training = dict(training)
+        for pool in ("chief", "workers", "tpu"):
+            if pool in training:
+                training[pool] = _build(MachinePool, training[pool], f"{where}: training.{pool}")
+        training = _build(TrainingCluster, training, f"{where}: training")
+    dataflow = _build(Dataflow, raw.pop("dataflow", None) or {}, f"{where}: dataflow")
+    for name in ("project", "region", "image", "root"):
+        if not raw.get(name):
+            raise CloudConfigError(f"{where}: '{name}' is required")
+    config = _build(CloudConfig, {**raw, "training": training, "dataflow": dataflow}, where)
+    validate(config, where)
+    return config
+
+
+def validate(config: CloudConfig, where: str) -> None:
+    if not REGION.match(config.region):
+        raise CloudConfigError(f"{where}: region {config.region!r} is not a Google Cloud region such as us-central1")
+    if not config.root.startswith("gs://") or config.root.rstrip("/") == "gs:/":
+        raise CloudConfigError(f"{where}: root {config.root!r} must be a gs://bucket/prefix location")
+    if config.root.endswith("/"):
+        raise CloudConfigError(f"{where}: root {config.root!r} must not end with '/'")
+    training = config.training
+    if training is not None:
+        if training.tpu is not None and training.workers is not None:
+            raise CloudConfigError(f"{where}: training has both a TPU pool and workers; choose one")
+        pools = [("chief", training.chief), ("workers", training.workers), ("tpu", training.tpu)]
+        for name, pool in pools:
+            if pool is None:
+                continue
+            if pool.replica_count < 1:
+                raise CloudConfigError(f"{where}: training.{name}.replica_count must be >= 1")
+            if bool(pool.accelerator_type) != (pool.accelerator_count > 0):
+                raise CloudConfigError(f"{where}: training.{name} needs both accelerator_type and accelerator_count")
+        if training.chief.replica_count != 1:
+            raise CloudConfigError(f"{where}: training.chief.replica_count must be 1 (one chief)")
+        if training.tpu is not None and not training.tpu.accelerator_type.startswith("TPU"):
+            raise CloudConfigError(f"{where}: training.tpu.accelerator_type must be a TPU type such as TPU_V3")
+
+
+def load_config(path: str | Path) -> CloudConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise CloudConfigError(f"{path}: cloud config not found (start from {EXAMPLE})") from None
+    except yaml.YAMLError as err:
+        raise CloudConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise CloudConfigError(f"{path}: expected a mapping at the top level")
+    return config_from_dict(raw, str(path))
