@@ -110,6 +110,8 @@ def validate(config: CloudConfig, where: str) -> None:
         raise CloudConfigError(f"{where}: region {config.region!r} is not a Google Cloud region such as us-central1")
     if not config.root.startswith("gs://") or config.root.rstrip("/") == "gs:/":
         raise CloudConfigError(f"{where}: root {config.root!r} must be a gs://bucket/prefix location")
+    if config.beam_runner not in ("DataflowRunner", "DirectRunner"):
+        raise CloudConfigError(f"{where}: beam_runner must be DataflowRunner or DirectRunner, got {config.beam_runner!r}")
     if config.root.endswith("/"):
         raise CloudConfigError(f"{where}: root {config.root!r} must not end with '/'")
     training = config.training

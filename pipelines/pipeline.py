@@ -63,13 +63,16 @@ def create_pipeline(
     hyperparameters: Optional[dict] = None,
     distribution: Optional[dict] = None,
     vertex_training: Optional[dict] = None,
+    train_args: Optional[Any] = None,
     max_examples: Optional[int] = None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
     ``distribution`` overrides the spec's training strategy settings for this run;
     ``vertex_training`` (``infra.vertex_training.trainer_custom_config``) runs the Trainer
-    as a Vertex AI custom job instead of inside its pipeline step."""
+    as a Vertex AI custom job instead of inside its pipeline step. ``train_args`` (TrainArgs,
+    or a RuntimeParameter holding its JSON): ``num_steps`` > 0 trains for at least that many
+    steps in whole epochs; by default the spec's epochs."""
     if spec.model.family not in BUILDERS:
         raise SpecError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
     spec_json = spec.to_json()
@@ -108,7 +111,7 @@ def create_pipeline(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(),  # epochs come from the spec's hyperparameters
+        train_args=train_args if train_args is not None else tfx.proto.TrainArgs(),
         eval_args=tfx.proto.EvalArgs(),
         custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
                        "distribution": dict(distribution or {}), **(vertex_training or {})})

@@ -40,6 +40,7 @@ class TrainingJob:
     hyperparameters: dict = field(default_factory=dict)
     distribution: dict = field(default_factory=dict)  # overrides of the spec's Distribution
     seed: int = 0
+    train_steps: int = 0  # > 0: at least this many steps, in whole epochs, instead of the spec's epochs
 
     @property
     def spec(self) -> DatasetSpec:
@@ -64,7 +65,8 @@ class TrainingJob:
                    eval_files=list(fn_args.eval_files), transform_output=fn_args.transform_output,
                    serving_model_dir=fn_args.serving_model_dir, model_run_dir=fn_args.model_run_dir,
                    hyperparameters=dict(config.get("hyperparameters") or {}),
-                   distribution=dict(config.get("distribution") or {}), seed=int(config.get("seed", 0)))
+                   distribution=dict(config.get("distribution") or {}), seed=int(config.get("seed", 0)),
+                   train_steps=int(fn_args.train_steps or 0))
 
 
 @contextlib.contextmanager
@@ -98,6 +100,8 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     feature_spec = tf_transform_output.transformed_feature_spec()
     num_examples = data.count_examples(job.train_files)
     steps_per_epoch = max(1, num_examples // global_batch)
+    if job.train_steps > 0:
+        epochs = -(-job.train_steps // steps_per_epoch)
     train_ds = data.make_dataset(job.train_files, feature_spec, global_batch, shuffle=True, seed=job.seed,
                                  repeat=True, drop_remainder=True, num_workers=role.num_workers)
     eval_ds = data.make_dataset(job.eval_files, feature_spec, global_batch, shuffle=False,
