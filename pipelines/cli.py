@@ -98,24 +98,6 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_job_spec(args) -> int:
-    import dataclasses
-
-    from infra.cloud_config import load_config
-    from infra.vertex_training import distribution_for, override_cluster, trainer_custom_config
-    from pipelines.dataset_spec import distribution_from_dict, load_spec
-
-    spec = load_spec(args.dataset)
-    config = load_config(args.cloud_config)
-    cluster = override_cluster(config.training, workers=args.workers, machine_type=args.machine_type, gpus=args.gpus,
-                               gpu_type=args.gpu_type, tpu_type=args.tpu_type, tpu_cores=args.tpu_cores)
-    config = dataclasses.replace(config, training=cluster)
-    distribution = distribution_from_dict({**dataclasses.asdict(spec.distribution), **distribution_for(cluster)})
-    print(json.dumps({"dataset": spec.name, "distribution": dataclasses.asdict(distribution),
-                      "trainer_custom_config": trainer_custom_config(config)}, indent=2))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tfxp", description="Train, evaluate and push models with one TFX pipeline per dataset spec.",
@@ -156,20 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_distribution_options(p)
     p.set_defaults(func=cmd_run)
 
-    p = commands.add_parser(
-        "job-spec", help="show the Vertex AI custom job the Trainer would start for a dataset",
-        description="Prints the strategy and the Trainer's Vertex AI settings (worker pool specs, checked by "
-                    "the Vertex AI client) from --cloud-config, with the changes given here. Nothing is submitted.")
-    p.add_argument("dataset", help="built-in dataset name or path to a spec .yaml")
-    p.add_argument("--cloud-config", required=True, metavar="FILE",
-                   help="cloud settings YAML (start from infra/cloud.example.yaml)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="worker replicas besides the chief (0: none)")
-    p.add_argument("--machine-type", default=None, help="machine type of the chief and workers, e.g. n1-standard-8")
-    p.add_argument("--gpus", type=int, default=None, metavar="N", help="GPUs per replica (0: none)")
-    p.add_argument("--gpu-type", default=None, help="accelerator type, e.g. NVIDIA_TESLA_T4 (default: the config's)")
-    p.add_argument("--tpu-type", default=None, help="train on one TPU VM instead, e.g. TPU_V3")
-    p.add_argument("--tpu-cores", type=int, default=None, metavar="N", help="TPU cores (default 8)")
-    p.set_defaults(func=cmd_job_spec)
+    from pipelines.cloud_cli import add_cloud_commands
+    add_cloud_commands(commands)
     return parser
 
 

@@ -9,11 +9,13 @@ from components.delimited_rows import RawDataError
 from pipelines.dataset_spec import SpecError
 from pipelines.fetch import DataSourceError
 from infra.cloud_config import CloudConfigError
+from infra.gcs_staging import StagingError
+from infra.submit import SubmitError
 from trainers.local_cluster import WorkerFailed
 from trainers.strategies import StrategyError
 
 OUR_ERRORS = (RawDataError, DataAnomalyError, SpecError, DataSourceError, StrategyError, WorkerFailed,
-              CloudConfigError)
+              CloudConfigError, StagingError, SubmitError)
 # Beam's runners re-raise a worker's exception as a new one with the original text inside.
 _WRAPPED = re.compile(r"(RawDataError|DataAnomalyError): (.+?)(?:\s\[while running|\n\n|$)", re.S)
 _BEAM_STEP = re.compile(r"\s*\[while running '[^']*'\]$")

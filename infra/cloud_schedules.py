@@ -1,0 +1,91 @@
+"""Scheduled retraining in the cloud: Vertex AI PipelineJobSchedules and KFP recurring runs.
+
+Cron expressions are the standard five fields (minute hour day month weekday). Vertex
+takes them as they are; KFP's recurring runs want a leading seconds field, added here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from croniter import croniter
+
+from infra.cloud_config import CloudConfig
+from infra.submit import SubmitError, cloud_call, kfp_call, kfp_client
+
+
+@dataclass
+class Schedule:
+    id: str
+    name: str
+    cron: str
+    state: str
+
+
+def check_cron(cron: str) -> str:
+    """A valid five-field cron expression, or a SubmitError saying why not."""
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise SubmitError(f"cron {cron!r} is not a five-field cron expression such as '0 3 * * 1' "
+                          "(minute hour day-of-month month day-of-week)")
+    return cron
+
+
+def kfp_cron(cron: str) -> str:
+    return f"0 {check_cron(cron)}"
+
+
+def create_vertex_schedule(job, config: CloudConfig, cron: str, max_concurrent_runs: int = 1,
+                           display_name: Optional[str] = None) -> str:
+    from google.cloud import aiplatform
+
+    check_cron(cron)
+    with cloud_call(f"creating a Vertex AI schedule (project {config.project}, region {config.region})"):
+        schedule = aiplatform.PipelineJobSchedule(
+            pipeline_job=job, display_name=display_name or f"{job.display_name}-schedule",
+            project=config.project, location=config.region, credentials=job.credentials)
+        schedule.create(cron=cron, max_concurrent_run_count=max_concurrent_runs,
+                        service_account=config.service_account or None)
+        return schedule.resource_name
+
+
+def list_vertex_schedules(config: CloudConfig, credentials=None) -> list[Schedule]:
+    from google.cloud import aiplatform
+
+    with cloud_call(f"listing Vertex AI schedules (project {config.project}, region {config.region})"):
+        return [Schedule(s.resource_name, s.display_name, s.cron, s.state.name)
+                for s in aiplatform.PipelineJobSchedule.list(project=config.project, location=config.region,
+                                                              credentials=credentials)]
+
+
+def delete_vertex_schedule(config: CloudConfig, schedule_id: str, credentials=None) -> None:
+    from google.cloud import aiplatform
+
+    with cloud_call(f"deleting Vertex AI schedule {schedule_id}"):
+        aiplatform.PipelineJobSchedule.get(schedule_id, project=config.project, location=config.region,
+                                           credentials=credentials).delete()
+
+
+def create_kfp_recurring_run(host: str, package_path: str, name: str, cron: str, parameter_values: dict,
+                             max_concurrent_runs: int = 1, experiment: str = "tfxp") -> str:
+    cron = kfp_cron(cron)
+    client = kfp_client(host)
+    with kfp_call(f"creating a recurring run on Kubeflow Pipelines at {host}"):
+        experiment_id = client.create_experiment(experiment).experiment_id
+        run = client.create_recurring_run(experiment_id=experiment_id, job_name=name, cron_expression=cron,
+                                          pipeline_package_path=package_path, params=parameter_values,
+                                          max_concurrency=max_concurrent_runs, no_catchup=True)
+        return run.recurring_run_id
+
+
+def list_kfp_recurring_runs(host: str) -> list[Schedule]:
+    client = kfp_client(host)
+    with kfp_call(f"listing recurring runs on Kubeflow Pipelines at {host}"):
+        runs = client.list_recurring_runs(page_size=200).recurring_runs or []
+        return [Schedule(r.recurring_run_id, r.display_name, r.trigger.cron_schedule.cron if r.trigger else "",
+                         str(r.status)) for r in runs]
+
+
+def delete_kfp_recurring_run(host: str, run_id: str) -> None:
+    client = kfp_client(host)
+    with kfp_call(f"deleting recurring run {run_id} on Kubeflow Pipelines at {host}"):
+        client.delete_recurring_run(run_id)

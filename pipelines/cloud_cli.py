@@ -1,0 +1,204 @@
+"""tfxp's cloud commands: compile, submit, cloud-schedule, stage, job-spec.
+
+Each takes ``--cloud-config FILE`` (start from infra/cloud.example.yaml). Submission goes to
+Vertex AI Pipelines unless ``--kfp-host`` names a Kubeflow Pipelines v2 API server.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+
+def _config(args):
+    from infra.cloud_config import load_config
+    return load_config(args.cloud_config)
+
+
+def _parameters(args, spec, config) -> dict:
+    from pipelines.kubeflow_v2_runner import default_parameters
+    values = default_parameters(spec, config)
+    for pair in args.param:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in values:
+            raise SystemExit(f"error: --param expects NAME=VALUE with NAME one of {sorted(values)}, got {pair!r}")
+        values[key] = value
+    return values
+
+
+def compile_checked(spec, config, output_dir: str) -> str:
+    """Compiles, then loads the result into the Vertex AI client (offline) as a check."""
+    from google.auth.credentials import AnonymousCredentials
+
+    from infra.submit import vertex_pipeline_job
+    from pipelines.kubeflow_v2_runner import cloud_pipeline_name, compile_pipeline
+    path = compile_pipeline(spec, config, str(Path(output_dir) / f"{cloud_pipeline_name(spec)}.json"))
+    vertex_pipeline_job(config, path, cloud_pipeline_name(spec), credentials=AnonymousCredentials())
+    return path
+
+
+def cmd_compile(args) -> int:
+    from pipelines.dataset_spec import builtin_spec_names, load_spec
+    config = _config(args)
+    names = builtin_spec_names() if args.all else args.datasets
+    if not names:
+        raise SystemExit("error: name one or more datasets, or --all")
+    for name in names:
+        print(compile_checked(load_spec(name), config, args.output_dir))
+    return 0
+
+
+def cmd_submit(args) -> int:
+    from infra.submit import submit_kfp, submit_vertex, vertex_pipeline_job
+    from pipelines.dataset_spec import load_spec
+    from pipelines.kubeflow_v2_runner import cloud_pipeline_name
+    spec, config = load_spec(args.dataset), _config(args)
+    parameters = _parameters(args, spec, config)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = compile_checked(spec, config, tmp)
+        name = cloud_pipeline_name(spec)
+        if args.kfp_host:
+            run_id = submit_kfp(args.kfp_host, path, name, parameters, enable_caching=not args.no_cache)
+            print(f"submitted {name} to Kubeflow Pipelines at {args.kfp_host}: run {run_id}")
+        else:
+            job = vertex_pipeline_job(config, path, name, parameters, enable_caching=not args.no_cache)
+            print(f"submitted {name} to Vertex AI Pipelines: {submit_vertex(job, config)}")
+    return 0
+
+
+def cmd_cloud_schedule(args) -> int:
+    from infra import cloud_schedules
+    from infra.submit import vertex_pipeline_job
+    from pipelines.dataset_spec import load_spec
+    from pipelines.kubeflow_v2_runner import cloud_pipeline_name
+    config = _config(args)
+    if args.action == "create":
+        if not args.dataset or not args.cron:
+            raise SystemExit("error: cloud-schedule create needs DATASET and --cron")
+        spec = load_spec(args.dataset)
+        parameters = _parameters(args, spec, config)
+        cloud_schedules.check_cron(args.cron)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = compile_checked(spec, config, tmp)
+            name = cloud_pipeline_name(spec)
+            if args.kfp_host:
+                made = cloud_schedules.create_kfp_recurring_run(args.kfp_host, path, name, args.cron, parameters,
+                                                                args.max_concurrent)
+            else:
+                job = vertex_pipeline_job(config, path, name, parameters)
+                made = cloud_schedules.create_vertex_schedule(job, config, args.cron, args.max_concurrent)
+        print(f"schedule created: {made} ({args.cron})")
+    elif args.action == "list":
+        found = (cloud_schedules.list_kfp_recurring_runs(args.kfp_host) if args.kfp_host
+                 else cloud_schedules.list_vertex_schedules(config))
+        for s in found:
+            print(f"{s.id}\t{s.name}\t{s.cron}\t{s.state}")
+        if not found:
+            print("no schedules", file=sys.stderr)
+    else:
+        if not args.dataset:
+            raise SystemExit("error: cloud-schedule delete needs the schedule id (from `list`)")
+        if args.kfp_host:
+            cloud_schedules.delete_kfp_recurring_run(args.kfp_host, args.dataset)
+        else:
+            cloud_schedules.delete_vertex_schedule(config, args.dataset)
+        print(f"schedule deleted: {args.dataset}")
+    return 0
+
+
+def cmd_stage(args) -> int:
+    from google.cloud import storage
+
+    from infra.gcs_staging import stage_files, verify_staged
+    from pipelines.dataset_spec import load_spec
+    from pipelines.fetch import fetch_dataset
+    spec = load_spec(args.dataset)
+    if not args.to and not args.cloud_config:
+        raise SystemExit("error: give the destination with --to gs://bucket/prefix, or --cloud-config")
+    destination = args.to or _config(args).data_root(spec.name)
+    folder = fetch_dataset(spec, args.data_dir)  # local copy, checksums verified
+    client = storage.Client(project=args.project) if args.project else storage.Client()
+    staged = stage_files([folder / f.name for f in spec.files], destination, client,
+                         progress=lambda line: print(line, file=sys.stderr))
+    verify_staged(spec, destination, client)
+    uploaded = sum(1 for s in staged if s.action == "uploaded")
+    print(f"{destination}: {uploaded} uploaded, {len(staged) - uploaded} already there; contents verified")
+    return 0
+
+
+def cmd_job_spec(args) -> int:
+    from infra.vertex_training import distribution_for, override_cluster, trainer_custom_config
+    from pipelines.dataset_spec import distribution_from_dict, load_spec
+
+    spec, config = load_spec(args.dataset), _config(args)
+    cluster = override_cluster(config.training, workers=args.workers, machine_type=args.machine_type, gpus=args.gpus,
+                               gpu_type=args.gpu_type, tpu_type=args.tpu_type, tpu_cores=args.tpu_cores)
+    config = dataclasses.replace(config, training=cluster)
+    distribution = distribution_from_dict({**dataclasses.asdict(spec.distribution), **distribution_for(cluster)})
+    print(json.dumps({"dataset": spec.name, "distribution": dataclasses.asdict(distribution),
+                      "trainer_custom_config": trainer_custom_config(config)}, indent=2))
+    return 0
+
+
+def _cloud_options(p: argparse.ArgumentParser, kfp: bool = True, params: bool = False) -> None:
+    p.add_argument("--cloud-config", required=True, metavar="FILE",
+                   help="cloud settings YAML: project, region, image, gs:// root, training, dataflow "
+                        "(start from infra/cloud.example.yaml)")
+    if kfp:
+        p.add_argument("--kfp-host", default=None, metavar="URL",
+                       help="a Kubeflow Pipelines v2 API server (e.g. http://localhost:8080) instead of Vertex AI")
+    if params:
+        p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a runtime parameter: data_root=gs://..., train_args='{\"num_steps\": 500}' (repeatable)")
+
+
+def add_cloud_commands(commands) -> None:
+    p = commands.add_parser("compile", help="compile pipelines to Kubeflow v2 / Vertex AI PipelineSpec JSON",
+                            description="Compiles with KubeflowV2DagRunner and checks each file by loading it into "
+                                        "the Vertex AI client (offline; nothing is submitted).")
+    p.add_argument("datasets", nargs="*", help="built-in dataset names or spec .yaml paths")
+    p.add_argument("--all", action="store_true", help="every built-in dataset")
+    p.add_argument("--output-dir", default="compiled", metavar="DIR", help="where the JSON files go (default: compiled)")
+    _cloud_options(p, kfp=False)
+    p.set_defaults(func=cmd_compile)
+
+    p = commands.add_parser("submit", help="compile and start a run on Vertex AI Pipelines or Kubeflow Pipelines")
+    p.add_argument("dataset", help="built-in dataset name or spec .yaml path")
+    p.add_argument("--no-cache", action="store_true", help="disable the orchestrator's step cache for this run")
+    _cloud_options(p, params=True)
+    p.set_defaults(func=cmd_submit)
+
+    p = commands.add_parser("cloud-schedule", help="create, list or delete scheduled retraining in the cloud",
+                            description="Vertex AI PipelineJobSchedules, or KFP recurring runs with --kfp-host.")
+    p.add_argument("action", choices=("create", "list", "delete"))
+    p.add_argument("dataset", nargs="?", help="create: the dataset; delete: the schedule id shown by list")
+    p.add_argument("--cron", help="five-field cron, e.g. '0 3 * * 1' (Mondays 03:00 UTC)")
+    p.add_argument("--max-concurrent", type=int, default=1, metavar="N", help="runs at once at most (default 1)")
+    _cloud_options(p, params=True)
+    p.set_defaults(func=cmd_cloud_schedule)
+
+    p = commands.add_parser("stage", help="upload a dataset's raw files to GCS (resumable, checksummed, skips "
+                                          "files already there)")
+    p.add_argument("dataset", help="built-in dataset name or spec .yaml path")
+    p.add_argument("--data-dir", default=None, metavar="DIR", help="local mirror (default: download to the cache)")
+    p.add_argument("--to", default=None, metavar="GS_URL", help="destination (default: the config's <root>/data/<dataset>)")
+    p.add_argument("--project", default=None, help="project for the storage client (default: the environment's)")
+    p.add_argument("--cloud-config", default=None, metavar="FILE", help="cloud settings YAML (for the default destination)")
+    p.set_defaults(func=cmd_stage)
+
+    p = commands.add_parser(
+        "job-spec", help="show the Vertex AI custom job the Trainer would start for a dataset",
+        description="Prints the strategy and the Trainer's Vertex AI settings (worker pool specs, checked by "
+                    "the Vertex AI client) from --cloud-config, with the changes given here. Nothing is submitted.")
+    p.add_argument("dataset", help="built-in dataset name or path to a spec .yaml")
+    _cloud_options(p, kfp=False)
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="worker replicas besides the chief (0: none)")
+    p.add_argument("--machine-type", default=None, help="machine type of the chief and workers, e.g. n1-standard-8")
+    p.add_argument("--gpus", type=int, default=None, metavar="N", help="GPUs per replica (0: none)")
+    p.add_argument("--gpu-type", default=None, help="accelerator type, e.g. NVIDIA_TESLA_T4 (default: the config's)")
+    p.add_argument("--tpu-type", default=None, help="train on one TPU VM instead, e.g. TPU_V3")
+    p.add_argument("--tpu-cores", type=int, default=None, metavar="N", help="TPU cores (default 8)")
+    p.set_defaults(func=cmd_job_spec)
