@@ -75,27 +75,65 @@ def cmd_fetch(args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
+def local_run(args):
+    from pipelines.local_runner import LocalRun
+    return LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
+                    num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
+                    distribution=distribution_overrides(args), beam_workers=args.beam_workers,
+                    max_examples=args.max_examples, enable_cache=not args.no_cache, spans=args.spans)
+
+
+def run_pipeline_once(run, verbose: bool) -> str:
+    """Builds (fetching and verifying the data) and runs the pipeline; returns the outcome."""
     from tfx import v1 as tfx
 
-    from pipelines.local_runner import LocalRun, build
+    from pipelines.local_runner import build
     from pipelines.outcome import latest_outcome
     from pipelines.progress import ComponentProgress
 
-    run = LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
-                   num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
-                   distribution=distribution_overrides(args),
-                   beam_workers=args.beam_workers, max_examples=args.max_examples,
-                   enable_cache=not args.no_cache)
     pipeline = build(run)
     print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
           f"outputs in {run.home}", file=sys.stderr)
     start = time.monotonic()
-    with ComponentProgress(total=len(pipeline.components), verbose=args.verbose):
+    with ComponentProgress(total=len(pipeline.components), verbose=verbose):
         tfx.orchestration.LocalDagRunner().run(pipeline)
-    outcome = latest_outcome(run.metadata_path)
-    print(f"finished in {time.monotonic() - start:.0f} s: {outcome.summary()}")
+    return f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path).summary()}"
+
+
+def cmd_run(args) -> int:
+    print(run_pipeline_once(local_run(args), args.verbose))
     return 0
+
+
+def cmd_schedule(args) -> int:
+    from infra.local_schedule import check_local_cron, run_on_schedule
+    from pipelines.errors import explain
+
+    check_local_cron(args.cron)
+    run = local_run(args)
+    failures = run_on_schedule(args.cron, lambda n: run_pipeline_once(run, args.verbose), args.max_runs,
+                               log=lambda line: print(line, flush=True), describe_error=explain)
+    return 1 if failures else 0
+
+
+def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
+    p.add_argument("dataset", nargs="?", default="house_votes",
+                   help="built-in dataset name or path to a spec .yaml (default: house_votes)")
+    p.add_argument("--data-dir", **data_dir)
+    p.add_argument("--output-dir", default="outputs", metavar="DIR",
+                   help="pipeline root, metadata and serving models go under DIR/<dataset> (default: outputs)")
+    p.add_argument("--shards", type=int, default=None, metavar="N", help="TFRecord shards per split (default: the spec's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a model hyperparameter, e.g. --set epochs=5 (repeatable)")
+    p.add_argument("--beam-workers", type=int, default=0, metavar="N",
+                   help="run Beam's DirectRunner with N worker processes (default: 0, one in-memory worker)")
+    p.add_argument("--max-examples", type=int, default=None, metavar="N",
+                   help="use only the first N examples of each published split (image datasets; a quick slice)")
+    p.add_argument("--spans", action="store_true",
+                   help="the data dir holds <dataset>/span-N/ folders of new data; read the newest (no checksums)")
+    p.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing cached results")
+    p.add_argument("--verbose", action="store_true", help="show TFX's own INFO logs")
+    add_distribution_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,22 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> Trainer "
                     "-> Evaluator -> Pusher on this machine. A model is pushed to <output-dir>/<dataset>/serving "
                     "only if the Evaluator blesses it.")
-    p.add_argument("dataset", nargs="?", default="house_votes",
-                   help="built-in dataset name or path to a spec .yaml (default: house_votes)")
-    p.add_argument("--data-dir", **data_dir)
-    p.add_argument("--output-dir", default="outputs", metavar="DIR",
-                   help="pipeline root, metadata and serving models go under DIR/<dataset> (default: outputs)")
-    p.add_argument("--shards", type=int, default=None, metavar="N", help="TFRecord shards per split (default: the spec's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a model hyperparameter, e.g. --set epochs=5 (repeatable)")
-    p.add_argument("--beam-workers", type=int, default=0, metavar="N",
-                   help="run Beam's DirectRunner with N worker processes (default: 0, one in-memory worker)")
-    p.add_argument("--max-examples", type=int, default=None, metavar="N",
-                   help="use only the first N examples of each published split (image datasets; a quick slice)")
-    p.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing cached results")
-    p.add_argument("--verbose", action="store_true", help="show TFX's own INFO logs")
-    add_distribution_options(p)
+    add_run_options(p, data_dir)
     p.set_defaults(func=cmd_run)
+
+    p = commands.add_parser(
+        "schedule", help="run a dataset's pipeline locally on a cron schedule (retraining)",
+        description="Runs the local pipeline at every fire time of --cron until stopped (Ctrl-C) or --max-runs. "
+                    "With --spans, each run reads the newest <data-dir>/<dataset>/span-N/ folder; the Evaluator "
+                    "compares with the last blessed model, so a retrained model is pushed only if no worse.")
+    p.add_argument("--cron", required=True, help="'0 3 * * *' = daily at 03:00 UTC; a sixth field gives seconds")
+    p.add_argument("--max-runs", type=int, default=None, metavar="N", help="stop after N runs (default: never)")
+    add_run_options(p, data_dir)
+    p.set_defaults(func=cmd_schedule)
 
     from pipelines.cloud_cli import add_cloud_commands
     add_cloud_commands(commands)

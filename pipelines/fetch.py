@@ -106,3 +106,22 @@ def fetch_dataset(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
         _download(source, path, log)
     return folder
 
+
+
+SPAN_FOLDER = "span-{SPAN}"
+
+
+def span_root(spec: DatasetSpec, data_dir: str | os.PathLike | None) -> Path:
+    """The folder where a dataset's spans arrive: ``<data_dir>/<mirror_folder>/span-N/``.
+
+    Spans are new data from the user's own systems, not the published files, so there is
+    no checksum to verify; ExampleGen takes the newest span on each run.
+    """
+    if data_dir is None:
+        raise DataSourceError(f"{spec.name}: spans need --data-dir, the folder where span-N/ folders arrive")
+    folder = Path(data_dir) / spec.mirror_folder
+    if not folder.is_dir():
+        folder = Path(data_dir)
+    if not any(p.is_dir() and p.name.startswith("span-") for p in folder.glob("span-*")):
+        raise DataSourceError(f"{folder}: no span-N/ folder (expected e.g. {folder}/span-1/{spec.files[0].name})")
+    return folder

@@ -18,7 +18,7 @@ from typing import Optional
 from tfx import v1 as tfx
 
 from pipelines.dataset_spec import load_spec
-from pipelines.fetch import DATA_DIR_ENV, fetch_dataset
+from pipelines.fetch import DATA_DIR_ENV, fetch_dataset, span_root
 from pipelines.pipeline import create_pipeline
 
 DEFAULT_DATASET = "house_votes"
@@ -37,6 +37,7 @@ class LocalRun:
     beam_workers: int = 0  # 0 = one in-memory worker; N = N DirectRunner worker processes
     max_examples: Optional[int] = None  # a slice of each published split
     enable_cache: bool = True
+    spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest
 
     @property
     def name(self) -> str:
@@ -67,7 +68,7 @@ def beam_args(workers: int) -> list[str]:
 
 def build(run: LocalRun) -> tfx.dsl.Pipeline:
     spec = load_spec(run.dataset)
-    data_root = fetch_dataset(spec, run.data_dir)
+    data_root = span_root(spec, run.data_dir) if run.spans else fetch_dataset(spec, run.data_dir)
     run.home.mkdir(parents=True, exist_ok=True)
     return create_pipeline(
         pipeline_name=spec.name,
@@ -81,7 +82,8 @@ def build(run: LocalRun) -> tfx.dsl.Pipeline:
         hyperparameters=run.hyperparameters,
         distribution=run.distribution,
         max_examples=run.max_examples,
-        enable_cache=run.enable_cache)
+        enable_cache=run.enable_cache,
+        spans=run.spans)
 
 
 def run_from_environment() -> LocalRun:

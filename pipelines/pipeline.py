@@ -19,26 +19,34 @@ import dataclasses
 
 from pipelines.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
 from pipelines.evaluation import eval_config
+from pipelines.fetch import SPAN_FOLDER
 from trainers.models import BUILDERS
 import transforms
 
 RUN_FN = "trainers.run_fn.run_fn"
 
 
-def split_configs(spec: DatasetSpec) -> tuple[example_gen_pb2.Input, Optional[example_gen_pb2.Output]]:
-    """The publisher's split if the spec names one, else a hash split of all files."""
+def split_configs(spec: DatasetSpec, spans: bool = False
+                  ) -> tuple[example_gen_pb2.Input, Optional[example_gen_pb2.Output]]:
+    """The publisher's split if the spec names one, else a hash split of all files. With
+    ``spans``, files are read from the newest ``span-N/`` folder (TFX resolves ``{SPAN}``)."""
+    def where(pattern: str) -> str:
+        return f"{SPAN_FOLDER}/{pattern}" if spans else pattern
+
     if spec.published_splits:
-        return example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name=name, pattern=pattern)
+        return example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name=name, pattern=where(pattern))
                                              for name, pattern in spec.published_splits.items()]), None
     train, eval_ = spec.train_eval_buckets
-    return (example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="single_split", pattern=spec.input_pattern)]),
+    return (example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="single_split",
+                                                                      pattern=where(spec.input_pattern))]),
             example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
                 example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=train),
                 example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_)])))
 
 
-def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, max_examples: Optional[int]):
-    input_config, output_config = split_configs(spec)
+def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, max_examples: Optional[int],
+                    spans: bool = False):
+    input_config, output_config = split_configs(spec, spans)
     if spec.format == "csv":
         if max_examples:
             raise SpecError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
@@ -64,10 +72,12 @@ def create_pipeline(
     distribution: Optional[dict] = None,
     vertex_training: Optional[dict] = None,
     train_args: Optional[Any] = None,
+    spans: bool = False,
     max_examples: Optional[int] = None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
+    ``spans``: the data root holds ``span-N/`` folders and each run reads the newest;
     ``distribution`` overrides the spec's training strategy settings for this run;
     ``vertex_training`` (``infra.vertex_training.trainer_custom_config``) runs the Trainer
     as a Vertex AI custom job instead of inside its pipeline step. ``train_args`` (TrainArgs,
@@ -81,7 +91,7 @@ def create_pipeline(
                            f"{spec.name}: distribution for this run")
 
     # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
-    example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, max_examples)
+    example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, max_examples, spans)
 
     # Statistics over both splits: inputs to the schema, the validator and the reports.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
