@@ -48,8 +48,8 @@ def vertex_pipeline_job(config: CloudConfig, template_path: str, pipeline_name: 
 
     with cloud_call(f"Vertex AI pipeline job from {template_path}"):
         return aiplatform.PipelineJob(
-            display_name=pipeline_name, template_path=template_path,
-            pipeline_root=config.pipeline_root(pipeline_name), parameter_values=parameter_values or {},
+            # The pipeline root is the compiled spec's own (runtimeConfig.gcsOutputDirectory).
+            display_name=pipeline_name, template_path=template_path, parameter_values=parameter_values or {},
             enable_caching=enable_caching, project=config.project, location=config.region, credentials=credentials)
 
 
