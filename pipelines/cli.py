@@ -97,7 +97,22 @@ def run_pipeline_once(run, verbose: bool) -> str:
     start = time.monotonic()
     with ComponentProgress(total=len(pipeline.components), verbose=verbose):
         tfx.orchestration.LocalDagRunner().run(pipeline)
-    return f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path).summary()}"
+    done = f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path).summary()}"
+    return done + newest_report_table(run)
+
+
+def newest_report_table(run) -> str:
+    from pipelines.outcome import open_store
+    from pipelines.run_report import REPORT_DIR, REPORT_FILE, SUMMARY_FILE, terminal_summary
+    evaluations = open_store(run.metadata_path).get_artifacts_by_type("ModelEvaluation")
+    if not evaluations:
+        return ""
+    folder = os.path.join(max(evaluations, key=lambda a: a.id).uri, REPORT_DIR)
+    if not os.path.exists(os.path.join(folder, SUMMARY_FILE)):
+        return ""
+    with open(os.path.join(folder, SUMMARY_FILE)) as f:
+        table = terminal_summary(json.load(f))
+    return f"\n\n{table}\nreport: {os.path.join(folder, REPORT_FILE)}"
 
 
 def cmd_run(args) -> int:
@@ -114,6 +129,54 @@ def cmd_schedule(args) -> int:
     failures = run_on_schedule(args.cron, lambda n: run_pipeline_once(run, args.verbose), args.max_runs,
                                log=lambda line: print(line, flush=True), describe_error=explain)
     return 1 if failures else 0
+
+
+def _reports(args) -> list[tuple[str, str]]:
+    """(run id, report folder) of every evaluated run, oldest first."""
+    from pipelines.local_runner import LocalRun
+    from pipelines.outcome import open_store
+    from pipelines.run_report import REPORT_DIR
+    run = LocalRun(dataset=args.dataset, output_dir=args.output_dir)
+    if not os.path.exists(run.metadata_path):
+        raise SystemExit(f"error: no runs of {args.dataset} under {run.home} (see --output-dir)")
+    evaluations = sorted(open_store(run.metadata_path).get_artifacts_by_type("ModelEvaluation"), key=lambda a: a.id)
+    return [(os.path.basename(a.uri.rstrip("/")), os.path.join(a.uri, REPORT_DIR)) for a in evaluations]
+
+
+def cmd_report(args) -> int:
+    from pipelines.run_report import REPORT_FILE, SUMMARY_FILE, terminal_summary
+    reports = _reports(args)
+    if args.list:
+        for run_id, folder in reports:
+            path = os.path.join(folder, SUMMARY_FILE)
+            verdict = json.load(open(path))["verdict"] if os.path.exists(path) else "(no report)"
+            print(f"{run_id}\t{verdict}")
+        return 0
+    chosen = [r for r in reports if args.run in (None, r[0])]
+    if not chosen:
+        known = ", ".join(r for r, _ in reports) or "none"
+        raise SystemExit(f"error: no evaluated run {args.run!r} of {args.dataset}; runs: {known}")
+    run_id, folder = chosen[-1]
+    path = os.path.join(folder, SUMMARY_FILE)
+    if not os.path.exists(path):
+        raise SystemExit(f"error: run {run_id} has no report (it ran before reports existed, or its report step failed)")
+    report = json.load(open(path))
+    print(json.dumps(report, indent=1) if args.json else terminal_summary(report))
+    html_path = os.path.join(folder, REPORT_FILE)
+    print(f"report: {html_path}", file=sys.stderr)
+    if args.open:
+        import webbrowser
+        webbrowser.open(f"file://{html_path}")
+    return 0
+
+
+def cmd_lineage(args) -> int:
+    from pipelines.lineage import describe, pushed_model_lineage
+    from pipelines.local_runner import LocalRun
+    run = LocalRun(dataset=args.dataset, output_dir=args.output_dir)
+    lineage = pushed_model_lineage(run.metadata_path)
+    print(json.dumps(lineage, indent=1) if args.json else describe(lineage))
+    return 0
 
 
 def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
@@ -171,6 +234,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-runs", type=int, default=None, metavar="N", help="stop after N runs (default: never)")
     add_run_options(p, data_dir)
     p.set_defaults(func=cmd_schedule)
+
+    p = commands.add_parser("report", help="show a run's evaluation report (table, JSON or the HTML page)",
+                            description="Every run writes report.html and summary.json next to its Evaluator output. "
+                                        "This prints the newest (or RUN's) as a table and names the HTML file.")
+    p.add_argument("dataset", help="the dataset (pipeline) name")
+    p.add_argument("run", nargs="?", default=None, help="a run id from --list (default: the newest)")
+    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    p.add_argument("--json", action="store_true", help="print the machine-readable summary instead of the table")
+    p.add_argument("--list", action="store_true", help="list the evaluated runs with their verdicts")
+    p.add_argument("--open", action="store_true", help="open the HTML report in a browser")
+    p.set_defaults(func=cmd_report)
+
+    p = commands.add_parser("lineage", help="where the served model came from, from ML Metadata",
+                            description="For the model pushed last: its data (ExampleGen run, span, record counts), "
+                                        "transform graph, Trainer run with hyperparameters, and the evaluation that "
+                                        "blessed it.")
+    p.add_argument("dataset", help="the dataset (pipeline) name")
+    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_lineage)
 
     from pipelines.cloud_cli import add_cloud_commands
     add_cloud_commands(commands)

@@ -110,6 +110,7 @@ class DatasetSpec:
     change_tolerance: float = 0.0  # a new model may be at most this much worse than baseline
     num_shards: int = 2
     distribution: Distribution = Distribution()
+    slices: tuple[str, ...] = ()  # raw columns whose values the evaluation reports separately
 
     @property
     def feature_columns(self) -> tuple[Column, ...]:
@@ -167,6 +168,8 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
                                          "change_tolerance", "num_shards") if k in raw}
         if "published_splits" in raw:
             optional["published_splits"] = {str(k): str(v) for k, v in raw["published_splits"].items()}
+        if "slices" in raw:
+            optional["slices"] = tuple(str(c) for c in raw["slices"])
         if "distribution" in raw:
             optional["distribution"] = distribution_from_dict(raw["distribution"], f"{where}: distribution")
         if "train_eval_buckets" in raw:
@@ -218,6 +221,10 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
             raise SpecError(f"{where}: file {f.name!r} needs a sha256 (64 hex digits)")
     if spec.published_splits and set(spec.published_splits) != {"train", "eval"}:
         raise SpecError(f"{where}: published_splits must name 'train' and 'eval', got {sorted(spec.published_splits)}")
+    for column in spec.slices:
+        kind = next((c.type for c in spec.columns if c.name == column), None)
+        if kind != "categorical":
+            raise SpecError(f"{where}: slice column {column!r} must be a categorical column (or the label)")
     if spec.num_shards < 1:
         raise SpecError(f"{where}: num_shards must be >= 1")
 

@@ -11,12 +11,14 @@ from pipelines.fetch import DataSourceError
 from infra.cloud_config import CloudConfigError
 from infra.gcs_staging import StagingError
 from infra.local_schedule import ScheduleError
+from pipelines.lineage import LineageError
 from infra.submit import SubmitError
 from trainers.local_cluster import WorkerFailed
 from trainers.strategies import StrategyError
 
 OUR_ERRORS = (RawDataError, DataAnomalyError, SpecError, DataSourceError, StrategyError, WorkerFailed,
-              CloudConfigError, StagingError, SubmitError, ScheduleError)
+              CloudConfigError, StagingError, SubmitError, ScheduleError,
+              LineageError)
 # Beam's runners re-raise a worker's exception as a new one with the original text inside.
 _WRAPPED = re.compile(r"(RawDataError|DataAnomalyError): (.+?)(?:\s\[while running|\n\n|$)", re.S)
 _BEAM_STEP = re.compile(r"\s*\[while running '[^']*'\]$")

@@ -36,26 +36,6 @@ def _int_property(artifact, key: str) -> Optional[int]:
     return None if value is None else int(value.int_value)
 
 
-def threshold_failures(evaluation_uri: str) -> List[str]:
-    """Each failed threshold of an Evaluator run as 'metric value vs bound' (slice named if any)."""
-    import tensorflow_model_analysis as tfma
-
-    failures = []
-    for per_slice in tfma.load_validation_result(evaluation_uri).metric_validations_per_slice:
-        where = "" if not per_slice.slice_key.single_slice_keys else f" on slice {per_slice.slice_key}"
-        for failure in per_slice.failures:
-            value = failure.metric_value.double_value.value
-            threshold = failure.metric_threshold
-            if failure.metric_key.is_diff:
-                bound = threshold.change_threshold.absolute.value
-                failures.append(f"{failure.metric_key.name} changed by {value:+.4f} vs the last blessed model, "
-                                f"allowed >= {bound:+.4f}{where}")
-            else:
-                bound = threshold.value_threshold.lower_bound.value
-                failures.append(f"{failure.metric_key.name} = {value:.4f}, below the bound {bound:.4f}{where}")
-    return failures
-
-
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     """A read-only connection to a local run's SQLite ML Metadata."""
     config = metadata_store_pb2.ConnectionConfig()
@@ -73,7 +53,8 @@ def latest_outcome(metadata_path: str) -> Outcome:
     outcome = Outcome(blessed=_int_property(blessing, "blessed") == 1, pushed=None)
     evaluation = _newest(store, "ModelEvaluation")
     if not outcome.blessed and evaluation is not None:
-        outcome.failures = threshold_failures(evaluation.uri)
+        from pipelines.evaluation_summary import failed_thresholds
+        outcome.failures = list(failed_thresholds(evaluation.uri).values())
     if pushed is not None and pushed.id > blessing.id:
         outcome.pushed = _int_property(pushed, "pushed") == 1
         outcome.destination = pushed.custom_properties["pushed_destination"].string_value \

@@ -13,6 +13,7 @@ from tfx.proto import example_gen_pb2
 from components.anomaly_gate import AnomalyGate
 from components.atomic_pusher import AtomicPusher
 from components.csv_example_gen import CsvSpecExampleGen
+from components.evaluation_report import EvaluationReport
 from components.idx_example_gen import IdxExampleGen
 from components.schema_from_spec import SchemaFromSpec
 import dataclasses
@@ -147,11 +148,17 @@ def create_pipeline(
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_root)))
 
+    # Every run's outcome, legible: report.html and summary.json beside the Evaluator's output.
+    report = EvaluationReport(
+        statistics=statistics_gen.outputs["statistics"], anomalies=example_validator.outputs["anomalies"],
+        model_run=trainer.outputs["model_run"], evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"], pushed_model=pusher.outputs["pushed_model"], spec_json=spec_json)
+
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
-                    transform, trainer, model_resolver, evaluator, pusher],
+                    transform, trainer, model_resolver, evaluator, pusher, report],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args))

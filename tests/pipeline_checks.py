@@ -63,3 +63,11 @@ def overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
             if not entry.key.is_diff:
                 values[(entry.key.model_name, entry.key.name)] = entry.value.double_value.value
     return values
+
+
+def run_pipeline(run) -> None:
+    """One real local run (LocalDagRunner) of a LocalRun's pipeline."""
+    from tfx import v1 as tfx
+
+    from pipelines.local_runner import build
+    tfx.orchestration.LocalDagRunner().run(build(run))

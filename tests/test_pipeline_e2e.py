@@ -11,26 +11,22 @@ import time
 
 import numpy as np
 import pytest
-from tfx import v1 as tfx
 
 from pipelines.dataset_spec import load_spec
 from pipelines.fetch import sha256_of
-from pipelines.local_runner import LocalRun, build
-from pipelines.outcome import latest_outcome
+from pipelines.local_runner import LocalRun
+from pipelines.outcome import latest_outcome, open_store
 from tests.conftest import builtin_spec_dict, write_spec
 from tests.pipeline_checks import (CACHED, COMPLETE, classify_raw_rows, executions_by_node, newest_artifact_uri,
-                                   overall_metrics, serving_versions, tree_snapshot)
+                                   overall_metrics, run_pipeline, serving_versions, tree_snapshot)
 
 pytestmark = pytest.mark.e2e
 
 COMPONENTS = ["CsvSpecExampleGen", "latest_blessed_model_resolver", "StatisticsGen", "SchemaFromSpec",
-              "ExampleValidator", "AnomalyGate", "Transform", "Trainer", "Evaluator", "AtomicPusher"]
+              "ExampleValidator", "AnomalyGate", "Transform", "Trainer", "Evaluator", "AtomicPusher",
+              "EvaluationReport"]
 BEFORE_EVALUATION = ["CsvSpecExampleGen", "StatisticsGen", "SchemaFromSpec", "ExampleValidator",
                      "AnomalyGate", "Transform", "Trainer"]
-
-
-def run_pipeline(run: LocalRun) -> None:
-    tfx.orchestration.LocalDagRunner().run(build(run))
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +70,7 @@ def test_second_run_reuses_the_cache(votes_run):
         assert after[node][-1].last_known_state == CACHED, node
     # As in TFX's own e2e tests: a blessed model now exists, so the Evaluator has a new
     # baseline input and runs again; the Pusher follows. The model itself is not re-pushed.
-    for node in ["Evaluator", "AtomicPusher"]:
+    for node in ["Evaluator", "AtomicPusher", "EvaluationReport"]:
         assert after[node][-1].last_known_state == COMPLETE, node
     assert latest_outcome(votes_run.metadata_path).blessed
     assert serving_versions(votes_run.serving_root) == versions
@@ -93,6 +89,47 @@ def test_a_worse_model_is_not_blessed_and_not_served(votes_run):
     assert tree_snapshot(votes_run.serving_root) == served
 
 
+
+
+def _newest_report(run: LocalRun) -> tuple[dict, str]:
+    folder = os.path.join(newest_artifact_uri(run.metadata_path, "ModelEvaluation"), "report")
+    return json.loads(open(os.path.join(folder, "summary.json")).read()), os.path.join(folder, "report.html")
+
+
+def test_not_blessed_report_names_metric_slice_value_and_threshold(votes_run):
+    """Runs right after the worse model: its report and the CLI's table say why."""
+    report, page = _newest_report(votes_run)
+    assert not report["blessed"] and not report["pushed"]["pushed"]
+    [accuracy] = [c for c in report["evaluation"]["checks"] if c["metric"] == "accuracy" and c["slice"] == "overall"]
+    assert accuracy["passed"] is False and accuracy["lower_bound"] == 0.85 and accuracy["value"] < 0.85
+    assert accuracy["baseline"] > 0.9 and accuracy["change"] < 0  # compared with the blessed model
+    assert report["verdict"].startswith(f"NOT BLESSED: accuracy = {accuracy['value']:.4f}, below the bound 0.8500")
+    result = _cli("report", "house_votes", "--output-dir", votes_run.output_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("accuracy") and "overall" in line)
+    assert f"{accuracy['value']:.4f}" in row and ">= 0.8500" in row and row.endswith("FAIL")
+    assert "physician_fee_freeze=y" in result.stdout  # slices are reported too
+    assert "Nothing was pushed by this run." in open(page).read()
+
+
+def test_lineage_of_the_served_model_matches_ml_metadata(votes_run):
+    result = _cli("lineage", "house_votes", "--output-dir", votes_run.output_dir, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lineage = json.loads(result.stdout)
+    store = open_store(votes_run.metadata_path)
+    served = max((a for a in store.get_artifacts_by_type("PushedModel")
+                  if a.custom_properties["pushed"].int_value == 1), key=lambda a: a.id)
+    assert lineage["pushed"]["artifact_id"] == served.id
+    assert lineage["pushed"]["destination"] == os.path.join(votes_run.serving_root, serving_versions(votes_run.serving_root)[-1])
+    [examples] = [a for a in store.get_artifacts_by_type("Examples") if "/CsvSpecExampleGen/" in a.uri]
+    assert lineage["data"]["artifact_id"] == examples.id and lineage["data"]["records"] == {"train": 359, "eval": 76}
+    # The pusher recorded its source in the served version itself: an independent witness.
+    source = open(os.path.join(lineage["pushed"]["destination"], "assets.extra", "source_model.txt")).read()
+    assert source == os.path.join(lineage["training"]["model_uri"], "Format-Serving")
+    blessing = store.get_artifacts_by_id([lineage["evaluation"]["blessing_artifact_id"]])[0]
+    assert blessing.custom_properties["blessed"].int_value == 1
+    assert lineage["evaluation"]["verdict"].startswith("BLESSED")
+    assert lineage["training"]["hyperparameters"] == {} and lineage["transform"]["uri"].startswith(votes_run.pipeline_root)
 
 def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_run):
     """A real 2-process MultiWorkerMirroredStrategy cluster on 127.0.0.1, in the Trainer.
@@ -219,18 +256,6 @@ def test_unknown_vote_is_an_anomaly_that_stops_before_training(votes_run, tmp_pa
     executions = executions_by_node(votes_run.metadata_path, "house_votes")
     assert len(executions["Trainer"]) == trainings
     assert tree_snapshot(votes_run.serving_root) == served
-
-
-def test_mammographic_end_to_end(tmp_path, data_dir):
-    run = LocalRun(dataset="mammographic", data_dir=str(data_dir), output_dir=str(tmp_path))
-    run_pipeline(run)
-    outcome = latest_outcome(run.metadata_path)
-    assert outcome.blessed and outcome.pushed
-    [version] = serving_versions(run.serving_root)
-    accuracy, outputs = classify_raw_rows(os.path.join(run.serving_root, version), load_spec("mammographic"),
-                                          str(data_dir / "mammographic" / "mammographic_masses.data"))
-    assert accuracy > 0.75  # the majority class is 54%
-    assert set(outputs["classes"].numpy()) == {b"benign", b"malignant"}
 
 
 def test_tfx_cli_creates_and_runs_the_pipeline(tmp_path, data_dir):

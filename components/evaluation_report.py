@@ -1,0 +1,42 @@
+"""Writes every run's evaluation report next to the Evaluator's output: ``report.html``
+(static, offline) and ``summary.json`` (the same facts for automation), in
+``<evaluation>/report/``. It runs whether or not the model was blessed."""
+
+import json
+import os
+
+from tfx.dsl.component.experimental.annotations import InputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.io import fileio
+from tfx.types.standard_artifacts import (ExampleAnomalies, ExampleStatistics, ModelBlessing, ModelEvaluation,
+                                          ModelRun, PushedModel)
+
+from components.anomaly_gate import describe_anomalies
+
+
+def pushed_facts(pushed_model) -> dict:
+    if not pushed_model.has_custom_property("pushed") or not pushed_model.get_int_custom_property("pushed"):
+        return {"pushed": False}
+    return {"pushed": True, "version": pushed_model.get_string_custom_property("pushed_version"),
+            "destination": pushed_model.get_string_custom_property("pushed_destination")}
+
+
+@component
+def EvaluationReport(statistics: InputArtifact[ExampleStatistics], anomalies: InputArtifact[ExampleAnomalies],
+                     model_run: InputArtifact[ModelRun], evaluation: InputArtifact[ModelEvaluation],
+                     blessing: InputArtifact[ModelBlessing], pushed_model: InputArtifact[PushedModel],
+                     spec_json: Parameter[str]) -> None:
+    from pipelines.dataset_spec import spec_from_json
+    from pipelines.report_html import render_html
+    from pipelines.run_report import REPORT_DIR, REPORT_FILE, SUMMARY_FILE, build_report
+
+    report = build_report(
+        spec_from_json(spec_json), run_id=os.path.basename(evaluation.uri.rstrip("/")), evaluation_uri=evaluation.uri,
+        blessed=blessing.get_int_custom_property("blessed") == 1, statistics_uri=statistics.uri,
+        anomalies=describe_anomalies(anomalies), model_run_uri=model_run.uri, pushed=pushed_facts(pushed_model))
+    folder = os.path.join(evaluation.uri, REPORT_DIR)
+    fileio.makedirs(folder)
+    with fileio.open(os.path.join(folder, SUMMARY_FILE), "w") as f:
+        f.write(json.dumps(report, indent=1))
+    with fileio.open(os.path.join(folder, REPORT_FILE), "w") as f:
+        f.write(render_html(report))

@@ -1,0 +1,134 @@
+"""What an Evaluator run decided and why, per metric and slice, read from TFMA's outputs.
+
+TFX records a blessing as a marker file; TFMA keeps the numbers apart (metrics, validation
+result). This puts them side by side: value, threshold, the baseline's value, the change,
+and whether the check passed, plus a one-line verdict.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+from pipelines.dataset_spec import DatasetSpec
+
+OVERALL = "overall"
+CANDIDATE_NAMES = ("", "candidate")  # TFMA's model name without / with a baseline
+BASELINE_NAME = "baseline"
+
+
+@dataclass
+class MetricCheck:
+    metric: str
+    slice: str
+    value: Optional[float]
+    baseline: Optional[float] = None  # the last blessed model, on the same examples
+    change: Optional[float] = None  # value - baseline
+    lower_bound: Optional[float] = None  # thresholds gate the overall slice only
+    change_bound: Optional[float] = None
+    passed: Optional[bool] = None  # None: no threshold on this slice
+    failure: str = ""
+
+
+@dataclass
+class EvaluationSummary:
+    blessed: bool
+    verdict: str  # "BLESSED: ..." or "NOT BLESSED: ...", one line
+    checks: list[MetricCheck] = field(default_factory=list)
+    example_counts: dict[str, float] = field(default_factory=dict)  # slice -> examples evaluated
+    has_baseline: bool = False
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def slices(self) -> list[str]:
+        return list(dict.fromkeys(c.slice for c in self.checks))
+
+
+def slice_name(slice_key) -> str:
+    """'overall', or 'column=value' (TFMA's SliceKey proto)."""
+    parts = []
+    for key in slice_key.single_slice_keys:
+        value = key.bytes_value.decode() if key.HasField("bytes_value") else \
+            (key.int64_value if key.HasField("int64_value") else key.float_value)
+        parts.append(f"{key.column}={value}")
+    return ", ".join(parts) or OVERALL
+
+
+def _metric_values(evaluation_uri: str) -> dict[tuple[str, str, str, bool], float]:
+    """(slice, model name, metric, is_diff) -> value."""
+    import tensorflow_model_analysis as tfma
+    values = {}
+    for per_slice in tfma.load_metrics(evaluation_uri):
+        where = slice_name(per_slice.slice_key)
+        for entry in per_slice.metric_keys_and_values:
+            if entry.value.HasField("double_value"):
+                values[(where, entry.key.model_name, entry.key.name, entry.key.is_diff)] = \
+                    entry.value.double_value.value
+    return values
+
+
+def failed_thresholds(evaluation_uri: str) -> dict[tuple[str, str, bool], str]:
+    """(slice, metric, is_diff) -> description of each failed threshold."""
+    import tensorflow_model_analysis as tfma
+    found = {}
+    for per_slice in tfma.load_validation_result(evaluation_uri).metric_validations_per_slice:
+        where = slice_name(per_slice.slice_key)
+        for failure in per_slice.failures:
+            key = failure.metric_key
+            value = failure.metric_value.double_value.value
+            if key.is_diff:
+                bound = failure.metric_threshold.change_threshold.absolute.value
+                text = f"{key.name} changed by {value:+.4f} vs the last blessed model, allowed >= {bound:+.4f}"
+            else:
+                bound = failure.metric_threshold.value_threshold.lower_bound.value
+                text = f"{key.name} = {value:.4f}, below the bound {bound:.4f}"
+            found[(where, key.name, key.is_diff)] = text + ("" if where == OVERALL else f" on {where}")
+    return found
+
+
+def summarize(evaluation_uri: str, spec: DatasetSpec, blessed: bool) -> EvaluationSummary:
+    values = _metric_values(evaluation_uri)
+    failures = failed_thresholds(evaluation_uri)
+    has_baseline = any(model == BASELINE_NAME for _, model, _, _ in values)
+    slices = list(dict.fromkeys(where for where, _, _, _ in values))
+    slices.sort(key=lambda s: (s != OVERALL, s))
+
+    def candidate(where: str, metric: str, is_diff: bool = False) -> Optional[float]:
+        return next((values[(where, m, metric, is_diff)] for m in CANDIDATE_NAMES
+                     if (where, m, metric, is_diff) in values), None)
+
+    checks = []
+    for where in slices:
+        for threshold in spec.metrics:
+            check = MetricCheck(metric=threshold.name, slice=where, value=candidate(where, threshold.name),
+                                baseline=values.get((where, BASELINE_NAME, threshold.name, False)),
+                                change=candidate(where, threshold.name, is_diff=True))
+            if where == OVERALL:
+                check.lower_bound = threshold.lower_bound
+                check.change_bound = (-spec.change_tolerance or 0.0) if has_baseline else None
+                failed = [failures[k] for k in ((where, threshold.name, False), (where, threshold.name, True))
+                          if k in failures]
+                check.passed, check.failure = not failed, "; ".join(failed)
+            checks.append(check)
+    counts = {where: candidate(where, "example_count") for where in slices}
+    summary = EvaluationSummary(blessed=blessed, verdict="", checks=checks,
+                                example_counts={k: v for k, v in counts.items() if v is not None},
+                                has_baseline=has_baseline)
+    summary.verdict = verdict(summary)
+    return summary
+
+
+def verdict(summary: EvaluationSummary) -> str:
+    gated = [c for c in summary.checks if c.passed is not None]
+    if not summary.blessed:
+        failed = [c.failure for c in gated if not c.passed]
+        return "NOT BLESSED: " + ("; ".join(failed) or "the Evaluator did not bless the model")
+    parts = []
+    for c in gated:
+        part = f"{c.metric} {c.value:.4f} >= {c.lower_bound:.4f}"
+        if c.change is not None:
+            part += f", {c.change:+.4f} vs the last blessed model"
+        parts.append(part)
+    first = "" if summary.has_baseline else " (first model: no baseline to compare with)"
+    return "BLESSED: " + "; ".join(parts) + first

@@ -1,0 +1,132 @@
+"""Where the served model came from, read from ML Metadata in one walk.
+
+PushedModel <- Pusher <- Model (Trainer: hyperparameters, strategy, transform graph,
+transformed examples) <- Transform <- Examples (ExampleGen: span, record counts from
+StatisticsGen); and the Evaluator run whose blessing let it through.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+from ml_metadata.proto import metadata_store_pb2
+
+from pipelines.outcome import open_store
+
+
+class LineageError(LookupError):
+    """Nothing pushed yet, or a link is missing in ML Metadata."""
+
+
+def _producer(store, artifact_id: int):
+    for event in store.get_events_by_artifact_ids([artifact_id]):
+        if event.type == metadata_store_pb2.Event.OUTPUT:
+            [execution] = store.get_executions_by_id([event.execution_id])
+            return execution
+    raise LineageError(f"no execution produced artifact {artifact_id}")
+
+
+def _inputs(store, execution_id: int) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for event in store.get_events_by_execution_ids([execution_id]):
+        if event.type == metadata_store_pb2.Event.INPUT:
+            key = event.path.steps[0].key if event.path.steps else ""
+            found.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+    return found
+
+
+def _consumers(store, artifact_id: int) -> list:
+    ids = [e.execution_id for e in store.get_events_by_artifact_ids([artifact_id]) if e.type == metadata_store_pb2.Event.INPUT]
+    return store.get_executions_by_id(ids) if ids else []
+
+
+def _outputs(store, execution_id: int) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for event in store.get_events_by_execution_ids([execution_id]):
+        if event.type == metadata_store_pb2.Event.OUTPUT:
+            key = event.path.steps[0].key if event.path.steps else ""
+            found.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+    return found
+
+
+def _node(store, execution) -> str:
+    types = store.get_execution_types_by_id([execution.type_id])
+    return types[0].name if types else str(execution.type_id)
+
+
+def _property(execution, name: str) -> str:
+    value = execution.custom_properties.get(name) or execution.properties.get(name)
+    return value.string_value if value is not None else ""
+
+
+def _record_counts(store, examples) -> dict[str, int]:
+    """Examples per split, from the StatisticsGen run over these examples."""
+    import tensorflow_data_validation as tfdv
+    for execution in _consumers(store, examples.id):
+        for statistics in _outputs(store, execution.id).get("statistics", []):
+            counts = {}
+            for split in json.loads(statistics.properties["split_names"].string_value):
+                path = os.path.join(statistics.uri, f"Split-{split}", "FeatureStats.pb")
+                if os.path.exists(path):
+                    counts[split] = int(tfdv.load_stats_binary(path).datasets[0].num_examples)
+            return counts
+    return {}
+
+
+def pushed_model_lineage(metadata_path: str) -> dict:
+    store = open_store(metadata_path)
+    pushed = [a for a in store.get_artifacts_by_type("PushedModel")
+              if a.custom_properties.get("pushed") and a.custom_properties["pushed"].int_value == 1]
+    if not pushed:
+        raise LineageError(f"{metadata_path}: no model has been pushed yet")
+    pushed_model = max(pushed, key=lambda a: a.id)
+    pusher = _producer(store, pushed_model.id)
+    pusher_inputs = _inputs(store, pusher.id)
+    [model], [blessing] = pusher_inputs["model"], pusher_inputs["model_blessing"]
+
+    trainer = _producer(store, model.id)
+    trainer_inputs = _inputs(store, trainer.id)
+    custom_config = json.loads(_property(trainer, "custom_config") or "{}")
+    [transform_graph] = trainer_inputs["transform_graph"]
+    transform = _producer(store, transform_graph.id)
+    [raw_examples] = _inputs(store, transform.id)["examples"]
+    example_gen = _producer(store, raw_examples.id)
+
+    evaluator = _producer(store, blessing.id)
+    [evaluation] = _outputs(store, evaluator.id)["evaluation"]
+    summary_path = os.path.join(evaluation.uri, "report", "summary.json")
+    verdict: Optional[str] = None
+    if os.path.exists(summary_path):
+        with open(summary_path) as f:
+            verdict = json.load(f)["verdict"]
+    span = raw_examples.custom_properties.get("span")
+    return {
+        "pushed": {"artifact_id": pushed_model.id, "version": pushed_model.custom_properties["pushed_version"].string_value,
+                   "destination": pushed_model.custom_properties["pushed_destination"].string_value},
+        "data": {"artifact_id": raw_examples.id, "uri": raw_examples.uri, "span": span.int_value if span else None,
+                 "records": _record_counts(store, raw_examples), "example_gen": _node(store, example_gen),
+                 "execution_id": example_gen.id},
+        "transform": {"artifact_id": transform_graph.id, "uri": transform_graph.uri, "execution_id": transform.id},
+        "training": {"model_artifact_id": model.id, "model_uri": model.uri, "execution_id": trainer.id,
+                     "hyperparameters": custom_config.get("hyperparameters", {}),
+                     "distribution": custom_config.get("distribution", {})},
+        "evaluation": {"artifact_id": evaluation.id, "uri": evaluation.uri, "execution_id": evaluator.id,
+                       "blessing_artifact_id": blessing.id, "verdict": verdict},
+    }
+
+
+def describe(lineage: dict) -> str:
+    d, t, tr, e, p = (lineage[k] for k in ("data", "transform", "training", "evaluation", "pushed"))
+    records = ", ".join(f"{split} {n}" for split, n in d["records"].items())
+    return "\n".join([
+        f"served model: version {p['version']} at {p['destination']}",
+        f"  data:       {d['example_gen']} execution {d['execution_id']}, span {d['span']}, records: {records}",
+        f"              {d['uri']}",
+        f"  transform:  Transform execution {t['execution_id']}: {t['uri']}",
+        f"  training:   Trainer execution {tr['execution_id']}: hyperparameters {json.dumps(tr['hyperparameters'])}, "
+        f"distribution {json.dumps(tr['distribution'])}",
+        f"              {tr['model_uri']}",
+        f"  evaluation: Evaluator execution {e['execution_id']}: {e['verdict'] or '(no report)'}",
+        f"              {e['uri']}",
+    ])

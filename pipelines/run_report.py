@@ -1,0 +1,143 @@
+"""One run's outcome gathered from its artifacts: data statistics and anomalies, training
+curves, the evaluation (per metric and slice, against thresholds and the baseline), plots,
+and what was pushed. ``report_html`` draws it; the CLI prints it as a table or JSON."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+from pipelines.dataset_spec import DatasetSpec
+from pipelines.evaluation_summary import OVERALL, summarize
+
+REPORT_DIR = "report"  # inside the Evaluator's output
+REPORT_FILE = "report.html"
+SUMMARY_FILE = "summary.json"
+
+
+def statistics_summary(statistics_uri: str) -> dict:
+    """Per split: example count and, per feature, type, missing share and a short profile."""
+    import tensorflow_data_validation as tfdv
+    from tfx.dsl.io import fileio
+
+    splits = {}
+    for entry in sorted(fileio.listdir(statistics_uri)):
+        path = os.path.join(statistics_uri, entry.rstrip("/"), "FeatureStats.pb")
+        if not entry.startswith("Split-") or not fileio.exists(path):
+            continue
+        [stats] = tfdv.load_stats_binary(path).datasets
+        features = []
+        for feature in stats.features:
+            common = feature.num_stats.common_stats if feature.HasField("num_stats") else \
+                feature.string_stats.common_stats if feature.HasField("string_stats") else \
+                feature.bytes_stats.common_stats
+            missing = common.num_missing / stats.num_examples if stats.num_examples else 0.0
+            if feature.HasField("num_stats"):
+                n = feature.num_stats
+                profile = f"mean {n.mean:.3g}, std {n.std_dev:.3g}, min {n.min:.3g}, max {n.max:.3g}"
+            elif feature.HasField("string_stats"):
+                s = feature.string_stats
+                top = ", ".join(f"{v.value} ({v.frequency:.0f})" for v in s.top_values[:3])
+                profile = f"{s.unique} unique; top: {top}"
+            else:
+                profile = f"bytes, average {feature.bytes_stats.avg_num_bytes:.0f} B"
+            features.append({"name": feature.path.step[-1] if feature.path.step else feature.name,
+                             "type": ("numeric" if feature.HasField("num_stats") else
+                                      "string" if feature.HasField("string_stats") else "bytes"),
+                             "missing": round(missing, 4), "profile": profile})
+        splits[entry.rstrip("/").removeprefix("Split-")] = {"examples": int(stats.num_examples), "features": features}
+    return splits
+
+
+def training_history(model_run_uri: Optional[str]) -> Optional[dict]:
+    from trainers.training_job import SUMMARY_FILE as TRAINING_SUMMARY
+    path = os.path.join(model_run_uri or "", TRAINING_SUMMARY)
+    if not model_run_uri or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def evaluation_plots(evaluation_uri: str, num_classes: int) -> dict:
+    """Overall slice, candidate model: a confusion matrix (rows: true class) and, for a
+    binary label, ROC and precision-recall points across thresholds."""
+    import tensorflow_model_analysis as tfma
+    from pipelines.evaluation_summary import CANDIDATE_NAMES, slice_name
+
+    plots = {}
+    for per_slice in tfma.load_plots(evaluation_uri):
+        if slice_name(per_slice.slice_key) != OVERALL:
+            continue
+        for entry in per_slice.plot_keys_and_values:
+            if entry.key.model_name not in CANDIDATE_NAMES:
+                continue
+            value = entry.value
+            if value.HasField("multi_class_confusion_matrix_at_thresholds"):
+                matrix = [[0.0] * num_classes for _ in range(num_classes)]
+                for cell in value.multi_class_confusion_matrix_at_thresholds.matrices[0].entries:
+                    if 0 <= cell.actual_class_id < num_classes and 0 <= cell.predicted_class_id < num_classes:
+                        matrix[cell.actual_class_id][cell.predicted_class_id] = cell.num_weighted_examples
+                plots["confusion_matrix"] = matrix
+            elif value.HasField("confusion_matrix_at_thresholds"):
+                roc, pr = [], []
+                for m in value.confusion_matrix_at_thresholds.matrices:
+                    positives, negatives = m.true_positives + m.false_negatives, m.false_positives + m.true_negatives
+                    if positives and negatives:
+                        roc.append((m.false_positives / negatives, m.true_positives / positives))
+                    if m.true_positives + m.false_positives:
+                        pr.append((m.recall, m.precision))
+                plots["roc"], plots["precision_recall"] = sorted(set(roc)), sorted(set(pr))
+    return plots
+
+
+def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed: bool,
+                 statistics_uri: Optional[str] = None, anomalies: Optional[list[str]] = None,
+                 model_run_uri: Optional[str] = None, pushed: Optional[dict] = None) -> dict:
+    evaluation = summarize(evaluation_uri, spec, blessed)
+    return {
+        "dataset": spec.name, "description": spec.description, "run": run_id,
+        "classes": list(spec.label.names), "verdict": evaluation.verdict, "blessed": blessed,
+        "evaluation": evaluation.to_dict(),
+        "plots": evaluation_plots(evaluation_uri, spec.num_classes),
+        "statistics": statistics_summary(statistics_uri) if statistics_uri else {},
+        "anomalies": anomalies or [],
+        "training": training_history(model_run_uri),
+        "pushed": pushed or {"pushed": False},
+        "evaluation_uri": evaluation_uri,
+    }
+
+
+def _number(value: Optional[float], signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def check_rows(report: dict) -> list[list[str]]:
+    """The evaluation as table rows: metric, slice, value, bound, baseline, change, result."""
+    rows = []
+    for c in report["evaluation"]["checks"]:
+        bound = "-" if c["lower_bound"] is None else f">= {c['lower_bound']:.4f}"
+        if c["change_bound"] is not None:
+            bound += f"; change >= {c['change_bound']:+.4f}"
+        result = {True: "pass", False: "FAIL", None: "(reported)"}[c["passed"]]
+        rows.append([c["metric"], c["slice"], _number(c["value"]), bound, _number(c["baseline"]),
+                     _number(c["change"], signed=True), result])
+    return rows
+
+
+CHECK_HEADER = ["metric", "slice", "value", "threshold", "baseline", "change", "result"]
+
+
+def terminal_summary(report: dict) -> str:
+    rows = [CHECK_HEADER] + check_rows(report)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(CHECK_HEADER))]
+    lines = [f"{report['dataset']} run {report['run']}", report["verdict"], ""]
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    pushed = report["pushed"]
+    lines += ["", f"pushed: version {pushed['version']} at {pushed['destination']}" if pushed.get("pushed")
+              else "pushed: nothing"]
+    return "\n".join(lines)
