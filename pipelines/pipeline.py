@@ -21,7 +21,7 @@ import dataclasses
 from pipelines.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
 from pipelines.evaluation import eval_config
 from pipelines.fetch import SPAN_FOLDER
-from trainers.models import BUILDERS
+from trainers.models import BUILDERS, hyperparameter_names
 import transforms
 
 RUN_FN = "trainers.run_fn.run_fn"
@@ -86,6 +86,11 @@ def create_pipeline(
     steps in whole epochs; by default the spec's epochs."""
     if spec.model.family not in BUILDERS:
         raise SpecError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
+    unknown = set(spec.model.hyperparameters) | set(hyperparameters or {})
+    unknown -= set(hyperparameter_names(spec.model.family))
+    if unknown:
+        raise SpecError(f"{spec.name}: unknown hyperparameter(s) {sorted(unknown)} for model family "
+                        f"{spec.model.family!r}; known: {hyperparameter_names(spec.model.family)}")
     spec_json = spec.to_json()
     # Checked now, not when the Trainer starts: a bad strategy setting fails before any work.
     distribution_from_dict({**dataclasses.asdict(spec.distribution), **(distribution or {})},

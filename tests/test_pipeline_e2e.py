@@ -140,6 +140,7 @@ def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_ru
     for row; at ~95% accuracy the binomial standard error on 76 rows is 2.5 points, and we
     allow 4 points (3 rows)."""
     two = LocalRun(**{**votes_run.__dict__, "distribution": {"strategy": "multi_worker", "local_workers": 2}})
+    temp_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "tfxp-*")))
     run_pipeline(two)
     executions = executions_by_node(votes_run.metadata_path, "house_votes")
     assert executions["Trainer"][-1].last_known_state == COMPLETE
@@ -155,7 +156,8 @@ def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_ru
     # Exported once, by the chief, into the Trainer's output; the other worker's copy is gone.
     model = newest_artifact_uri(votes_run.metadata_path, "Model")
     assert os.listdir(os.path.join(model, "Format-Serving")).count("saved_model.pb") == 1
-    assert not glob.glob(os.path.join(tempfile.gettempdir(), "tfxp-export-*"))
+    assert not os.path.exists(os.path.join(model_run, "workers", "scratch"))
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "tfxp-*"))) <= temp_before
 
     metrics = overall_metrics(newest_artifact_uri(votes_run.metadata_path, "ModelEvaluation"))
     candidate, baseline = metrics[("candidate", "accuracy")], metrics[("baseline", "accuracy")]
@@ -182,6 +184,7 @@ def test_a_killed_worker_fails_the_run_naming_it_and_nothing_is_pushed(votes_run
     assert process.returncode == 1, stderr[-2000:]
     assert f"worker 1 (pid {pids['1']}) was killed by SIGKILL" in stderr
     assert "Traceback" not in stderr
+    assert not os.path.exists(os.path.join(os.path.dirname(log), "scratch"))  # the killed worker's copies too
     assert tree_snapshot(votes_run.serving_root) == served
 
 

@@ -7,8 +7,10 @@ error names the worker, its exit status and the end of its log.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,6 +89,9 @@ def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_se
     """Runs ``job`` on ``num_workers`` local processes; returns when all have finished."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
+    # Non-chief workers' throw-away copies go here, removed even if a worker is killed.
+    scratch = work / "scratch"
+    job = dataclasses.replace(job, scratch_dir=str(scratch))
     job_file = work / "job.json"
     job_file.write_text(job.to_json())
     workers = []
@@ -117,3 +122,5 @@ def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_se
     except BaseException:
         _stop(workers)
         raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

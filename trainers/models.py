@@ -6,6 +6,7 @@ output is class probabilities.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Dict, Sequence, Tuple
 
 import tensorflow as tf
@@ -37,10 +38,24 @@ def class_probabilities(x, num_classes: int):
     return keras.layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
 
 
-def compiled_classifier(inputs, outputs, learning_rate: float) -> keras.Model:
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate_for(learning_rate: float, lr_schedule: str = "constant", decay_steps: int = 0):
+    """A constant rate, or cosine decay to 1% of it over ``decay_steps`` (the training job
+    sets them to epochs x steps per epoch)."""
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule {lr_schedule!r} is not one of {LR_SCHEDULES}")
+    if lr_schedule == "cosine" and decay_steps > 0:
+        return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps, alpha=0.01)
+    return learning_rate
+
+
+def compiled_classifier(inputs, outputs, learning_rate: float, lr_schedule: str = "constant",
+                        decay_steps: int = 0) -> keras.Model:
     """Every builder's model: Adam, cross-entropy on integer labels, accuracy."""
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate_for(learning_rate, lr_schedule, decay_steps)),
                   loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
@@ -48,23 +63,27 @@ def compiled_classifier(inputs, outputs, learning_rate: float) -> keras.Model:
 
 def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Sequence[int] = (16,),
                            dropout: float = 0.2, l2: float = 1e-3, learning_rate: float = 1e-2,
-                           **_training_args) -> keras.Model:
+                           lr_schedule: str = "constant", decay_steps: int = 0) -> keras.Model:
     """A small MLP over one-hot categoricals, z-scored numerics and missing indicators."""
     inputs, x = tabular_inputs(layout)
     for units in hidden_units:
         x = keras.layers.Dense(units, activation="relu", kernel_regularizer=keras.regularizers.l2(l2))(x)
         x = keras.layers.Dropout(dropout)(x)
     outputs = class_probabilities(x, num_classes)
-    return compiled_classifier(inputs, outputs, learning_rate)
+    return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps)
 
 
 def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Sequence[int] = (32, 64),
               dense_units: int = 128, dropout: float = 0.4, learning_rate: float = 1e-3,
-              **_training_args) -> keras.Model:
-    """Conv blocks (two 3x3 convolutions, batch norm, max pooling each), then a dense head."""
+              lr_schedule: str = "constant", decay_steps: int = 0, translate: float = 0.0) -> keras.Model:
+    """Conv blocks (two 3x3 convolutions, batch norm, max pooling each), then a dense head.
+    ``translate`` > 0 shifts training images by up to that fraction (augmentation; a no-op
+    when serving)."""
     [(name, shape)] = layout.items()
     inputs = keras.Input(shape=shape, name=name)
     x = inputs
+    if translate > 0:
+        x = keras.layers.RandomTranslation(translate, translate, fill_mode="constant")(x)
     for width in filters:
         for _ in range(2):
             x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
@@ -78,17 +97,43 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
     x = keras.layers.Dense(dense_units, activation="relu")(x)
     x = keras.layers.Dropout(dropout)(x)
     outputs = class_probabilities(x, num_classes)
-    return compiled_classifier(inputs, outputs, learning_rate)
+    return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps)
+
+
+def build_image_mlp(layout: Dict[str, Tuple[int, ...]], num_classes: int, hidden_units: Sequence[int] = (256,),
+                    dropout: float = 0.2, learning_rate: float = 1e-3, lr_schedule: str = "constant",
+                    decay_steps: int = 0) -> keras.Model:
+    """The course's Keras MLP: flattened pixels, dense layers with dropout (a baseline)."""
+    [(name, shape)] = layout.items()
+    inputs = keras.Input(shape=shape, name=name)
+    x = keras.layers.Flatten()(inputs)
+    for units in hidden_units:
+        x = keras.layers.Dense(units, activation="relu")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
 
 
 BUILDERS: Dict[str, Callable[..., keras.Model]] = {
     "dense": build_dense_classifier,
     "cnn": build_cnn,
+    "mlp": build_image_mlp,
 }
+
+
+def hyperparameter_names(family: str) -> list[str]:
+    """What a model family accepts (its builder's arguments, plus the fit loop's)."""
+    names = [p for p in inspect.signature(BUILDERS[family]).parameters if p not in ("layout", "num_classes")]
+    return names + ["epochs", "batch_size"]
 
 
 def build_model(family: str, layout: Layout, num_classes: int, hyperparameters: dict) -> keras.Model:
     skip_autograph_for_libraries()
     if family not in BUILDERS:
         raise ValueError(f"unknown model family {family!r}; known: {sorted(BUILDERS)}")
-    return BUILDERS[family](layout, num_classes, **hyperparameters)
+    try:
+        return BUILDERS[family](layout, num_classes, **hyperparameters)
+    except TypeError as err:
+        if "unexpected keyword argument" not in str(err):
+            raise
+        raise ValueError(f"model family {family!r}: {str(err).split('() ')[-1]}; its hyperparameters are "
+                         f"{hyperparameter_names(family)}") from None

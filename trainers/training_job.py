@@ -41,6 +41,7 @@ class TrainingJob:
     distribution: dict = field(default_factory=dict)  # overrides of the spec's Distribution
     seed: int = 0
     train_steps: int = 0  # > 0: at least this many steps, in whole epochs, instead of the spec's epochs
+    scratch_dir: str = ""  # where non-chief workers write their throw-away copies ("" = the system's temp)
 
     @property
     def spec(self) -> DatasetSpec:
@@ -70,13 +71,15 @@ class TrainingJob:
 
 
 @contextlib.contextmanager
-def _output_dir(real: str, is_chief: bool, purpose: str) -> Iterator[str]:
+def _output_dir(real: str, is_chief: bool, purpose: str, scratch_dir: str = "") -> Iterator[str]:
     """The chief writes to ``real``; other workers write the same files to a temporary
     directory that is removed afterwards (every worker must save: saving is collective)."""
     if is_chief:
         yield real
         return
-    scratch = tempfile.mkdtemp(prefix=f"tfxp-{purpose}-")
+    if scratch_dir:
+        os.makedirs(scratch_dir, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=f"tfxp-{purpose}-", dir=scratch_dir or None)
     try:
         yield scratch
     finally:
@@ -102,6 +105,8 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     steps_per_epoch = max(1, num_examples // global_batch)
     if job.train_steps > 0:
         epochs = -(-job.train_steps // steps_per_epoch)
+    if model_args.get("lr_schedule", "constant") != "constant":
+        model_args["decay_steps"] = epochs * steps_per_epoch  # the schedule spans the whole run
     train_ds = data.make_dataset(job.train_files, feature_spec, global_batch, shuffle=True, seed=job.seed,
                                  repeat=True, drop_remainder=True, num_workers=role.num_workers)
     eval_ds = data.make_dataset(job.eval_files, feature_spec, global_batch, shuffle=False,
@@ -117,8 +122,8 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                      strategy.num_replicas_in_sync, global_batch, steps_per_epoch)
         timer = train.EpochTimer()
         backup_dir = os.path.join(job.model_run_dir, "backup")
-        with _output_dir(job.model_run_dir, role.is_chief, "logs") as log_dir, \
-                _output_dir(job.serving_model_dir, role.is_chief, "export") as export_dir:
+        with _output_dir(job.model_run_dir, role.is_chief, "logs", job.scratch_dir) as log_dir, \
+                _output_dir(job.serving_model_dir, role.is_chief, "export", job.scratch_dir) as export_dir:
             history = train.fit(model, train_ds, eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                 log_dir=log_dir, backup_dir=backup_dir,
                                 timer=timer)
