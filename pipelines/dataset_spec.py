@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-COLUMN_TYPES = ("categorical", "numeric", "image", "ignore")
+COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
 MISSING_POLICIES = ("impute", "category")
 # Metric names a spec may threshold, and the TFMA metric each one means.
 KNOWN_METRICS = {"accuracy": "SparseCategoricalAccuracy", "auc": "AUC"}
@@ -43,6 +43,8 @@ class Column:
     range: tuple[float, float] | None = None  # numeric values outside it become missing
     missing: str = "impute"  # impute: learned mean + indicator; category: token is a value
     shape: tuple[int, ...] = ()  # image: (height, width, channels) the model sees
+    vocabulary_size: int = 0  # text: most frequent tokens kept (others share one OOV id)
+    sequence_length: int = 0  # text: tokens per example the model sees (truncated or padded)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class DatasetSpec:
     num_shards: int = 2
     distribution: Distribution = Distribution()
     slices: tuple[str, ...] = ()  # raw columns whose values the evaluation reports separately
+    # format archive with a published split: {split name: its folder inside the archive}
+    archive_split_folders: dict[str, str] = field(default_factory=dict)
 
     @property
     def feature_columns(self) -> tuple[Column, ...]:
@@ -150,6 +154,8 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
                 range=tuple(float(x) for x in c["range"]) if c.get("range") is not None else None,
                 missing=c.get("missing", "impute"),
                 shape=tuple(int(x) for x in c.get("shape", ())),
+                vocabulary_size=int(c.get("vocabulary_size", 0)),
+                sequence_length=int(c.get("sequence_length", 0)),
             )
             for c in raw["columns"]
         )
@@ -168,6 +174,8 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
                                          "change_tolerance", "num_shards") if k in raw}
         if "published_splits" in raw:
             optional["published_splits"] = {str(k): str(v) for k, v in raw["published_splits"].items()}
+        if "archive_split_folders" in raw:
+            optional["archive_split_folders"] = {str(k): str(v) for k, v in raw["archive_split_folders"].items()}
         if "slices" in raw:
             optional["slices"] = tuple(str(c) for c in raw["slices"])
         if "distribution" in raw:
@@ -201,6 +209,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
             raise SpecError(f"{where}: column {c.name!r} has missing policy {c.missing!r}; expected one of {MISSING_POLICIES}")
         if c.type == "image" and len(c.shape) != 3:
             raise SpecError(f"{where}: image column {c.name!r} needs shape [height, width, channels]")
+        if c.type == "text" and (c.vocabulary_size < 1 or c.sequence_length < 1):
+            raise SpecError(f"{where}: text column {c.name!r} needs vocabulary_size and sequence_length")
         if c.range is not None and (len(c.range) != 2 or c.range[0] > c.range[1]):
             raise SpecError(f"{where}: column {c.name!r} range must be [low, high], got {list(c.range)}")
     if spec.label.column not in names:
@@ -209,6 +219,9 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         raise SpecError(f"{where}: label needs at least two values and one name per value")
     if not spec.feature_columns:
         raise SpecError(f"{where}: no feature columns")
+    if not spec.metrics:
+        # TFX writes no blessing at all when nothing is thresholded (tensorflow/tfx#5148).
+        raise SpecError(f"{where}: needs at least one metric threshold, or no model is ever blessed")
     for m in spec.metrics:
         if m.name not in KNOWN_METRICS:
             raise SpecError(f"{where}: metric {m.name!r} is not computed by the evaluation; known: {sorted(KNOWN_METRICS)}")
@@ -225,6 +238,10 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         kind = next((c.type for c in spec.columns if c.name == column), None)
         if kind != "categorical":
             raise SpecError(f"{where}: slice column {column!r} must be a categorical column (or the label)")
+    if spec.format == "archive" and len(spec.feature_columns) != 1:
+        raise SpecError(f"{where}: an archive spec has one feature column (the file's content) and the label")
+    if spec.archive_split_folders and set(spec.archive_split_folders) != set(spec.published_splits):
+        raise SpecError(f"{where}: archive_split_folders must name the same splits as published_splits")
     if spec.num_shards < 1:
         raise SpecError(f"{where}: num_shards must be >= 1")
 

@@ -11,6 +11,7 @@ from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
 
 from components.anomaly_gate import AnomalyGate
+from components.archive_example_gen import ArchiveExampleGen
 from components.atomic_pusher import AtomicPusher
 from components.csv_example_gen import CsvSpecExampleGen
 from components.evaluation_report import EvaluationReport
@@ -56,7 +57,10 @@ def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, max_exam
     if spec.format == "idx":
         return IdxExampleGen(input_base=data_root, num_shards=num_shards, input_config=input_config,
                              output_config=output_config, max_examples=max_examples)
-    raise SpecError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: csv, idx")
+    if spec.format == "archive":
+        return ArchiveExampleGen(input_base=data_root, spec=spec, num_shards=num_shards, input_config=input_config,
+                                 output_config=output_config, max_examples=max_examples)
+    raise SpecError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: csv, idx, archive")
 
 
 def create_pipeline(
@@ -116,7 +120,7 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        preprocessing_fn=f"{transforms.module_name(spec.format)}.preprocessing_fn",
+        preprocessing_fn=f"{transforms.module_name(spec)}.preprocessing_fn",
         custom_config={"spec": spec_json})
     transform.add_upstream_node(anomaly_gate)
 

@@ -37,7 +37,8 @@ def statistics_summary(statistics_uri: str) -> dict:
                 profile = f"mean {n.mean:.3g}, std {n.std_dev:.3g}, min {n.min:.3g}, max {n.max:.3g}"
             elif feature.HasField("string_stats"):
                 s = feature.string_stats
-                top = ", ".join(f"{v.value} ({v.frequency:.0f})" for v in s.top_values[:3])
+                top = ", ".join(f"{v.value[:30] + '...' if len(v.value) > 30 else v.value} ({v.frequency:.0f})"
+                                for v in s.top_values[:3])
                 profile = f"{s.unique} unique; top: {top}"
             else:
                 profile = f"bytes, average {feature.bytes_stats.avg_num_bytes:.0f} B"

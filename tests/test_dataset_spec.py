@@ -40,6 +40,9 @@ def test_a_new_csv_dataset_is_a_spec_file_only(tmp_path):
     (lambda r: r.update(colums=[]), "unknown field(s) ['colums']"),
     (lambda r: r["files"][0].update(sha256="abc"), "needs a sha256"),
     (lambda r: r["columns"][1].update(range=[5, 1]), "range must be [low, high]"),
+    (lambda r: r.update(metrics=[]), "needs at least one metric threshold"),
+    (lambda r: r.update(slices=["age"]), "slice column 'age' must be a categorical column"),
+    (lambda r: r.update(distribution={"strategy": "parameter_server"}), "strategy 'parameter_server' is not one of"),
 ])
 def test_malformed_specs_are_rejected_with_the_field_named(change, message):
     raw = builtin_spec_dict("mammographic")

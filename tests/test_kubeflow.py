@@ -92,6 +92,18 @@ def test_submission_without_credentials_says_what_to_do(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args, message", [
+    (["create", "house_votes", "--cron", "0 3 * *"], "is not a five-field cron expression"),
+    (["list"], "no Google Cloud credentials found"),
+    (["delete", "projects/p/locations/us-central1/schedules/1"], "no Google Cloud credentials found"),
+    (["list", "--kfp-host", "http://127.0.0.1:9"], "the host could not be reached"),
+])
+def test_cloud_schedule_commands_fail_clearly_offline(tmp_path, args, message):
+    result = _cli("cloud-schedule", *args, "--cloud-config", EXAMPLE, env=_without_credentials(tmp_path))
+    assert result.returncode == 1 and message in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
 def test_kfp_submission_to_an_unreachable_host_is_a_clear_error(compiled):
     with pytest.raises(SubmitError, match="the host could not be reached"):
         submit_kfp("http://127.0.0.1:9", compiled["house_votes"], "house-votes")

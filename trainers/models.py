@@ -113,7 +113,74 @@ def build_image_mlp(layout: Dict[str, Tuple[int, ...]], num_classes: int, hidden
     return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
 
 
+def build_text_classifier(layout: Dict[str, Tuple[int, int]], num_classes: int, embedding_dim: int = 64,
+                          filters: int = 128, kernel_size: int = 5, dropout: float = 0.4,
+                          learning_rate: float = 1e-3, lr_schedule: str = "constant",
+                          decay_steps: int = 0) -> keras.Model:
+    """Token ids -> embeddings -> a 1-D convolution over n-grams -> max over the text."""
+    [(name, (length, ids))] = layout.items()
+    inputs = keras.Input(shape=(length,), name=name, dtype=tf.int64)
+    x = keras.layers.Embedding(ids, embedding_dim)(inputs)
+    x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.Conv1D(filters, kernel_size, activation="relu")(x)
+    x = keras.layers.GlobalMaxPooling1D()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
+
+
+MOBILENET_V2_WEIGHTS = "imagenet"  # Keras downloads these from its canonical URL and caches them
+
+
+class PretrainedWeightsError(ValueError):
+    """Pretrained weights could not be loaded; the message says where they were looked for."""
+
+
+def mobilenet_v2_base(shape: Tuple[int, int, int], weights: str, alpha: float) -> keras.Model:
+    """MobileNetV2 without its classifier (include_top=False). ``weights``: 'imagenet'
+    (downloaded once to ~/.keras/models), a local .h5 weights file, or 'random'."""
+    source = None if weights == "random" else weights
+    try:
+        return keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=source, alpha=alpha)
+    except Exception as err:  # offline downloads and bad files raise many types
+        raise PretrainedWeightsError(
+            f"MobileNetV2 weights {weights!r} could not be loaded ({type(err).__name__}: {str(err)[:200]}); "
+            "without network access give a local weights file (--set weights=/path/to/"
+            "mobilenet_v2_weights_..._no_top.h5) or weights=random") from None
+
+
+def build_mobilenet_v2(layout: Dict[str, Tuple[int, ...]], num_classes: int, weights: str = MOBILENET_V2_WEIGHTS,
+                       alpha: float = 1.0, dropout: float = 0.2, learning_rate: float = 1e-3,
+                       lr_schedule: str = "constant", decay_steps: int = 0, fine_tune_epochs: int = 0,
+                       fine_tune_layers: int = 30, fine_tune_learning_rate: float = 1e-5) -> keras.Model:
+    """Transfer learning: a frozen MobileNetV2 base, global pooling and a new classifier.
+    With ``fine_tune_epochs`` > 0 the training job then unfreezes the base's top
+    ``fine_tune_layers`` and trains on at ``fine_tune_learning_rate`` (see ``unfreeze``)."""
+    [(name, shape)] = layout.items()
+    inputs = keras.Input(shape=shape, name=name)
+    x = keras.layers.Rescaling(2.0, offset=-1.0)(inputs)  # the transform's [0, 1] -> MobileNet's [-1, 1]
+    base = mobilenet_v2_base(tuple(shape), weights, alpha)
+    base.trainable = False
+    x = base(x, training=False)  # batch norm statistics stay the pretrained ones
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
+
+
+def unfreeze(model: keras.Model, layers: int, learning_rate: float) -> keras.Model:
+    """Fine-tuning: the base's top ``layers`` become trainable; recompiled at a low rate.
+    Call inside the strategy's scope."""
+    [base] = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    base.trainable = True
+    for layer in base.layers[:-layers] if layers else base.layers:
+        layer.trainable = False
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
 BUILDERS: Dict[str, Callable[..., keras.Model]] = {
+    "mobilenet_v2": build_mobilenet_v2,
+    "text_cnn": build_text_classifier,
     "dense": build_dense_classifier,
     "cnn": build_cnn,
     "mlp": build_image_mlp,

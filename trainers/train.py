@@ -34,7 +34,8 @@ class EpochTimer(keras.callbacks.Callback):
 
 def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data.Dataset], epochs: int,
         log_dir: Optional[str] = None, verbose: int = 2, steps_per_epoch: Optional[int] = None,
-        backup_dir: Optional[str] = None, timer: Optional[EpochTimer] = None) -> keras.callbacks.History:
+        backup_dir: Optional[str] = None, timer: Optional[EpochTimer] = None,
+        initial_epoch: int = 0) -> keras.callbacks.History:
     """``backup_dir``: a restarted run resumes from the last finished epoch (BackupAndRestore)."""
     callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")] if log_dir else []
     if backup_dir:
@@ -42,4 +43,4 @@ def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data
     if timer is not None:
         callbacks.append(timer)
     return model.fit(train, validation_data=validation, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                     callbacks=callbacks, verbose=verbose)
+                     callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch)

@@ -112,7 +112,7 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     eval_ds = data.make_dataset(job.eval_files, feature_spec, global_batch, shuffle=False,
                                 drop_remainder=static_shapes, num_workers=role.num_workers)
 
-    layout = transforms.for_format(spec.format).model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
+    layout = transforms.for_spec(spec).model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
     strategies.set_precision(dist)
     try:
         with strategy.scope():
@@ -126,7 +126,16 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                 _output_dir(job.serving_model_dir, role.is_chief, "export", job.scratch_dir) as export_dir:
             history = train.fit(model, train_ds, eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                 log_dir=log_dir, backup_dir=backup_dir,
-                                timer=timer)
+                                timer=timer).history
+            fine_tune_epochs = int(model_args.get("fine_tune_epochs", 0))
+            if fine_tune_epochs:  # transfer learning's second phase: unfreeze the base's top layers
+                with strategy.scope():
+                    models.unfreeze(model, int(model_args.get("fine_tune_layers", 30)),
+                                    float(model_args.get("fine_tune_learning_rate", 1e-5)))
+                more = train.fit(model, train_ds, eval_ds, epochs=epochs + fine_tune_epochs, initial_epoch=epochs,
+                                 steps_per_epoch=steps_per_epoch, log_dir=log_dir, backup_dir=backup_dir,
+                                 timer=timer).history
+                history = {k: v + more.get(k, []) for k, v in history.items()}
             export.export_serving_model(model, tf_transform_output, spec, export_dir)
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -135,7 +144,7 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     if tf.io.gfile.isdir(backup_dir) and not tf.io.gfile.listdir(backup_dir):
         tf.io.gfile.rmtree(backup_dir)  # BackupAndRestore empties it once training has finished
     summary = training_summary(dist, strategy.num_replicas_in_sync, role.num_workers, global_batch,
-                               steps_per_epoch, num_examples, timer.seconds, history.history)
+                               steps_per_epoch, num_examples, timer.seconds, history)
     with open(os.path.join(job.model_run_dir, SUMMARY_FILE), "w") as f:
         json.dump(summary, f, indent=2)
     return summary

@@ -1,15 +1,19 @@
-"""preprocessing_fn modules, one per data family; ``for_format`` picks a spec's."""
+"""preprocessing_fn modules, one per data family; ``for_spec`` picks a spec's by its feature
+columns: images, text, or tabular columns."""
 import importlib
 
-MODULES = {"csv": "transforms.tabular", "idx": "transforms.images"}
+MODULES = {"image": "transforms.images", "text": "transforms.text", "tabular": "transforms.tabular"}
 
 
-def module_name(data_format: str) -> str:
-    if data_format not in MODULES:
-        raise ValueError(f"no transform for format {data_format!r}; known: {sorted(MODULES)}")
-    return MODULES[data_format]
+def family(spec) -> str:
+    kinds = {c.type for c in spec.feature_columns}
+    return "image" if "image" in kinds else "text" if "text" in kinds else "tabular"
 
 
-def for_format(data_format: str):
-    """The transform module (preprocessing_fn, model_inputs) of a spec's format."""
-    return importlib.import_module(module_name(data_format))
+def module_name(spec) -> str:
+    return MODULES[family(spec)]
+
+
+def for_spec(spec):
+    """The transform module (preprocessing_fn, model_inputs) of a spec."""
+    return importlib.import_module(module_name(spec))

@@ -1,0 +1,106 @@
+"""Labelled files inside a published tar archive, read as a stream (gzip cannot seek).
+
+Two publishers' layouts, told apart by the spec:
+  TF flowers  flower_photos.tgz:  flower_photos/<class>/<name>.jpg        (content: image)
+  IMDB        aclImdb_v1.tar.gz:  aclImdb/<split>/<class>/<name>.txt      (content: text)
+The class is the folder right above each file; with ``split_folder`` only members under
+``<root>/<split_folder>/`` are read.
+
+A member that is not what the spec says (an image that does not decode, an empty or
+non-UTF-8 review) is reported by archive and member name and skipped; if more than
+``MAX_BAD_SHARE`` of a split's files are bad, the archive is taken to be the wrong one and
+the run stops with ``ArchiveFormatError`` naming them.
+"""
+from __future__ import annotations
+
+import io
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Sequence
+
+MAX_BAD_SHARE = 0.01
+
+
+class ArchiveFormatError(ValueError):
+    """The archive is unreadable or holds too many bad files; names the archive (and members)."""
+
+
+@dataclass
+class Record:
+    member: str  # path inside the archive
+    label: str  # the class folder's name
+    content: bytes  # image file bytes, or UTF-8 text
+
+
+@dataclass
+class ReadReport:
+    archive: str
+    read: int = 0
+    skipped: list[str] = field(default_factory=list)  # "member: why"
+
+    def check(self) -> None:
+        total = self.read + len(self.skipped)
+        if total == 0:
+            raise ArchiveFormatError(f"{self.archive}: no labelled files found")
+        if len(self.skipped) > MAX_BAD_SHARE * total:
+            shown = "; ".join(self.skipped[:5]) + (" ..." if len(self.skipped) > 5 else "")
+            raise ArchiveFormatError(f"{self.archive}: {len(self.skipped)} of {total} files are bad "
+                                     f"(more than {MAX_BAD_SHARE:.0%}): {shown}")
+
+
+def image_problem(content: bytes) -> Optional[str]:
+    """None if the bytes are a complete image PIL can decode, else why not."""
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()  # decodes every pixel: a truncated JPEG fails here, not in training
+        return None
+    except Exception as err:  # PIL raises many types for bad data
+        return f"not a decodable image ({type(err).__name__}: {err})"
+
+
+def text_problem(content: bytes) -> Optional[str]:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"not UTF-8 text ({err})"
+    return None if text.strip() else "empty text"
+
+
+def read_archive(path: str, content: str, labels: Sequence[str], extensions: Sequence[str],
+                 split_folder: Optional[str] = None, limit: Optional[int] = None,
+                 report: Optional[ReadReport] = None) -> Iterator[Record]:
+    """Yields the archive's labelled files in archive order; bad ones go to ``report``.
+    ``limit``: about that many files, an equal share per class (a slice for tests)."""
+    report = report if report is not None else ReadReport(path)
+    check = image_problem if content == "image" else text_problem
+    wanted = {label.lower(): label for label in labels}
+    # A slice takes an equal share of every class: archives list one class after another.
+    quota = -(-limit // len(labels)) if limit else None
+    taken = {label: 0 for label in labels}
+    try:
+        with tarfile.open(path, mode="r|*") as archive:
+            for member in archive:
+                if quota is not None and all(n >= quota for n in taken.values()):
+                    return
+                parts = member.name.strip("/").split("/")
+                if not member.isfile() or not parts[-1].lower().endswith(tuple(extensions)) or len(parts) < 3:
+                    continue
+                if split_folder is not None and (len(parts) < 4 or parts[-3] != split_folder):
+                    continue
+                label = wanted.get(parts[-2].lower())
+                if label is None:
+                    continue  # a folder that is not one of the spec's classes (e.g. IMDB's train/unsup)
+                if quota is not None and taken[label] >= quota:
+                    continue
+                data = archive.extractfile(member).read()
+                problem = check(data)
+                if problem:
+                    report.skipped.append(f"{member.name}: {problem}")
+                    continue
+                report.read += 1
+                taken[label] += 1
+                yield Record(member.name, label, data)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise ArchiveFormatError(f"{path}: not a readable tar archive ({type(err).__name__}: {err})") from None

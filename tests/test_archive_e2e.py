@@ -1,0 +1,66 @@
+"""TF flowers and IMDB through the same factory, on slices: archive -> examples -> Transform
+(decode/resize, or a vocabulary) -> Trainer -> Evaluator -> Pusher; the served models take a
+JPEG's bytes or a review's raw text."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.archive_records import read_archive
+from pipelines.local_runner import LocalRun
+from pipelines.outcome import latest_outcome
+from tests.conftest import builtin_spec_dict, write_spec
+from tests.pipeline_checks import executions_by_node, run_pipeline, serving_versions
+
+pytestmark = pytest.mark.e2e
+
+
+def _serve(run: LocalRun):
+    [version] = serving_versions(run.serving_root)
+    return tf.saved_model.load(f"{run.serving_root}/{version}").signatures["serving_default"]
+
+
+def _examples(feature: str, contents: list) -> tf.Tensor:
+    return tf.constant([tf.train.Example(features=tf.train.Features(feature={
+        feature: tf.train.Feature(bytes_list=tf.train.BytesList(value=[c]))})).SerializeToString() for c in contents])
+
+
+@pytest.mark.parametrize("family, hyperparameters", [
+    ("cnn", {"filters": [8, 16], "dense_units": 16, "epochs": 2, "batch_size": 16, "translate": 0.1}),
+    ("mobilenet_v2", {"weights": "random", "alpha": 0.35, "epochs": 1, "fine_tune_epochs": 1, "batch_size": 16}),
+], ids=["cnn-from-scratch", "mobilenet-v2-transfer"])
+def test_flowers_slice_serves_jpeg_bytes(tmp_path, data_dir, family, hyperparameters):
+    raw = builtin_spec_dict("flowers")
+    raw["columns"][0]["shape"] = [96, 96, 3]
+    raw["model"] = {"family": family, "hyperparameters": hyperparameters}
+    raw["metrics"] = [{"name": "accuracy", "lower_bound": 0.0}]  # a slice and 1-2 epochs: shape, not skill
+    run = LocalRun(dataset=str(write_spec(tmp_path, raw, "flowers.yaml")), data_dir=str(data_dir),
+                   output_dir=str(tmp_path / "out"), max_examples=150, num_shards=2)
+    run_pipeline(run)
+    assert latest_outcome(run.metadata_path).pushed
+    assert executions_by_node(run.metadata_path, "flowers")["ArchiveExampleGen"][-1].last_known_state == 3
+
+    photos = list(read_archive(str(data_dir / "flowers" / "flower_photos.tgz"), "image",
+                               raw["label"]["values"], (".jpg",), limit=10))
+    outputs = _serve(run)(examples=_examples("image", [p.content for p in photos]))
+    assert outputs["probabilities"].shape == (len(photos), 5)
+    np.testing.assert_allclose(outputs["probabilities"].numpy().sum(axis=1), 1.0, rtol=1e-5)
+    assert set(outputs["classes"].numpy()) <= {v.encode() for v in raw["label"]["values"]}
+
+
+def test_imdb_slice_learns_a_vocabulary_and_serves_raw_text(tmp_path, data_dir):
+    raw = builtin_spec_dict("imdb")
+    raw["columns"][0].update(vocabulary_size=3000, sequence_length=120)
+    raw["model"]["hyperparameters"].update(epochs=4, batch_size=32, filters=32, embedding_dim=16)
+    raw["metrics"] = [{"name": "accuracy", "lower_bound": 0.55}]
+    run = LocalRun(dataset=str(write_spec(tmp_path, raw, "imdb.yaml")), data_dir=str(data_dir),
+                   output_dir=str(tmp_path / "out"), max_examples=1000, num_shards=2)
+    run_pipeline(run)
+    outcome = latest_outcome(run.metadata_path)
+    assert outcome.blessed and outcome.pushed, outcome.summary()
+
+    serve = _serve(run)
+    texts = [b"One of the best films I have seen: a wonderful, moving story and brilliant acting.",
+             b"Awful. A boring, stupid waste of time with terrible acting; the worst film this year."]
+    outputs = serve(examples=_examples("review", texts))
+    assert outputs["probabilities"].shape == (2, 2) and outputs["classes"].dtype == tf.string
+    assert list(outputs["classes"].numpy()) == [b"positive", b"negative"]

@@ -1,0 +1,55 @@
+"""preprocessing_fn for text specs: tokens -> ids from a vocabulary learned over the training
+split, truncated or padded to the spec's sequence length.
+
+The vocabulary (the spec's ``vocabulary_size`` most frequent tokens, the rest one OOV id) is
+an asset of the Transform graph, so the served model takes raw text.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Tuple
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from pipelines.dataset_spec import Column, DatasetSpec
+from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
+
+PADDING_ID = 0  # ids: 0 padding, 1..vocabulary_size tokens by frequency, vocabulary_size + 1 OOV
+
+
+def text_column(spec: DatasetSpec) -> Column:
+    [column] = [c for c in spec.feature_columns if c.type == "text"]
+    return column
+
+
+def vocabulary_name(column: Column) -> str:
+    return f"{column.name}_vocabulary"
+
+
+def tokens(text: tf.Tensor) -> tf.SparseTensor:
+    """[batch] strings -> [batch, tokens]: lower case, HTML line breaks and punctuation as spaces."""
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    text = tf.strings.regex_replace(text, r"[^a-z0-9']+", " ")
+    return tf.strings.split(text).to_sparse()
+
+
+@with_label
+def transform_text(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
+    column = text_column(spec)
+    text = tf.reshape(to_dense(as_column(inputs[column.name]), ""), [-1])
+    ids = tft.compute_and_apply_vocabulary(tokens(text), top_k=column.vocabulary_size, num_oov_buckets=1,
+                                           vocab_filename=vocabulary_name(column))
+    length = column.sequence_length
+    dense = tf.sparse.to_dense(ids, default_value=-1)[:, :length]
+    dense = tf.pad(dense, [[0, 0], [0, length - tf.shape(dense)[1]]], constant_values=-1)
+    return {column.name: tf.reshape(dense + 1, [-1, length])}  # -1 (padding) becomes 0
+
+
+preprocessing_fn = tfx_preprocessing_fn(transform_text)
+
+
+def model_inputs(spec: DatasetSpec, vocabulary_size: Callable[[str], int]) -> Dict[str, Tuple[int, int]]:
+    """Transformed feature -> (sequence length, number of ids incl. padding and OOV)."""
+    column = text_column(spec)
+    return {column.name: (column.sequence_length, vocabulary_size(vocabulary_name(column)) + 2)}
