@@ -45,6 +45,7 @@ class Column:
     shape: tuple[int, ...] = ()  # image: (height, width, channels) the model sees
     vocabulary_size: int = 0  # text: most frequent tokens kept (others share one OOV id)
     sequence_length: int = 0  # text: tokens per example the model sees (truncated or padded)
+    ngrams: int = 1  # text: also word pairs (2) as tokens, each a vocabulary entry
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
                 shape=tuple(int(x) for x in c.get("shape", ())),
                 vocabulary_size=int(c.get("vocabulary_size", 0)),
                 sequence_length=int(c.get("sequence_length", 0)),
+                ngrams=int(c.get("ngrams", 1)),
             )
             for c in raw["columns"]
         )

@@ -128,6 +128,19 @@ def build_text_classifier(layout: Dict[str, Tuple[int, int]], num_classes: int, 
     return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
 
 
+def build_text_bag(layout: Dict[str, Tuple[int, int]], num_classes: int, embedding_dim: int = 32,
+                   dropout: float = 0.3, learning_rate: float = 1e-3, lr_schedule: str = "constant",
+                   decay_steps: int = 0) -> keras.Model:
+    """fastText-style: the average of token (and n-gram) embeddings, then the classifier.
+    Padding (id 0) is masked out of the average."""
+    [(name, (length, ids))] = layout.items()
+    inputs = keras.Input(shape=(length,), name=name, dtype=tf.int64)
+    x = keras.layers.Embedding(ids, embedding_dim, mask_zero=True)(inputs)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
+
+
 MOBILENET_V2_WEIGHTS = "imagenet"  # Keras downloads these from its canonical URL and caches them
 
 
@@ -181,6 +194,7 @@ def unfreeze(model: keras.Model, layers: int, learning_rate: float) -> keras.Mod
 BUILDERS: Dict[str, Callable[..., keras.Model]] = {
     "mobilenet_v2": build_mobilenet_v2,
     "text_cnn": build_text_classifier,
+    "text_bag": build_text_bag,
     "dense": build_dense_classifier,
     "cnn": build_cnn,
     "mlp": build_image_mlp,

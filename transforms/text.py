@@ -38,7 +38,10 @@ def tokens(text: tf.Tensor) -> tf.SparseTensor:
 def transform_text(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
     column = text_column(spec)
     text = tf.reshape(to_dense(as_column(inputs[column.name]), ""), [-1])
-    ids = tft.compute_and_apply_vocabulary(tokens(text), top_k=column.vocabulary_size, num_oov_buckets=1,
+    words = tokens(text)
+    if column.ngrams > 1:  # word n-grams join the vocabulary as tokens of their own ("not good")
+        words = tft.ngrams(words, ngram_range=(1, column.ngrams), separator=" ")
+    ids = tft.compute_and_apply_vocabulary(words, top_k=column.vocabulary_size, num_oov_buckets=1,
                                            vocab_filename=vocabulary_name(column))
     length = column.sequence_length
     dense = tf.sparse.to_dense(ids, default_value=-1)[:, :length]

@@ -1,0 +1,38 @@
+"""The text transform on a few reviews, with tf.Transform's own Beam implementation: word
+and word-pair vocabulary learned from the data, ids padded to the spec's length."""
+import dataclasses
+
+import numpy as np
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata
+
+from pipelines.dataset_spec import load_spec
+from trainers import models
+from transforms.common import raw_feature_spec
+from transforms.text import model_inputs, transform_text, vocabulary_name
+
+
+def test_ngram_vocabulary_and_padded_ids(tmp_path):
+    spec = load_spec("imdb")
+    column = dataclasses.replace(spec.columns[0], vocabulary_size=50, sequence_length=12, ngrams=2)
+    spec = dataclasses.replace(spec, columns=(column,) + spec.columns[1:])
+    reviews = [b"Not good. Not good at all!", b"Good film, good<br />acting", b"not bad"]
+    rows = [{"review": [r], "label": [b"pos" if i == 1 else b"neg"]} for i, r in enumerate(reviews)]
+    metadata = dataset_metadata.DatasetMetadata.from_feature_spec(raw_feature_spec(spec))
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), force_tf_compat_v1=False):
+        (out, _), transform_fn = ((rows, metadata)
+                                  | tft_beam.AnalyzeAndTransformDataset(lambda x: transform_text(x, spec)))
+        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "transform"))
+    output = tft.TFTransformOutput(str(tmp_path / "transform"))
+    vocabulary = output.vocabulary_by_name(vocabulary_name(column))
+    assert b"not good" in vocabulary and b"good" in vocabulary and b"acting" in vocabulary  # <br /> split words
+    ids = np.stack([o["review"] for o in out])
+    assert ids.shape == (3, 12)
+    assert ids[0][:6].tolist() != [0] * 6 and ids[2][-1] == 0  # the short review is padded with 0
+    assert [o["label"] for o in out] == [0, 1, 0]
+
+    layout = model_inputs(spec, output.vocabulary_size_by_name)
+    assert layout == {"review": (12, len(vocabulary) + 2)}
+    model = models.build_model("text_bag", layout, 2, {})
+    assert model.predict(ids, verbose=0).shape == (3, 2)
