@@ -27,27 +27,27 @@ def _producer(store, artifact_id: int):
     raise LineageError(f"no execution produced artifact {artifact_id}")
 
 
-def _inputs(store, execution_id: int) -> dict[str, list]:
+def _artifacts(store, execution_id: int, kind) -> dict[str, list]:
+    """An execution's input or output artifacts (``kind``: Event.INPUT / OUTPUT) by key."""
     found: dict[str, list] = {}
     for event in store.get_events_by_execution_ids([execution_id]):
-        if event.type == metadata_store_pb2.Event.INPUT:
+        if event.type == kind:
             key = event.path.steps[0].key if event.path.steps else ""
             found.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
     return found
+
+
+def _inputs(store, execution_id: int) -> dict[str, list]:
+    return _artifacts(store, execution_id, metadata_store_pb2.Event.INPUT)
+
+
+def _outputs(store, execution_id: int) -> dict[str, list]:
+    return _artifacts(store, execution_id, metadata_store_pb2.Event.OUTPUT)
 
 
 def _consumers(store, artifact_id: int) -> list:
     ids = [e.execution_id for e in store.get_events_by_artifact_ids([artifact_id]) if e.type == metadata_store_pb2.Event.INPUT]
     return store.get_executions_by_id(ids) if ids else []
-
-
-def _outputs(store, execution_id: int) -> dict[str, list]:
-    found: dict[str, list] = {}
-    for event in store.get_events_by_execution_ids([execution_id]):
-        if event.type == metadata_store_pb2.Event.OUTPUT:
-            key = event.path.steps[0].key if event.path.steps else ""
-            found.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
-    return found
 
 
 def _node(store, execution) -> str:
