@@ -20,6 +20,20 @@ def test_dense_classifier_outputs_probabilities():
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_cnn_with_stem_augmentation_and_pooled_head():
+    settings = {"filters": [4, 8], "convs_per_block": 1, "stem_stride": 2, "head": "gap", "dense_units": 0,
+                "flip": True, "rotate": 0.1, "zoom": 0.1, "translate": 0.1, "fill_mode": "reflect"}
+    model = build_model("cnn", {"image": (32, 32, 3)}, 5, settings)
+    images = np.random.default_rng(0).random((3, 32, 32, 3), np.float32)
+    served = model.predict(images, verbose=0)
+    assert served.shape == (3, 5)
+    np.testing.assert_allclose(served, model.predict(images, verbose=0), rtol=1e-6)  # no augmentation when serving
+    assert not any(isinstance(layer, keras.layers.Dense) for layer in model.layers[:-1])  # pooled straight to classes
+    assert model.layers[-1].input_shape == (None, 8)
+    with np.testing.assert_raises_regex(ValueError, "head 'mean' is not 'flatten' or 'gap'"):
+        build_model("cnn", {"image": (32, 32, 3)}, 5, {"head": "mean"})
+
+
 def test_unknown_model_family_is_named():
     try:
         build_model("transformer", {"numeric_z": (1, 0)}, 2, {})

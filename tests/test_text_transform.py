@@ -34,5 +34,7 @@ def test_ngram_vocabulary_and_padded_ids(tmp_path):
 
     layout = model_inputs(spec, output.vocabulary_size_by_name)
     assert layout == {"review": (12, len(vocabulary) + 2)}
-    model = models.build_model("text_bag", layout, 2, {})
-    assert model.predict(ids, verbose=0).shape == (3, 2)
+    for family in ("text_bag", "text_cnn", "text_lstm"):
+        model = models.build_model(family, layout, 2, {"kernel_size": 3} if family == "text_cnn" else {})
+        probabilities = model.predict(ids, verbose=0)
+        assert probabilities.shape == (3, 2) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5), family

@@ -73,29 +73,54 @@ def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Seque
     return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps)
 
 
+def augmented(x, translate: float = 0.0, flip: bool = False, rotate: float = 0.0, zoom: float = 0.0,
+              fill_mode: str = "constant"):
+    """Random training-time changes to the images (no-ops when serving): horizontal flips,
+    rotations by up to ``rotate`` of a full turn, zooms and shifts by up to those fractions."""
+    if flip:
+        x = keras.layers.RandomFlip("horizontal")(x)
+    if rotate > 0:
+        x = keras.layers.RandomRotation(rotate, fill_mode=fill_mode)(x)
+    if zoom > 0:
+        x = keras.layers.RandomZoom(zoom, fill_mode=fill_mode)(x)
+    if translate > 0:
+        x = keras.layers.RandomTranslation(translate, translate, fill_mode=fill_mode)(x)
+    return x
+
+
+def conv_bn_relu(x, width: int, strides: int = 1):
+    x = keras.layers.Conv2D(width, 3, strides=strides, padding="same", use_bias=False)(x)
+    # momentum 0.9: the moving statistics settle within tens of steps, so a short run on a
+    # slice evaluates sensibly as well (Keras' 0.99 needs hundreds).
+    x = keras.layers.BatchNormalization(momentum=0.9)(x)
+    return keras.layers.ReLU()(x)
+
+
 def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Sequence[int] = (32, 64),
-              dense_units: int = 128, dropout: float = 0.4, learning_rate: float = 1e-3,
-              lr_schedule: str = "constant", decay_steps: int = 0, translate: float = 0.0) -> keras.Model:
-    """Conv blocks (two 3x3 convolutions, batch norm, max pooling each), then a dense head.
-    ``translate`` > 0 shifts training images by up to that fraction (augmentation; a no-op
-    when serving)."""
+              convs_per_block: int = 2, stem_stride: int = 1, head: str = "flatten", dense_units: int = 128,
+              dropout: float = 0.4, learning_rate: float = 1e-3, lr_schedule: str = "constant",
+              decay_steps: int = 0, translate: float = 0.0, flip: bool = False, rotate: float = 0.0,
+              zoom: float = 0.0, fill_mode: str = "constant") -> keras.Model:
+    """Conv blocks (``convs_per_block`` 3x3 convolutions with batch norm, then max pooling),
+    then a head: ``flatten`` + dense layer, or ``gap`` (global average pooling; the dense
+    layer only if ``dense_units`` > 0). ``stem_stride`` 2 halves large inputs with a first
+    strided convolution (a quarter of the compute). Augmentation: see ``augmented``."""
+    if head not in ("flatten", "gap"):
+        raise ValueError(f"head {head!r} is not 'flatten' or 'gap'")
     [(name, shape)] = layout.items()
     inputs = keras.Input(shape=shape, name=name)
-    x = inputs
-    if translate > 0:
-        x = keras.layers.RandomTranslation(translate, translate, fill_mode="constant")(x)
+    x = augmented(inputs, translate, flip, rotate, zoom, fill_mode)
+    if stem_stride > 1:
+        x = conv_bn_relu(x, filters[0], strides=stem_stride)
     for width in filters:
-        for _ in range(2):
-            x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-            # momentum 0.9: the moving statistics settle within tens of steps, so a short
-            # run on a slice evaluates sensibly as well (Keras' 0.99 needs hundreds).
-            x = keras.layers.BatchNormalization(momentum=0.9)(x)
-            x = keras.layers.ReLU()(x)
+        for _ in range(convs_per_block):
+            x = conv_bn_relu(x, width)
         x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Flatten()(x)
+    x = keras.layers.Flatten()(x) if head == "flatten" else keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(dropout)(x)
-    x = keras.layers.Dense(dense_units, activation="relu")(x)
-    x = keras.layers.Dropout(dropout)(x)
+    if dense_units > 0:
+        x = keras.layers.Dense(dense_units, activation="relu")(x)
+        x = keras.layers.Dropout(dropout)(x)
     outputs = class_probabilities(x, num_classes)
     return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps)
 
@@ -137,6 +162,20 @@ def build_text_bag(layout: Dict[str, Tuple[int, int]], num_classes: int, embeddi
     inputs = keras.Input(shape=(length,), name=name, dtype=tf.int64)
     x = keras.layers.Embedding(ids, embedding_dim, mask_zero=True)(inputs)
     x = keras.layers.GlobalAveragePooling1D()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
+
+
+def build_text_lstm(layout: Dict[str, Tuple[int, int]], num_classes: int, embedding_dim: int = 128,
+                    units: int = 128, dropout: float = 0.2, learning_rate: float = 1e-3,
+                    lr_schedule: str = "constant", decay_steps: int = 0) -> keras.Model:
+    """The course's IMDB model: token embeddings read by an LSTM, its last state classified.
+    Padding (id 0) is masked, so the state is the one after the review's last token."""
+    [(name, (length, ids))] = layout.items()
+    inputs = keras.Input(shape=(length,), name=name, dtype=tf.int64)
+    x = keras.layers.Embedding(ids, embedding_dim, mask_zero=True)(inputs)
+    x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.LSTM(units)(x)
     x = keras.layers.Dropout(dropout)(x)
     return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
 
@@ -195,6 +234,7 @@ BUILDERS: Dict[str, Callable[..., keras.Model]] = {
     "mobilenet_v2": build_mobilenet_v2,
     "text_cnn": build_text_classifier,
     "text_bag": build_text_bag,
+    "text_lstm": build_text_lstm,
     "dense": build_dense_classifier,
     "cnn": build_cnn,
     "mlp": build_image_mlp,

@@ -1,0 +1,148 @@
+"""Image and text datasets through the whole pipeline: accuracy, wall time per component, model size.
+
+For each dataset, one run of the spec's model (ingest to push, full data), then in the same
+output folder its baseline (see BASELINES) on the same ExampleGen output (cached; Transform
+re-runs only when the baseline reads the data differently). Accuracy is the Evaluator's on
+the eval split: the published test set, or the spec's hash holdout. Each row records when it
+was measured and the machine's load; results/datasets.json keeps every dataset's latest rows,
+and results/datasets.md is rendered from it.
+
+  python -m bench.datasets --data-dir ../shared/datasets --datasets mnist fashion_mnist flowers imdb
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from tfx import v1 as tfx
+
+from pipelines.dataset_spec import SPECS_DIR, load_spec
+from pipelines.evaluation_summary import summarize
+from pipelines.local_runner import LocalRun, build
+from pipelines.outcome import latest_outcome, open_store
+from transforms import family
+
+RESULTS = Path(__file__).parent / "results"
+# Per data family: (label, model, changes to columns by type). The course's models: its Keras
+# MLP on pixels; its IMDB LSTM (20,000 words, a review's first 80, 128 units; 3 epochs
+# here, the course trained longer for 81%).
+BASELINES = {
+    "image": ("MLP (course)", {"family": "mlp", "hyperparameters": {
+        "hidden_units": [256], "dropout": 0.2, "epochs": 5, "batch_size": 128}}, {}),
+    "text": ("LSTM (course)", {"family": "text_lstm", "hyperparameters": {
+        "embedding_dim": 128, "units": 128, "dropout": 0.2, "epochs": 3, "batch_size": 32}},
+        {"text": {"vocabulary_size": 20000, "sequence_length": 80, "ngrams": 1}}),
+}
+
+
+def component_seconds(metadata_path: str, since_ms: int) -> dict[str, float]:
+    """Wall time of each component execution that started after ``since_ms``, from ML Metadata."""
+    store = open_store(metadata_path)
+    seconds = {}
+    for context in store.get_contexts_by_type("node"):
+        node = context.name.split(".", 1)[1]
+        for e in store.get_executions_by_context(context.id):
+            if e.create_time_since_epoch >= since_ms:
+                seconds[node] = round((e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000, 1)
+    return seconds
+
+
+def directory_bytes(path: str) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def newest_uri(metadata_path: str, type_name: str) -> str:
+    return max(open_store(metadata_path).get_artifacts_by_type(type_name), key=lambda a: a.id).uri
+
+
+def baseline_spec(dataset: str, folder: Path) -> tuple[str, str]:
+    """The dataset's spec with its family's baseline model (same name, so the same pipeline
+    home: ExampleGen's output is reused, and the Evaluator compares the baseline with the spec
+    model's blessed one). Returns (label, path)."""
+    raw = yaml.safe_load((SPECS_DIR / f"{dataset}.yaml").read_text())
+    label, model, column_changes = BASELINES[family(load_spec(dataset))]
+    raw["model"] = model
+    for column in raw["columns"]:
+        column.update(column_changes.get(column["type"], {}))
+    path = folder / f"{dataset}-baseline.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return label, str(path)
+
+
+def measure(run: LocalRun, label: str) -> dict:
+    since = int(time.time() * 1000)
+    load_before = os.getloadavg()[0]
+    start = time.monotonic()
+    tfx.orchestration.LocalDagRunner().run(build(run))
+    wall = time.monotonic() - start
+    spec = load_spec(run.dataset)
+    summary = summarize(newest_uri(run.metadata_path, "ModelEvaluation"), spec, bool(latest_outcome(run.metadata_path).blessed))
+    [overall] = [c for c in summary.checks if c.metric == "accuracy" and c.slice == "overall"]
+    return {"dataset": spec.name, "model": label, "test_accuracy": round(overall.value, 4),
+            "measured_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(since / 1000)),
+            "conditions": f"load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end",
+            "blessed": summary.blessed, "wall_seconds": round(wall, 1),
+            "component_seconds": component_seconds(run.metadata_path, since),
+            "model_bytes": directory_bytes(os.path.join(newest_uri(run.metadata_path, "Model"), "Format-Serving")),
+            "model_family": spec.model.family, "hyperparameters": {**spec.model.hyperparameters, **run.hyperparameters}}
+
+
+def render(rows: list[dict], cores: int) -> str:
+    lines = [f"Eval split: the published test set (MNIST, Fashion-MNIST, IMDB) or the spec's 20% hash "
+             f"holdout (flowers). {cores} CPU cores, no GPU; one run each. A dataset's baseline runs in the "
+             "same output folder just after its spec model, so the Evaluator compares it with the spec "
+             "model's blessed one.", "",
+             "| dataset | model | accuracy | blessed | whole run | ExampleGen | StatisticsGen | Transform | "
+             "Trainer | Evaluator | model size | measured (UTC) |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        c = r["component_seconds"]
+        example_gen = next((v for k, v in c.items() if k.endswith("ExampleGen")), "cached")
+        seconds = lambda name: f"{c[name]} s" if name in c else "cached"  # noqa: E731
+        lines.append(f"| {r['dataset']} | {r['model']} | {r['test_accuracy']:.4f} | {'yes' if r['blessed'] else 'no'} | "
+                     f"{r['wall_seconds'] / 60:.1f} min | {example_gen if example_gen == 'cached' else f'{example_gen} s'} | "
+                     f"{seconds('StatisticsGen')} | {seconds('Transform')} | {seconds('Trainer')} | "
+                     f"{seconds('Evaluator')} | {r['model_bytes'] / 1e6:.1f} MB | {r['measured_utc']} |")
+    notes = [f"- {r['dataset']}, {r['model']}: {r['conditions']}" for r in rows if r.get("conditions")]
+    return "\n".join(lines + ["", "Machine state during each run:", ""] + notes)
+
+
+def merged(previous: list[dict], new: list[dict]) -> list[dict]:
+    """Every dataset's latest rows: the new ones replace those of the datasets just run."""
+    ran = {r["dataset"] for r in new}
+    return [r for r in previous if r["dataset"] not in ran] + new
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("TFXP_DATA_DIR"), help="local mirror of the datasets")
+    parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist", "flowers", "imdb"])
+    parser.add_argument("--max-examples", type=int, default=None, help="a slice per split (a quick check, not a result)")
+    args = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-datasets-") as tmp:
+        for dataset in args.datasets:
+            run = LocalRun(dataset=dataset, data_dir=args.data_dir, output_dir=tmp, max_examples=args.max_examples)
+            rows.append(measure(run, "spec model"))
+            label, path = baseline_spec(dataset, Path(tmp))
+            run = LocalRun(dataset=path, data_dir=args.data_dir, output_dir=tmp, max_examples=args.max_examples)
+            rows.append(measure(run, label))
+
+    print(render(rows, os.cpu_count()))
+    if args.max_examples is None:
+        RESULTS.mkdir(exist_ok=True)
+        raw = RESULTS / "datasets.json"
+        rows = merged(json.loads(raw.read_text()) if raw.exists() else [], rows)
+        raw.write_text(json.dumps(rows, indent=1))
+        (RESULTS / "datasets.md").write_text(
+            f"# Datasets through the whole pipeline\n\n`python -m bench.datasets`\n\n{render(rows, os.cpu_count())}\n")
+
+
+if __name__ == "__main__":
+    main()
