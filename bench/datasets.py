@@ -1,8 +1,8 @@
 """Image and text datasets through the whole pipeline: accuracy, wall time per component, model size.
 
 For each dataset, one run of the spec's model (ingest to push, full data), then in the same
-output folder its baseline (see BASELINES) on the same ExampleGen output (cached; Transform
-re-runs only when the baseline reads the data differently). Accuracy is the Evaluator's on
+output folder its baseline (see BASELINES): the spec with the baseline's model, so the
+Evaluator compares the baseline with the spec model's blessed one. Accuracy is the Evaluator's on
 the eval split: the published test set, or the spec's hash holdout. Each row records when it
 was measured and the machine's load; results/datasets.json keeps every dataset's latest rows,
 and results/datasets.md is rendered from it.
@@ -62,8 +62,7 @@ def newest_uri(metadata_path: str, type_name: str) -> str:
 
 def baseline_spec(dataset: str, folder: Path) -> tuple[str, str]:
     """The dataset's spec with its family's baseline model (same name, so the same pipeline
-    home: ExampleGen's output is reused, and the Evaluator compares the baseline with the spec
-    model's blessed one). Returns (label, path)."""
+    home and metadata). Returns (label, path)."""
     raw = yaml.safe_load((SPECS_DIR / f"{dataset}.yaml").read_text())
     label, model, column_changes = BASELINES[family(load_spec(dataset))]
     raw["model"] = model
@@ -129,20 +128,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-datasets-") as tmp:
         for dataset in args.datasets:
             run = LocalRun(dataset=dataset, data_dir=args.data_dir, output_dir=tmp, max_examples=args.max_examples)
-            rows.append(measure(run, "spec model"))
+            pair = [measure(run, "spec model")]
             label, path = baseline_spec(dataset, Path(tmp))
             run = LocalRun(dataset=path, data_dir=args.data_dir, output_dir=tmp, max_examples=args.max_examples)
-            rows.append(measure(run, label))
-
+            pair.append(measure(run, label))
+            rows += pair
+            if args.max_examples is None:  # saved per dataset: a later failure loses nothing measured
+                save(pair)
     print(render(rows, os.cpu_count()))
-    if args.max_examples is None:
-        RESULTS.mkdir(exist_ok=True)
-        raw = RESULTS / "datasets.json"
-        rows = merged(json.loads(raw.read_text()) if raw.exists() else [], rows)
-        raw.write_text(json.dumps(rows, indent=1))
-        (RESULTS / "datasets.md").write_text(
-            f"# Datasets through the whole pipeline\n\n`python -m bench.datasets`\n\n{render(rows, os.cpu_count())}\n")
 
+
+def save(rows: list[dict]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    raw = RESULTS / "datasets.json"
+    rows = merged(json.loads(raw.read_text()) if raw.exists() else [], rows)
+    raw.write_text(json.dumps(rows, indent=1))
+    (RESULTS / "datasets.md").write_text(
+        f"# Datasets through the whole pipeline\n\n`python -m bench.datasets`\n\n{render(rows, os.cpu_count())}\n")
 
 if __name__ == "__main__":
     main()
