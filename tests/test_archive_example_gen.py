@@ -1,12 +1,23 @@
-"""The archive reader and ArchiveExampleGen on real slices of TF flowers and IMDB."""
+"""The archive reader and ArchiveExampleGen's executor on real slices of TF flowers and IMDB."""
 import io
+import os
 import tarfile
 
 import pytest
 import tensorflow as tf
+from google.protobuf import json_format
 from PIL import Image
+from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
+from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.utils import proto_utils
 
+from components.archive_example_gen import Executor, archive_config
 from components.archive_records import ArchiveFormatError, ReadReport, read_archive
+from components.sharded_example_gen import pack_config
+from pipelines.dataset_spec import load_spec
+from pipelines.pipeline import split_configs
 
 FLOWERS = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
 
@@ -71,3 +82,56 @@ def test_a_truncated_archive_names_the_file(tmp_path, data_dir):
     cut.write_bytes((data_dir / "flowers" / "flower_photos.tgz").read_bytes()[:200_000])
     with pytest.raises(ArchiveFormatError, match=f"{cut}: not a readable tar archive"):
         list(read_archive(str(cut), "image", FLOWERS, (".jpg",)))
+
+
+def _run_executor(data_dir, dataset: str, out, num_shards: int, max_examples: int):
+    """ArchiveExampleGen's executor as the pipeline configures it, with Beam's DirectRunner in
+    multi-processing mode (two worker processes)."""
+    spec = load_spec(dataset)
+    input_config, output_config = split_configs(spec)
+    examples = standard_artifacts.Examples()
+    examples.uri = str(out / "examples")
+    exec_properties = {
+        standard_component_specs.INPUT_BASE_KEY: str(data_dir / dataset),
+        standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(input_config),
+        standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
+            output_config or example_gen_pb2.Output()),
+        standard_component_specs.CUSTOM_CONFIG_KEY: json_format.MessageToJson(
+            pack_config({**archive_config(spec, max_examples), "num_shards": num_shards})),
+        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
+    }
+    context = BaseBeamExecutor.Context(beam_pipeline_args=[
+        "--direct_running_mode=multi_processing", "--direct_num_workers=2"], tmp_dir=str(out / "tmp"))
+    Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
+    splits = {}
+    for split in artifact_utils.decode_split_names(examples.split_names):
+        files = sorted(fileio.glob(os.path.join(artifact_utils.get_split_uri([examples], split), "*.gz")))
+        splits[split] = (files, [tf.train.Example.FromString(r.numpy())
+                                 for r in tf.data.TFRecordDataset(files, "GZIP")])
+    return splits
+
+
+def _value(example, key):
+    return example.features.feature[key].bytes_list.value[0]
+
+
+def test_imdb_executor_keeps_the_published_split_in_shards(tmp_path, data_dir):
+    splits = _run_executor(data_dir, "imdb", tmp_path, num_shards=3, max_examples=40)
+    assert sorted(splits) == ["eval", "train"]
+    for files, records in splits.values():
+        assert len(files) == 3 and len(records) == 40
+        assert {_value(r, "label") for r in records} == {b"neg", b"pos"}
+        assert all(_value(r, "review").decode().strip() for r in records)
+    train_texts = {_value(r, "review") for r in splits["train"][1]}
+    assert not train_texts & {_value(r, "review") for r in splits["eval"][1]}
+
+
+def test_flowers_executor_hash_splits_jpegs_into_shards(tmp_path, data_dir):
+    splits = _run_executor(data_dir, "flowers", tmp_path, num_shards=2, max_examples=100)
+    assert sorted(splits) == ["eval", "train"]
+    assert [len(files) for files, _ in splits.values()] == [2, 2]
+    records = splits["train"][1] + splits["eval"][1]
+    assert len(records) == 100 and 0.6 < len(splits["train"][1]) / 100 < 0.95  # 4:1 hash buckets
+    assert {_value(r, "label").decode() for r in records} == set(FLOWERS)
+    image = tf.io.decode_jpeg(_value(records[0], "image"))
+    assert image.shape[-1] == 3 and image.shape[0] > 100
