@@ -129,6 +129,15 @@ class DatasetSpec:
     def input_pattern(self) -> str:
         return self.files[0].name if len(self.files) == 1 else "*"
 
+    def data_view(self) -> "DatasetSpec":
+        """The spec as the schema and Transform components see it: what the data is, with the
+        model, thresholds, slices and distribution set to neutral values, so a run that only
+        changes those reuses their cached outputs (a new model family or ``--set epochs=...``
+        starts at the Trainer)."""
+        return dataclasses.replace(self, description="", model=Model(family=""), change_tolerance=0.0,
+                                   metrics=(MetricThreshold("accuracy", 0.0),), distribution=Distribution(),
+                                   slices=())
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -96,6 +96,7 @@ def create_pipeline(
         raise SpecError(f"{spec.name}: unknown hyperparameter(s) {sorted(unknown)} for model family "
                         f"{spec.model.family!r}; known: {hyperparameter_names(spec.model.family)}")
     spec_json = spec.to_json()
+    data_json = spec.data_view().to_json()
     # Checked now, not when the Trainer starts: a bad strategy setting fails before any work.
     distribution_from_dict({**dataclasses.asdict(spec.distribution), **(distribution or {})},
                            f"{spec.name}: distribution for this run")
@@ -107,7 +108,7 @@ def create_pipeline(
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
 
     # Inferred schema, tightened with the spec's domains so that validation can fail.
-    schema_gen = SchemaFromSpec(statistics=statistics_gen.outputs["statistics"], spec_json=spec_json)
+    schema_gen = SchemaFromSpec(statistics=statistics_gen.outputs["statistics"], spec_json=data_json)
 
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
@@ -121,7 +122,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=f"{transforms.module_name(spec)}.preprocessing_fn",
-        custom_config={"spec": spec_json})
+        custom_config={"spec": data_json})
     transform.add_upstream_node(anomaly_gate)
 
     # The same run_fn either way; on Vertex, every replica of the custom job runs it.

@@ -1,6 +1,7 @@
 import pytest
 
 from pipelines.dataset_spec import (SpecError, builtin_spec_names, load_spec, spec_from_dict, spec_from_json)
+from pipelines.pipeline import create_pipeline
 from tests.conftest import builtin_spec_dict, write_spec
 
 
@@ -62,3 +63,26 @@ def test_auc_on_a_multiclass_label_is_an_error():
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(SpecError, match="built-in datasets: .*house_votes"):
         load_spec("iris")
+
+
+def _exec_properties(spec, node_id):
+    pipeline = create_pipeline(pipeline_name=spec.name, pipeline_root="/tmp/unused", spec=spec, data_root="/data",
+                               serving_root="/tmp/unused-serving")
+    [node] = [c for c in pipeline.components if c.id == node_id]
+    return node.exec_properties
+
+
+def test_a_new_model_or_threshold_keeps_schema_and_transform_cached():
+    """TFX caches a component on its inputs and exec properties: only what describes the data
+    reaches the schema and Transform, so another model family (the benchmark's baselines) or
+    threshold re-runs nothing before the Trainer, while a data change still does."""
+    raw = builtin_spec_dict("flowers")
+    spec = spec_from_dict(raw)
+    other_model = spec_from_dict({**raw, "model": {"family": "mlp", "hyperparameters": {"epochs": 1}},
+                                  "metrics": [{"name": "accuracy", "lower_bound": 0.9}], "slices": []})
+    other_data = spec_from_dict({**raw, "columns": [{**raw["columns"][0], "shape": [64, 64, 3]}, raw["columns"][1]]})
+    for node in ("SchemaFromSpec", "Transform"):
+        assert _exec_properties(spec, node) == _exec_properties(other_model, node), node
+        assert _exec_properties(spec, node) != _exec_properties(other_data, node), node
+    assert spec_from_json(spec.data_view().to_json()).columns == spec.columns  # still a valid spec
+    assert _exec_properties(spec, "Trainer") != _exec_properties(other_model, "Trainer")
