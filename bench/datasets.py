@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import yaml
+from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from pipelines.dataset_spec import SPECS_DIR, load_spec
@@ -40,15 +41,17 @@ BASELINES = {
 }
 
 
-def component_seconds(metadata_path: str, since_ms: int) -> dict[str, float]:
-    """Wall time of each component execution that started after ``since_ms``, from ML Metadata."""
+def component_seconds(metadata_path: str, since_ms: int) -> dict[str, float | str]:
+    """Wall time of each component execution that started after ``since_ms``, from ML
+    Metadata; "cached" for those TFX reused from an earlier run."""
     store = open_store(metadata_path)
     seconds = {}
     for context in store.get_contexts_by_type("node"):
         node = context.name.split(".", 1)[1]
         for e in store.get_executions_by_context(context.id):
             if e.create_time_since_epoch >= since_ms:
-                seconds[node] = round((e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000, 1)
+                seconds[node] = ("cached" if e.last_known_state == metadata_store_pb2.Execution.CACHED else
+                                 round((e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000, 1))
     return seconds
 
 
@@ -101,10 +104,10 @@ def render(rows: list[dict], cores: int) -> str:
              "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         c = r["component_seconds"]
-        example_gen = next((v for k, v in c.items() if k.endswith("ExampleGen")), "cached")
-        seconds = lambda name: f"{c[name]} s" if name in c else "cached"  # noqa: E731
+        c = {**c, "ExampleGen": next((v for k, v in c.items() if k.endswith("ExampleGen")), "cached")}
+        seconds = lambda name: f"{c[name]} s" if isinstance(c.get(name), float) else "cached"  # noqa: E731
         lines.append(f"| {r['dataset']} | {r['model']} | {r['test_accuracy']:.4f} | {'yes' if r['blessed'] else 'no'} | "
-                     f"{r['wall_seconds'] / 60:.1f} min | {example_gen if example_gen == 'cached' else f'{example_gen} s'} | "
+                     f"{r['wall_seconds'] / 60:.1f} min | {seconds('ExampleGen')} | "
                      f"{seconds('StatisticsGen')} | {seconds('Transform')} | {seconds('Trainer')} | "
                      f"{seconds('Evaluator')} | {r['model_bytes'] / 1e6:.1f} MB | {r['measured_utc']} |")
     notes = [f"- {r['dataset']}, {r['model']}: {r['conditions']}" for r in rows if r.get("conditions")]

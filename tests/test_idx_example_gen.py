@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
@@ -22,7 +23,7 @@ SPLITS = example_gen_pb2.Input(splits=[
     example_gen_pb2.Input.Split(name="eval", pattern="t10k-*-ubyte.gz")])
 
 
-def run_executor(input_base, output_dir, num_shards, max_examples):
+def run_executor(input_base, output_dir, num_shards, max_examples, beam_args=()):
     examples = standard_artifacts.Examples()
     examples.uri = str(output_dir)
     exec_properties = {
@@ -33,7 +34,8 @@ def run_executor(input_base, output_dir, num_shards, max_examples):
             pack_config({"num_shards": num_shards, "max_examples": max_examples})),
         standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
     }
-    Executor().Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
+    context = BaseBeamExecutor.Context(beam_pipeline_args=list(beam_args), tmp_dir=str(output_dir) + "-tmp")
+    Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
     return examples
 
 
@@ -43,9 +45,15 @@ def read_split(examples, split):
     return files, records
 
 
-@pytest.mark.parametrize("dataset, first_train_label", [("mnist", b"5"), ("fashion_mnist", b"9")])
-def test_published_split_is_kept_with_png_images_labels_and_shards(tmp_path, data_dir, dataset, first_train_label):
-    examples = run_executor(data_dir / dataset, tmp_path / "out", num_shards=3, max_examples=300)
+MULTI_PROCESSING = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+
+
+@pytest.mark.parametrize("dataset, first_train_label, beam_args", [
+    ("mnist", b"5", ()), ("fashion_mnist", b"9", MULTI_PROCESSING)])
+def test_published_split_is_kept_with_png_images_labels_and_shards(tmp_path, data_dir, dataset, first_train_label,
+                                                                   beam_args):
+    examples = run_executor(data_dir / dataset, tmp_path / "out", num_shards=3, max_examples=300,
+                            beam_args=beam_args)
     assert artifact_utils.decode_split_names(examples.split_names) == ["train", "eval"]
     for split in ["train", "eval"]:
         files, records = read_split(examples, split)
