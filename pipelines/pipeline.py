@@ -35,9 +35,10 @@ def split_configs(spec: DatasetSpec, spans: bool = False
     def where(pattern: str) -> str:
         return f"{SPAN_FOLDER}/{pattern}" if spans else pattern
 
-    if spec.published_splits:
-        return example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name=name, pattern=where(pattern))
-                                             for name, pattern in spec.published_splits.items()]), None
+    if spec.published_splits:  # always train, eval: the order is part of TFX's cache key
+        return example_gen_pb2.Input(splits=[
+            example_gen_pb2.Input.Split(name=name, pattern=where(spec.published_splits[name]))
+            for name in ("train", "eval")]), None
     train, eval_ = spec.train_eval_buckets
     return (example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="single_split",
                                                                       pattern=where(spec.input_pattern))]),

@@ -86,3 +86,14 @@ def test_a_new_model_or_threshold_keeps_schema_and_transform_cached():
         assert _exec_properties(spec, node) != _exec_properties(other_data, node), node
     assert spec_from_json(spec.data_view().to_json()).columns == spec.columns  # still a valid spec
     assert _exec_properties(spec, "Trainer") != _exec_properties(other_model, "Trainer")
+
+
+def test_published_splits_in_any_order_give_one_example_gen_cache_key():
+    """TFX's ExampleGen cache key holds the input splits in order; a spec file that lists
+    eval before train (yaml.safe_dump sorts keys) must still reuse the cached examples."""
+    raw = builtin_spec_dict("imdb")
+    reordered = {**raw, **{key: dict(reversed(list(raw[key].items())))
+                           for key in ("published_splits", "archive_split_folders")}}
+    assert list(reordered["published_splits"]) == ["eval", "train"]
+    assert (_exec_properties(spec_from_dict(raw), "ArchiveExampleGen")
+            == _exec_properties(spec_from_dict(reordered), "ArchiveExampleGen"))
