@@ -126,15 +126,22 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist", "flowers", "imdb"])
     parser.add_argument("--max-examples", type=int, default=None, help="a slice per split (a quick check, not a result)")
     args = parser.parse_args()
+    for dataset in args.datasets:
+        if family(load_spec(dataset)) not in BASELINES:
+            parser.error(f"{dataset}: no baseline for {family(load_spec(dataset))} data here; "
+                         "tabular datasets are measured by python -m bench.tabular_cv")
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-datasets-") as tmp:
         for dataset in args.datasets:
             run = LocalRun(dataset=dataset, data_dir=args.data_dir, output_dir=tmp, max_examples=args.max_examples)
+            print(f"[{dataset}] spec model: whole pipeline ...", flush=True)
             pair = [measure(run, "spec model")]
             label, path = baseline_spec(dataset, Path(tmp))
             run = LocalRun(dataset=path, data_dir=args.data_dir, output_dir=tmp, max_examples=args.max_examples)
+            print(f"[{dataset}] accuracy {pair[0]['test_accuracy']:.4f}; baseline {label} ...", flush=True)
             pair.append(measure(run, label))
+            print(f"[{dataset}] baseline accuracy {pair[1]['test_accuracy']:.4f}", flush=True)
             rows += pair
             if args.max_examples is None:  # saved per dataset: a later failure loses nothing measured
                 save(pair)
