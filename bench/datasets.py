@@ -25,7 +25,7 @@ from tfx import v1 as tfx
 from pipelines.dataset_spec import SPECS_DIR, load_spec
 from pipelines.evaluation_summary import summarize
 from pipelines.local_runner import LocalRun, build
-from pipelines.outcome import latest_outcome, open_store
+from pipelines.outcome import latest_outcome, newest_artifact_uri, open_store
 from transforms import family
 
 RESULTS = Path(__file__).parent / "results"
@@ -59,10 +59,6 @@ def directory_bytes(path: str) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
-def newest_uri(metadata_path: str, type_name: str) -> str:
-    return max(open_store(metadata_path).get_artifacts_by_type(type_name), key=lambda a: a.id).uri
-
-
 def baseline_spec(dataset: str, folder: Path) -> tuple[str, str]:
     """The dataset's spec with its family's baseline model (same name, so the same pipeline
     home and metadata). Returns (label, path)."""
@@ -83,14 +79,14 @@ def measure(run: LocalRun, label: str) -> dict:
     tfx.orchestration.LocalDagRunner().run(build(run))
     wall = time.monotonic() - start
     spec = load_spec(run.dataset)
-    summary = summarize(newest_uri(run.metadata_path, "ModelEvaluation"), spec, bool(latest_outcome(run.metadata_path).blessed))
+    summary = summarize(newest_artifact_uri(run.metadata_path, "ModelEvaluation"), spec, bool(latest_outcome(run.metadata_path).blessed))
     [overall] = [c for c in summary.checks if c.metric == "accuracy" and c.slice == "overall"]
     return {"dataset": spec.name, "model": label, "test_accuracy": round(overall.value, 4),
             "measured_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(since / 1000)),
             "conditions": f"load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end",
             "blessed": summary.blessed, "wall_seconds": round(wall, 1),
             "component_seconds": component_seconds(run.metadata_path, since),
-            "model_bytes": directory_bytes(os.path.join(newest_uri(run.metadata_path, "Model"), "Format-Serving")),
+            "model_bytes": directory_bytes(os.path.join(newest_artifact_uri(run.metadata_path, "Model"), "Format-Serving")),
             "model_family": spec.model.family, "hyperparameters": {**spec.model.hyperparameters, **run.hyperparameters}}
 
 

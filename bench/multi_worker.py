@@ -22,16 +22,12 @@ from tfx import v1 as tfx
 
 from pipelines.dataset_spec import load_spec
 from pipelines.local_runner import LocalRun, build
-from pipelines.outcome import open_store
+from pipelines.outcome import newest_artifact_uri
 from trainers.local_cluster import run_local_workers
 from trainers.training_job import SUMMARY_FILE, TrainingJob
 
 RESULTS = Path(__file__).parent / "results"
 MODEL = {"filters": [16, 32], "dense_units": 64, "batch_size": 64}
-
-
-def newest_uri(metadata_path: str, type_name: str) -> str:
-    return max(open_store(metadata_path).get_artifacts_by_type(type_name), key=lambda a: a.id).uri
 
 
 def transformed_inputs(data_dir: str, work: Path, examples: int) -> LocalRun:
@@ -42,10 +38,10 @@ def transformed_inputs(data_dir: str, work: Path, examples: int) -> LocalRun:
 
 
 def train(run: LocalRun, workers: int, epochs: int, work: Path) -> dict:
-    transformed = newest_uri(run.metadata_path, "Examples")  # Transform's output is the newest Examples
+    transformed = newest_artifact_uri(run.metadata_path, "Examples")  # Transform's output is the newest Examples
     job = TrainingJob(
         spec_json=load_spec(run.dataset).to_json(), train_files=[f"{transformed}/Split-train/*"],
-        eval_files=[f"{transformed}/Split-eval/*"], transform_output=newest_uri(run.metadata_path, "TransformGraph"),
+        eval_files=[f"{transformed}/Split-eval/*"], transform_output=newest_artifact_uri(run.metadata_path, "TransformGraph"),
         serving_model_dir=str(work / f"model-{workers}"), model_run_dir=str(work / f"run-{workers}"),
         hyperparameters={**MODEL, "epochs": epochs}, distribution={"strategy": "multi_worker", "local_workers": workers})
     start = time.monotonic()

@@ -36,6 +36,11 @@ def _int_property(artifact, key: str) -> Optional[int]:
     return None if value is None else int(value.int_value)
 
 
+def newest_artifact_uri(metadata_path: str, type_name: str) -> str:
+    """The URI of the newest artifact of a type (highest id, in any state) in a local run."""
+    return max(open_store(metadata_path).get_artifacts_by_type(type_name), key=lambda a: a.id).uri
+
+
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     """A read-only connection to a local run's SQLite ML Metadata."""
     config = metadata_store_pb2.ConnectionConfig()

@@ -47,11 +47,6 @@ def classify_raw_rows(model_dir: str, spec: DatasetSpec, data_file: str) -> tupl
     return float(np.mean(predicted == labels)), outputs
 
 
-def newest_artifact_uri(metadata_path: str, type_name: str) -> str:
-    artifacts = open_store(metadata_path).get_artifacts_by_type(type_name)
-    return max(artifacts, key=lambda a: a.id).uri
-
-
 def overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
     """(model name, metric name) -> value on the whole eval split, for candidate and baseline."""
     import tensorflow_model_analysis as tfma

@@ -15,9 +15,9 @@ import pytest
 from pipelines.dataset_spec import load_spec
 from pipelines.fetch import sha256_of
 from pipelines.local_runner import LocalRun
-from pipelines.outcome import latest_outcome, open_store
+from pipelines.outcome import latest_outcome, newest_artifact_uri, open_store
 from tests.conftest import builtin_spec_dict, write_spec
-from tests.pipeline_checks import (CACHED, COMPLETE, classify_raw_rows, executions_by_node, newest_artifact_uri,
+from tests.pipeline_checks import (CACHED, COMPLETE, classify_raw_rows, executions_by_node,
                                    overall_metrics, run_pipeline, serving_versions, tree_snapshot)
 
 pytestmark = pytest.mark.e2e

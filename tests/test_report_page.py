@@ -11,9 +11,9 @@ import pytest
 
 from pipelines.dataset_spec import load_spec
 from pipelines.local_runner import LocalRun
-from pipelines.outcome import latest_outcome
+from pipelines.outcome import latest_outcome, newest_artifact_uri
 from pipelines.report_html import SECTIONS
-from tests.pipeline_checks import classify_raw_rows, newest_artifact_uri, run_pipeline, serving_versions
+from tests.pipeline_checks import classify_raw_rows, run_pipeline, serving_versions
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 pytestmark = pytest.mark.e2e
