@@ -22,11 +22,10 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from pipelines.dataset_spec import SPECS_DIR, load_spec
-from pipelines.evaluation_summary import summarize
 from pipelines.local_runner import LocalRun, build
-from pipelines.outcome import latest_outcome, newest_artifact_uri, open_store
-from transforms import family
+from tfxp_contract.dataset_spec import SPECS_DIR, load_spec
+from tfxp_reports.evaluation_summary import summarize
+from tfxp_reports.outcome import latest_outcome, newest_artifact_uri, open_store
 
 RESULTS = Path(__file__).parent / "results"
 # Per data family: (label, model, changes to columns by type). The course's models: its Keras
@@ -63,7 +62,7 @@ def baseline_spec(dataset: str, folder: Path) -> tuple[str, str]:
     """The dataset's spec with its family's baseline model (same name, so the same pipeline
     home and metadata). Returns (label, path)."""
     raw = yaml.safe_load((SPECS_DIR / f"{dataset}.yaml").read_text())
-    label, model, column_changes = BASELINES[family(load_spec(dataset))]
+    label, model, column_changes = BASELINES[load_spec(dataset).data_family]
     raw["model"] = model
     for column in raw["columns"]:
         column.update(column_changes.get(column["type"], {}))
@@ -101,7 +100,9 @@ def render(rows: list[dict], cores: int) -> str:
     for r in rows:
         c = r["component_seconds"]
         c = {**c, "ExampleGen": next((v for k, v in c.items() if k.endswith("ExampleGen")), "cached")}
-        seconds = lambda name: f"{c[name]} s" if isinstance(c.get(name), float) else "cached"  # noqa: E731
+
+        def seconds(name: str, c: dict = c) -> str:
+            return f"{c[name]} s" if isinstance(c.get(name), float) else "cached"
         lines.append(f"| {r['dataset']} | {r['model']} | {r['test_accuracy']:.4f} | {'yes' if r['blessed'] else 'no'} | "
                      f"{r['wall_seconds'] / 60:.1f} min | {seconds('ExampleGen')} | "
                      f"{seconds('StatisticsGen')} | {seconds('Transform')} | {seconds('Trainer')} | "
@@ -123,8 +124,8 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=None, help="a slice per split (a quick check, not a result)")
     args = parser.parse_args()
     for dataset in args.datasets:
-        if family(load_spec(dataset)) not in BASELINES:
-            parser.error(f"{dataset}: no baseline for {family(load_spec(dataset))} data here; "
+        if load_spec(dataset).data_family not in BASELINES:
+            parser.error(f"{dataset}: no baseline for {load_spec(dataset).data_family} data here; "
                          "tabular datasets are measured by python -m bench.tabular_cv")
 
     rows = []

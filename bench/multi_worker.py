@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tfx import v1 as tfx
 
-from pipelines.dataset_spec import load_spec
 from pipelines.local_runner import LocalRun, build
-from pipelines.outcome import newest_artifact_uri
+from tfxp_contract.dataset_spec import load_spec
+from tfxp_reports.outcome import newest_artifact_uri
 from trainers.local_cluster import run_local_workers
 from trainers.training_job import SUMMARY_FILE, TrainingJob
 

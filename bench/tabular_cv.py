@@ -32,8 +32,8 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
 from components.delimited_rows import read_rows  # noqa: E402
-from pipelines.dataset_spec import DatasetSpec, load_spec  # noqa: E402
-from pipelines.fetch import fetch_dataset  # noqa: E402
+from tfxp_contract.dataset_spec import DatasetSpec, load_spec  # noqa: E402
+from tfxp_contract.fetch import fetch_dataset  # noqa: E402
 from trainers.standalone import train_and_evaluate  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -70,10 +70,11 @@ def cross_validate(spec: DatasetSpec, rows: list, folds: int, seed: int) -> dict
     runs = {"model": [], "baseline": []}
     for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(rows)), labels)):
         train_rows, test_rows = [rows[i] for i in train_idx], [rows[i] for i in test_idx]
-        for name, evaluate in [("model", lambda: train_and_evaluate(spec, train_rows, test_rows, seed=fold)),
-                               ("baseline", lambda: logistic_baseline(spec, train_rows, test_rows))]:
+        methods = {"model": lambda train, test, seed: train_and_evaluate(spec, train, test, seed=seed),
+                   "baseline": lambda train, test, seed: logistic_baseline(spec, train, test)}
+        for name, evaluate in methods.items():
             start = time.perf_counter()
-            result = evaluate()
+            result = evaluate(train_rows, test_rows, fold)
             result.pop("model", None)
             result["seconds"] = time.perf_counter() - start
             runs[name].append(result)

@@ -20,9 +20,8 @@ from tfx.proto import example_gen_pb2, range_config_pb2
 from tfx.utils import proto_utils
 
 from components.archive_records import ReadReport, read_archive
-from components.csv_example_gen import matching_files
-from components.sharded_example_gen import ShardedExampleGenExecutor, pack_config, unpack_config
-from pipelines.dataset_spec import DatasetSpec
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from tfxp_contract.dataset_spec import DatasetSpec
 
 EXTENSIONS = {"image": (".jpg", ".jpeg", ".png"), "text": (".txt",)}
 
@@ -85,7 +84,7 @@ class Executor(ShardedExampleGenExecutor):
             return super().GenerateExamplesByBeam(pipeline, exec_properties)
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(exec_properties["input_config"], input_config)
-        return {split.name: pipeline | f"InputToRecord[{split.name}]" >> _ArchiveToExample(  # pylint: disable=no-value-for-parameter
+        return {split.name: pipeline | f"InputToRecord[{split.name}]" >> _ArchiveToExample(
                     exec_properties, split.pattern, split.name)
                 for split in input_config.splits}
 

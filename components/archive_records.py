@@ -19,10 +19,12 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
+from tfxp_contract.errors import ExplainedError
+
 MAX_BAD_SHARE = 0.01
 
 
-class ArchiveFormatError(ValueError):
+class ArchiveFormatError(ExplainedError, ValueError):
     """The archive is unreadable or holds too many bad files; names the archive (and members)."""
 
 
@@ -78,7 +80,7 @@ def read_archive(path: str, content: str, labels: Sequence[str], extensions: Seq
     wanted = {label.lower(): label for label in labels}
     # A slice takes an equal share of every class: archives list one class after another.
     quota = -(-limit // len(labels)) if limit else None
-    taken = {label: 0 for label in labels}
+    taken = dict.fromkeys(labels, 0)
     try:
         with tarfile.open(path, mode="r|*") as archive:
             for member in archive:

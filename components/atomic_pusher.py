@@ -26,8 +26,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-
-SOURCE_FILE = os.path.join("assets.extra", "source_model.txt")
+from tfxp_contract.names import SERVED_SOURCE_FILE
 
 
 def served_versions(serving_root: str) -> list[int]:
@@ -37,7 +36,7 @@ def served_versions(serving_root: str) -> list[int]:
 
 
 def _source_of(version_dir: str) -> str:
-    path = os.path.join(version_dir, SOURCE_FILE)
+    path = os.path.join(version_dir, SERVED_SOURCE_FILE)
     return io_utils.read_string_file(path) if fileio.exists(path) else ""
 
 
@@ -55,7 +54,7 @@ def publish_model(model_path: str, serving_root: str) -> tuple[str, str]:
     staging = os.path.join(serving_root, f".incoming-{version}-{uuid.uuid4().hex[:8]}")
     try:
         io_utils.copy_dir(model_path, staging)
-        io_utils.write_string_file(os.path.join(staging, SOURCE_FILE), model_path)
+        io_utils.write_string_file(os.path.join(staging, SERVED_SOURCE_FILE), model_path)
         fileio.rename(staging, final)
     finally:
         if fileio.exists(staging):

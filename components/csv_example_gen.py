@@ -6,7 +6,6 @@ fails with the file and line of the first bad row.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, Optional
 
 import apache_beam as beam
@@ -14,12 +13,11 @@ import tensorflow as tf
 from absl import logging
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
-from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.delimited_rows import RawDataError, read_rows, to_example
-from components.sharded_example_gen import ShardedExampleGenExecutor, pack_config, unpack_config
-from pipelines.dataset_spec import DatasetSpec, spec_from_json
+from components.delimited_rows import read_rows, to_example
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
 
 
 class _ParseFile(beam.DoFn):
@@ -37,14 +35,6 @@ class _ParseFile(beam.DoFn):
 
         for row in read_rows(self._spec, path, out_of_range):
             yield to_example(row)
-
-
-def matching_files(input_base: str, split_pattern: str) -> list[str]:
-    pattern = os.path.join(input_base, split_pattern)
-    files = sorted(fileio.glob(pattern))
-    if not files:
-        raise RawDataError(f"{pattern}: no input file matches")
-    return files
 
 
 @beam.ptransform_fn

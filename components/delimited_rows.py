@@ -11,25 +11,24 @@ from __future__ import annotations
 
 import csv
 import math
-from typing import Callable, Iterator, Optional, Union
+from typing import Callable, Iterator, Optional
 
 import tensorflow as tf
 
-from pipelines.dataset_spec import Column, DatasetSpec
+from tfxp_contract.dataset_spec import Column, DatasetSpec, RawValue
+from tfxp_contract.errors import ExplainedError
 
-Value = Union[str, float, None]  # None = missing
 
-
-class RawDataError(ValueError):
+class RawDataError(ExplainedError, ValueError):
     """A raw input row or file cannot be read as the spec describes; names file and line."""
 
 
 def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
-                 on_out_of_range: Optional[Callable[[str, float], None]] = None) -> dict[str, Value]:
+                 on_out_of_range: Optional[Callable[[str, float], None]] = None) -> dict[str, RawValue]:
     """Returns {column name: value} for every non-ignored column, label included."""
     if len(fields) != len(spec.columns):
         raise RawDataError(f"{where}: expected {len(spec.columns)} columns, found {len(fields)}")
-    row: dict[str, Value] = {}
+    row: dict[str, RawValue] = {}
     for column, text in zip(spec.columns, fields):
         text = text.strip()
         if column.type == "ignore":
@@ -65,7 +64,7 @@ def _parse_number(column: Column, text: str, missing_token: str, where: str,
 
 
 def read_rows(spec: DatasetSpec, path: str,
-              on_out_of_range: Optional[Callable[[str, float], None]] = None) -> Iterator[dict[str, Value]]:
+              on_out_of_range: Optional[Callable[[str, float], None]] = None) -> Iterator[dict[str, RawValue]]:
     """Streams the rows of one file (local or gs://), line by line."""
     with tf.io.gfile.GFile(path, "r") as text:  # GFile: local paths and gs:// alike
         reader = csv.reader(text, delimiter=spec.delimiter)
@@ -87,7 +86,7 @@ def read_rows(spec: DatasetSpec, path: str,
         raise RawDataError(f"{path}: file has no data rows")
 
 
-def to_example(row: dict[str, Value]) -> tf.train.Example:
+def to_example(row: dict[str, RawValue]) -> tf.train.Example:
     """Strings become bytes features, numbers float features; missing values are absent."""
     features = {}
     for name, value in row.items():

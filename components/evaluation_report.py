@@ -8,10 +8,13 @@ import os
 from tfx.dsl.component.experimental.annotations import InputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.io import fileio
-from tfx.types.standard_artifacts import (ExampleAnomalies, ExampleStatistics, ModelBlessing, ModelEvaluation,
-                                          ModelRun, PushedModel)
+from tfx.types.standard_artifacts import ExampleAnomalies, ExampleStatistics, ModelBlessing, ModelEvaluation, ModelRun, PushedModel
 
-from components.anomaly_gate import describe_anomalies
+from components.anomaly_gate import anomaly_lines
+from tfxp_contract.dataset_spec import spec_from_json
+from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SUMMARY_FILE
+from tfxp_reports.report_html import render_html
+from tfxp_reports.run_report import build_report
 
 
 def pushed_facts(pushed_model) -> dict:
@@ -26,14 +29,10 @@ def EvaluationReport(statistics: InputArtifact[ExampleStatistics], anomalies: In
                      model_run: InputArtifact[ModelRun], evaluation: InputArtifact[ModelEvaluation],
                      blessing: InputArtifact[ModelBlessing], pushed_model: InputArtifact[PushedModel],
                      spec_json: Parameter[str]) -> None:
-    from pipelines.dataset_spec import spec_from_json
-    from pipelines.report_html import render_html
-    from pipelines.run_report import REPORT_DIR, REPORT_FILE, SUMMARY_FILE, build_report
-
     report = build_report(
         spec_from_json(spec_json), run_id=os.path.basename(evaluation.uri.rstrip("/")), evaluation_uri=evaluation.uri,
         blessed=blessing.get_int_custom_property("blessed") == 1, statistics_uri=statistics.uri,
-        anomalies=describe_anomalies(anomalies), model_run_uri=model_run.uri, pushed=pushed_facts(pushed_model))
+        anomalies=anomaly_lines(anomalies), model_run_uri=model_run.uri, pushed=pushed_facts(pushed_model))
     folder = os.path.join(evaluation.uri, REPORT_DIR)
     fileio.makedirs(folder)
     with fileio.open(os.path.join(folder, SUMMARY_FILE), "w") as f:

@@ -18,9 +18,8 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.csv_example_gen import matching_files
 from components.idx_records import find_pair, read_pairs
-from components.sharded_example_gen import ShardedExampleGenExecutor, pack_config, unpack_config
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 
 IMAGE_KEY = "image"
 LABEL_KEY = "label"

@@ -16,10 +16,12 @@ from typing import BinaryIO, Iterator, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from tfxp_contract.errors import ExplainedError
+
 UNSIGNED_BYTE = 0x08
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(ExplainedError, ValueError):
     """An IDX file is not what its header or its pair promises; the message names the file."""
 
 

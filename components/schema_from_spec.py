@@ -11,15 +11,13 @@ import os
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils
 from tfx.types.standard_artifacts import ExampleStatistics, Schema
 
-from pipelines.dataset_spec import DatasetSpec, spec_from_json
-
-SCHEMA_FILE = "schema.pbtxt"
-STATS_FILE = "FeatureStats.pb"
+from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
+from tfxp_contract.names import SCHEMA_FILE, STATISTICS_FILE
 
 
 def tighten_schema(schema: schema_pb2.Schema, spec: DatasetSpec) -> schema_pb2.Schema:
@@ -52,7 +50,7 @@ def SchemaFromSpec(statistics: InputArtifact[ExampleStatistics], schema: OutputA
                    spec_json: Parameter[str]) -> None:
     """Infers the schema from the training split's statistics and applies the spec's domains."""
     spec = spec_from_json(spec_json)
-    stats = tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], "train"), STATS_FILE))
+    stats = tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], "train"), STATISTICS_FILE))
     # No fixed shapes: every feature parses as VarLen, so Transform and the serving
     # signature accept rows and requests where a value is missing.
     inferred = tfdv.infer_schema(stats, infer_feature_shape=False)

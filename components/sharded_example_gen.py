@@ -15,11 +15,23 @@ from tfx import types
 from tfx.components.example_gen import utils
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.util import examples_utils
+from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
+from components.delimited_rows import RawDataError
+
 SHARD_FILE_PREFIX = "data_tfrecord"
+
+
+def matching_files(input_base: str, split_pattern: str) -> list[str]:
+    """The input files of one split (local or gs://), sorted; none is an error naming the pattern."""
+    pattern = os.path.join(input_base, split_pattern)
+    files = sorted(fileio.glob(pattern))
+    if not files:
+        raise RawDataError(f"{pattern}: no input file matches")
+    return files
 
 
 def pack_config(config: Dict[str, Any]) -> example_gen_pb2.CustomConfig:

@@ -13,11 +13,13 @@ from typing import Any, Optional
 
 import yaml
 
+from tfxp_contract.errors import ExplainedError
+
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 EXAMPLE = Path(__file__).parent / "cloud.example.yaml"
 
 
-class CloudConfigError(ValueError):
+class CloudConfigError(ExplainedError, ValueError):
     """A cloud config is incomplete or malformed; the message names the file and the field."""
 
 

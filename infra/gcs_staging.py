@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from tfxp_contract.errors import ExplainedError
+
 CHUNK_SIZE = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads require
 
 
-class StagingError(RuntimeError):
+class StagingError(ExplainedError, RuntimeError):
     """Staging failed; the message names the file and the destination."""
 
 

@@ -11,12 +11,13 @@ import contextlib
 from typing import Iterator, Optional
 
 from infra.cloud_config import CloudConfig
+from tfxp_contract.errors import ExplainedError
 
 NO_CREDENTIALS = ("no Google Cloud credentials found: run `gcloud auth application-default login`, "
                   "or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file")
 
 
-class SubmitError(RuntimeError):
+class SubmitError(ExplainedError, RuntimeError):
     """A submission or schedule call failed; the message says why and what to do."""
 
 
@@ -75,7 +76,7 @@ def kfp_call(what: str) -> Iterator[None]:
         yield
     except SubmitError:
         raise
-    except Exception as err:  # noqa: BLE001 - kfp surfaces transport and API errors untyped
+    except Exception as err:  # kfp surfaces transport and API errors untyped
         name = type(err).__name__
         if name in ("MaxRetryError", "ConnectionError", "NewConnectionError", "ConnectionRefusedError"):
             raise SubmitError(f"{what}: the host could not be reached; is the KFP API server's address "

@@ -7,9 +7,8 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from pipelines.dataset_spec import BINARY_ONLY_METRICS, KNOWN_METRICS, DatasetSpec
-from trainers.export import PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
-from transforms.common import LABEL_KEY
+from tfxp_contract.dataset_spec import BINARY_ONLY_METRICS, KNOWN_METRICS, DatasetSpec
+from tfxp_contract.names import LABEL_KEY, PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 
 POSITIVE_CLASS_ID = 1  # binary metrics (AUC) score the spec's second label value
 

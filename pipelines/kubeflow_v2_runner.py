@@ -26,8 +26,8 @@ from tfx import v1 as tfx
 from infra.cloud_config import CloudConfig, load_config
 from infra.dataflow import beam_args
 from infra.vertex_training import distribution_for, trainer_custom_config
-from pipelines.dataset_spec import DatasetSpec, load_spec
 from pipelines.pipeline import create_pipeline
+from tfxp_contract.dataset_spec import DatasetSpec, load_spec
 
 DATA_ROOT_PARAMETER = "data_root"
 TRAIN_ARGS_PARAMETER = "train_args"

@@ -17,9 +17,10 @@ from typing import Optional
 
 from tfx import v1 as tfx
 
-from pipelines.dataset_spec import load_spec
-from pipelines.fetch import DATA_DIR_ENV, fetch_dataset, span_root
 from pipelines.pipeline import create_pipeline
+from tfxp_contract.dataset_spec import load_spec
+from tfxp_contract.fetch import DATA_DIR_ENV, fetch_dataset, span_root
+from tfxp_contract.run_folders import RunFolders
 
 DEFAULT_DATASET = "house_votes"
 DATASET_ENV = "TFXP_DATASET"
@@ -44,20 +45,24 @@ class LocalRun:
         return load_spec(self.dataset).name
 
     @property
+    def folders(self) -> RunFolders:
+        return RunFolders(self.output_dir, self.name)
+
+    @property
     def home(self) -> Path:
-        return Path(self.output_dir).absolute() / self.name
+        return self.folders.home
 
     @property
     def pipeline_root(self) -> str:
-        return str(self.home / "pipeline_root")
+        return self.folders.pipeline_root
 
     @property
     def metadata_path(self) -> str:
-        return str(self.home / "metadata.sqlite")
+        return self.folders.metadata_path
 
     @property
     def serving_root(self) -> str:
-        return str(self.home / "serving")
+        return self.folders.serving_root
 
 
 def beam_args(workers: int) -> list[str]:

@@ -5,25 +5,22 @@ environment and touches no disk, so runners stay a few lines each.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Optional, Sequence
 
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
 
-from components.anomaly_gate import AnomalyGate
-from components.archive_example_gen import ArchiveExampleGen
-from components.atomic_pusher import AtomicPusher
-from components.csv_example_gen import CsvSpecExampleGen
-from components.evaluation_report import EvaluationReport
-from components.idx_example_gen import IdxExampleGen
-from components.schema_from_spec import SchemaFromSpec
-import dataclasses
-
-from pipelines.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
-from pipelines.evaluation import eval_config
-from pipelines.fetch import SPAN_FOLDER
-from trainers.models import BUILDERS, hyperparameter_names
 import transforms
+from components.anomaly_gate import AnomalyGate
+from components.atomic_pusher import AtomicPusher
+from components.evaluation_report import EvaluationReport
+from components.example_gens import example_gen_for
+from components.schema_from_spec import SchemaFromSpec
+from pipelines.evaluation import eval_config
+from tfxp_contract.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
+from tfxp_contract.fetch import SPAN_FOLDER
+from trainers.models import hyperparameter_names
 
 RUN_FN = "trainers.run_fn.run_fn"
 
@@ -45,23 +42,6 @@ def split_configs(spec: DatasetSpec, spans: bool = False
             example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
                 example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=train),
                 example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_)])))
-
-
-def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, max_examples: Optional[int],
-                    spans: bool = False):
-    input_config, output_config = split_configs(spec, spans)
-    if spec.format == "csv":
-        if max_examples:
-            raise SpecError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
-        return CsvSpecExampleGen(input_base=data_root, spec=spec, num_shards=num_shards,
-                                 input_config=input_config, output_config=output_config)
-    if spec.format == "idx":
-        return IdxExampleGen(input_base=data_root, num_shards=num_shards, input_config=input_config,
-                             output_config=output_config, max_examples=max_examples)
-    if spec.format == "archive":
-        return ArchiveExampleGen(input_base=data_root, spec=spec, num_shards=num_shards, input_config=input_config,
-                                 output_config=output_config, max_examples=max_examples)
-    raise SpecError(f"{spec.name}: no ExampleGen for format {spec.format!r}; known: csv, idx, archive")
 
 
 def create_pipeline(
@@ -89,8 +69,8 @@ def create_pipeline(
     as a Vertex AI custom job instead of inside its pipeline step. ``train_args`` (TrainArgs,
     or a RuntimeParameter holding its JSON): ``num_steps`` > 0 trains for at least that many
     steps in whole epochs; by default the spec's epochs."""
-    if spec.model.family not in BUILDERS:
-        raise SpecError(f"{spec.name}: unknown model family {spec.model.family!r}; known: {sorted(BUILDERS)}")
+    if not spec.model.family:
+        raise SpecError(f"{spec.name}: a data view of a spec has no model to train")
     unknown = set(spec.model.hyperparameters) | set(hyperparameters or {})
     unknown -= set(hyperparameter_names(spec.model.family))
     if unknown:
@@ -103,7 +83,8 @@ def create_pipeline(
                            f"{spec.name}: distribution for this run")
 
     # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
-    example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, max_examples, spans)
+    example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, *split_configs(spec, spans),
+                                  max_examples)
 
     # Statistics over both splits: inputs to the schema, the validator and the reports.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])

@@ -3,11 +3,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from pipelines.dataset_spec import SPECS_DIR
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
 
 
 @pytest.fixture(scope="session")
@@ -16,16 +13,6 @@ def data_dir() -> Path:
     path = Path(os.environ.get("TFXP_DATA_DIR") or REPO.parent / "shared" / "datasets")
     if not path.is_dir():
         pytest.skip(f"no dataset mirror at {path}; set TFXP_DATA_DIR")
-    return path
-
-
-def builtin_spec_dict(name: str) -> dict:
-    return yaml.safe_load((SPECS_DIR / f"{name}.yaml").read_text())
-
-
-def write_spec(tmp_path: Path, raw: dict, name: str = "spec.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(raw))
     return path
 
 

@@ -10,8 +10,8 @@ import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
 from components.delimited_rows import read_rows, to_example
-from pipelines.dataset_spec import DatasetSpec
-from pipelines.outcome import open_store
+from tfxp_contract.dataset_spec import DatasetSpec
+from tfxp_reports.outcome import open_store
 
 COMPLETE = metadata_store_pb2.Execution.COMPLETE
 CACHED = metadata_store_pb2.Execution.CACHED

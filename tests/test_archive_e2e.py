@@ -7,9 +7,9 @@ import tensorflow as tf
 
 from components.archive_records import read_archive
 from pipelines.local_runner import LocalRun
-from pipelines.outcome import latest_outcome
-from tests.conftest import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, write_spec
 from tests.pipeline_checks import executions_by_node, run_pipeline, serving_versions
+from tfxp_reports.outcome import latest_outcome
 
 pytestmark = pytest.mark.e2e
 

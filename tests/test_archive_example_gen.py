@@ -16,8 +16,8 @@ from tfx.utils import proto_utils
 from components.archive_example_gen import Executor, archive_config
 from components.archive_records import ArchiveFormatError, ReadReport, read_archive
 from components.sharded_example_gen import pack_config
-from pipelines.dataset_spec import load_spec
 from pipelines.pipeline import split_configs
+from tfxp_contract.dataset_spec import load_spec
 
 FLOWERS = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
 

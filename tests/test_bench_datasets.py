@@ -1,6 +1,6 @@
 """The datasets benchmark's own logic: baseline specs and how results are kept."""
 from bench.datasets import baseline_spec, merged, render
-from pipelines.dataset_spec import load_spec
+from tfxp_contract.dataset_spec import load_spec
 
 
 def test_baseline_specs_are_valid_and_change_only_the_model_and_text_reading(tmp_path):

@@ -10,8 +10,8 @@ from tfx.utils import proto_utils
 
 from components.csv_example_gen import Executor
 from components.sharded_example_gen import pack_config
-from pipelines.dataset_spec import load_spec
 from pipelines.pipeline import split_configs
+from tfxp_contract.dataset_spec import load_spec
 
 
 def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir):

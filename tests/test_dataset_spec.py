@@ -1,8 +1,8 @@
 import pytest
 
-from pipelines.dataset_spec import (SpecError, builtin_spec_names, load_spec, spec_from_dict, spec_from_json)
 from pipelines.pipeline import create_pipeline
-from tests.conftest import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, write_spec
+from tfxp_contract.dataset_spec import SpecError, builtin_spec_names, load_spec, spec_from_dict, spec_from_json
 
 
 def test_builtin_specs_load_and_round_trip_through_json():

@@ -1,7 +1,7 @@
 import pytest
 
 from components.delimited_rows import RawDataError, read_rows, to_example
-from pipelines.dataset_spec import load_spec
+from tfxp_contract.dataset_spec import load_spec
 
 VOTES = load_spec("house_votes")
 MASSES = load_spec("mammographic")

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from pipelines.dataset_spec import load_spec, spec_from_dict
-from pipelines.fetch import DataSourceError, fetch_dataset
-from tests.conftest import builtin_spec_dict
+from tests.helpers import builtin_spec_dict
+from tfxp_contract.dataset_spec import load_spec, spec_from_dict
+from tfxp_contract.fetch import DataSourceError, fetch_dataset
 
 VOTES = load_spec("house_votes")
 

@@ -11,7 +11,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from infra.gcs_staging import StagingError, stage_files, verify_staged
-from pipelines.dataset_spec import load_spec
+from tfxp_contract.dataset_spec import load_spec
 
 BUCKET = "tfxp-test"
 
@@ -66,7 +66,7 @@ def test_stage_uploads_then_skips_then_repairs(client, data_dir):
 
 def test_stage_command_end_to_end(emulator, data_dir, tmp_path):
     env = {**os.environ, "STORAGE_EMULATOR_HOST": emulator}
-    command = [sys.executable, "-m", "pipelines.cli", "stage", "house_votes", "--data-dir", str(data_dir),
+    command = [sys.executable, "-m", "tfxp_cli.main", "stage", "house_votes", "--data-dir", str(data_dir),
                "--to", f"gs://{BUCKET}/cli/house_votes", "--project", "test"]
     first = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert first.returncode == 0, first.stderr[-2000:]

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from google.protobuf import json_format
 from PIL import Image
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.dsl.io import fileio
@@ -16,7 +17,6 @@ from tfx.utils import proto_utils
 from components.idx_example_gen import Executor
 from components.idx_records import IdxFormatError, read_pairs
 from components.sharded_example_gen import pack_config
-from google.protobuf import json_format
 
 SPLITS = example_gen_pb2.Input(splits=[
     example_gen_pb2.Input.Split(name="train", pattern="train-*-ubyte.gz"),

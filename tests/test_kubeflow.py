@@ -19,8 +19,8 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from infra.cloud_config import EXAMPLE, load_config
 from infra.submit import SubmitError, submit_kfp, vertex_pipeline_job
-from pipelines.dataset_spec import builtin_spec_names, load_spec
 from pipelines.kubeflow_v2_runner import cloud_pipeline_name, compile_pipeline
+from tfxp_contract.dataset_spec import builtin_spec_names, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "europe-west4-docker.pkg.dev/acme/ml/tfxp:2.0"
@@ -76,7 +76,7 @@ def test_unknown_parameter_and_region_are_clear_errors(compiled, config):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tfxp_cli.main", *map(str, args)], capture_output=True,
                           text=True, timeout=300, env=env)
 
 

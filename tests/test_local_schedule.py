@@ -1,5 +1,4 @@
 """The local scheduler: a real pipeline run twice on a cron, with a new span in between."""
-import os
 import random
 import subprocess
 import sys
@@ -8,9 +7,9 @@ import time
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from infra.local_schedule import ScheduleError, check_local_cron
-from pipelines.outcome import latest_outcome, open_store
 from tests.pipeline_checks import COMPLETE, executions_by_node, serving_versions
+from tfxp_cli.local_schedule import ScheduleError, check_local_cron
+from tfxp_reports.outcome import latest_outcome, open_store
 
 
 @pytest.mark.parametrize("cron", ["0 3 * * *", "*/5 * * * * */10"])
@@ -39,7 +38,7 @@ def test_scheduled_retraining_reads_the_new_span_and_does_not_push_a_worse_model
     out = tmp_path / "out"
     log = open(tmp_path / "schedule.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "schedule", "house_votes", "--spans", "--data-dir",
+        [sys.executable, "-m", "tfxp_cli.main", "schedule", "house_votes", "--spans", "--data-dir",
          str(tmp_path / "landing"), "--output-dir", str(out), "--cron", "* * * * * */5", "--max-runs", "2"],
         stdout=log, stderr=subprocess.STDOUT, text=True)
     try:

@@ -3,7 +3,7 @@ import numpy as np
 import tf_keras as keras
 
 from components.delimited_rows import read_rows
-from pipelines.dataset_spec import load_spec
+from tfxp_contract.dataset_spec import load_spec
 from trainers.models import build_model
 from trainers.standalone import train_and_evaluate
 

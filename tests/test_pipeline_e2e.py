@@ -12,13 +12,21 @@ import time
 import numpy as np
 import pytest
 
-from pipelines.dataset_spec import load_spec
-from pipelines.fetch import sha256_of
 from pipelines.local_runner import LocalRun
-from pipelines.outcome import latest_outcome, newest_artifact_uri, open_store
-from tests.conftest import builtin_spec_dict, write_spec
-from tests.pipeline_checks import (CACHED, COMPLETE, classify_raw_rows, executions_by_node,
-                                   overall_metrics, run_pipeline, serving_versions, tree_snapshot)
+from tests.helpers import builtin_spec_dict, write_spec
+from tests.pipeline_checks import (
+    CACHED,
+    COMPLETE,
+    classify_raw_rows,
+    executions_by_node,
+    overall_metrics,
+    run_pipeline,
+    serving_versions,
+    tree_snapshot,
+)
+from tfxp_contract.dataset_spec import load_spec
+from tfxp_contract.fetch import sha256_of
+from tfxp_reports.outcome import latest_outcome, newest_artifact_uri, open_store
 
 pytestmark = pytest.mark.e2e
 
@@ -170,7 +178,7 @@ def test_a_killed_worker_fails_the_run_naming_it_and_nothing_is_pushed(votes_run
     pattern = os.path.join(votes_run.pipeline_root, "Trainer", "model_run", "*", "workers", "worker-1.log")
     earlier = set(glob.glob(pattern))
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "run", "house_votes", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "tfxp_cli.main", "run", "house_votes", "--data-dir", str(data_dir),
          "--output-dir", votes_run.output_dir, "--workers", "2", "--set", "epochs=1000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -211,7 +219,7 @@ def _broken_copy(tmp_path, data_dir, edit):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "tfxp_cli.main", *map(str, args)],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -5,8 +5,9 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from pipelines.cli import build_parser, distribution_overrides
-from pipelines.dataset_spec import Distribution, SpecError, distribution_from_dict, load_spec
+from tfxp_cli.local_commands import distribution_overrides
+from tfxp_cli.main import build_parser
+from tfxp_contract.dataset_spec import Distribution, SpecError, distribution_from_dict, load_spec
 from trainers import data, models, strategies
 from trainers.local_cluster import describe_exit, tf_configs
 from trainers.strategies import StrategyError

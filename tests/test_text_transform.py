@@ -7,7 +7,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
 
-from pipelines.dataset_spec import load_spec
+from tfxp_contract.dataset_spec import load_spec
 from trainers import models
 from transforms.common import raw_feature_spec
 from transforms.text import model_inputs, transform_text, vocabulary_name

@@ -8,11 +8,10 @@ from google.cloud import aiplatform_v1
 from tfx.extensions.google_cloud_ai_platform import training_clients
 
 from infra.cloud_config import EXAMPLE, CloudConfigError, MachinePool, TrainingCluster, config_from_dict, load_config
-from infra.vertex_training import (custom_job_spec, distribution_for, override_cluster, trainer_custom_config,
-                                   worker_pool_specs)
-from pipelines.cli import main
-from pipelines.dataset_spec import distribution_from_dict, load_spec
+from infra.vertex_training import custom_job_spec, distribution_for, override_cluster, trainer_custom_config, worker_pool_specs
 from pipelines.pipeline import create_pipeline
+from tfxp_cli.main import main
+from tfxp_contract.dataset_spec import distribution_from_dict, load_spec
 
 IMAGE = "us-central1-docker.pkg.dev/p/tfxp/tfxp:1"
 CPU = MachinePool(machine_type="n1-standard-4")

@@ -5,7 +5,7 @@ from typing import Iterable
 
 import tensorflow as tf
 
-from transforms.common import LABEL_KEY
+from tfxp_contract.names import LABEL_KEY
 
 
 def list_files(patterns: Iterable[str]) -> list[str]:

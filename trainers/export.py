@@ -10,11 +10,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 
-from pipelines.dataset_spec import DatasetSpec
-
-SERVING_SIGNATURE = "serving_default"
-TRANSFORM_SIGNATURE = "transform_features"
-PROBABILITIES = "probabilities"
+from tfxp_contract.dataset_spec import DatasetSpec
+from tfxp_contract.names import CLASS_IDS, CLASSES, PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 
 
 def _model_inputs(model: keras.Model, transformed: dict) -> dict:
@@ -33,8 +30,7 @@ def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransfor
         transformed = model.tft_layer(tf.io.parse_example(examples, serving_spec))
         probabilities = model(_model_inputs(model, transformed))
         class_ids = tf.argmax(probabilities, axis=1)
-        return {PROBABILITIES: probabilities, "class_ids": class_ids,
-                "classes": tf.gather(class_names, class_ids)}
+        return {PROBABILITIES: probabilities, CLASS_IDS: class_ids, CLASSES: tf.gather(class_names, class_ids)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(examples):

@@ -21,12 +21,13 @@ from pathlib import Path
 
 from absl import logging
 
+from tfxp_contract.errors import ExplainedError
 from trainers.training_job import TrainingJob
 
 WORKERS_FILE = "workers.json"  # index -> pid, for operators (and tests) to find the processes
 
 
-class WorkerFailed(RuntimeError):
+class WorkerFailed(ExplainedError, RuntimeError):
     """A local training worker exited with an error or was killed."""
 
 

@@ -7,15 +7,28 @@ output is class probabilities.
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Callable, Dict, Sequence, Tuple
 
 import tensorflow as tf
 import tf_keras as keras
 
-from trainers.autograph import skip_autograph_for_libraries
-
+from tfxp_contract.errors import ExplainedError
+from transforms.autograph import skip_autograph_for_libraries
 
 Layout = Dict[str, Tuple[int, int]]
+
+
+def image_input(layout: Dict[str, Tuple[int, ...]]):
+    """The one input of an image model: [height, width, channels] floats in [0, 1]."""
+    [(name, shape)] = layout.items()
+    return keras.Input(shape=shape, name=name)
+
+
+def token_input(layout: Dict[str, Tuple[int, int]]):
+    """The one input of a text model, and its id count: [sequence length] token ids (0 = padding)."""
+    [(name, (length, ids))] = layout.items()
+    return keras.Input(shape=(length,), name=name, dtype=tf.int64), ids
 
 
 def tabular_inputs(layout: Layout):
@@ -51,14 +64,17 @@ def learning_rate_for(learning_rate: float, lr_schedule: str = "constant", decay
     return learning_rate
 
 
-def compiled_classifier(inputs, outputs, learning_rate: float, lr_schedule: str = "constant",
-                        decay_steps: int = 0) -> keras.Model:
-    """Every builder's model: Adam, cross-entropy on integer labels, accuracy."""
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate_for(learning_rate, lr_schedule, decay_steps)),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
+def compile_classifier(model: keras.Model, learning_rate) -> keras.Model:
+    """Adam, cross-entropy on integer labels, accuracy: every model, and again when fine-tuning."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
+
+
+def compiled_classifier(inputs, outputs, learning_rate: float, lr_schedule: str = "constant",
+                        decay_steps: int = 0) -> keras.Model:
+    """Every builder's model, compiled with its learning rate (schedule)."""
+    return compile_classifier(keras.Model(inputs, outputs), learning_rate_for(learning_rate, lr_schedule, decay_steps))
 
 
 def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Sequence[int] = (16,),
@@ -107,8 +123,7 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
     strided convolution (a quarter of the compute). Augmentation: see ``augmented``."""
     if head not in ("flatten", "gap"):
         raise ValueError(f"head {head!r} is not 'flatten' or 'gap'")
-    [(name, shape)] = layout.items()
-    inputs = keras.Input(shape=shape, name=name)
+    inputs = image_input(layout)
     x = augmented(inputs, translate, flip, rotate, zoom, fill_mode)
     if stem_stride > 1:
         x = conv_bn_relu(x, filters[0], strides=stem_stride)
@@ -129,8 +144,7 @@ def build_image_mlp(layout: Dict[str, Tuple[int, ...]], num_classes: int, hidden
                     dropout: float = 0.2, learning_rate: float = 1e-3, lr_schedule: str = "constant",
                     decay_steps: int = 0) -> keras.Model:
     """The course's Keras MLP: flattened pixels, dense layers with dropout (a baseline)."""
-    [(name, shape)] = layout.items()
-    inputs = keras.Input(shape=shape, name=name)
+    inputs = image_input(layout)
     x = keras.layers.Flatten()(inputs)
     for units in hidden_units:
         x = keras.layers.Dense(units, activation="relu")(x)
@@ -143,8 +157,7 @@ def build_text_classifier(layout: Dict[str, Tuple[int, int]], num_classes: int, 
                           learning_rate: float = 1e-3, lr_schedule: str = "constant",
                           decay_steps: int = 0) -> keras.Model:
     """Token ids -> embeddings -> a 1-D convolution over n-grams -> max over the text."""
-    [(name, (length, ids))] = layout.items()
-    inputs = keras.Input(shape=(length,), name=name, dtype=tf.int64)
+    inputs, ids = token_input(layout)
     x = keras.layers.Embedding(ids, embedding_dim)(inputs)
     x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Conv1D(filters, kernel_size, activation="relu")(x)
@@ -158,8 +171,7 @@ def build_text_bag(layout: Dict[str, Tuple[int, int]], num_classes: int, embeddi
                    decay_steps: int = 0) -> keras.Model:
     """fastText-style: the average of token (and n-gram) embeddings, then the classifier.
     Padding (id 0) is masked out of the average."""
-    [(name, (length, ids))] = layout.items()
-    inputs = keras.Input(shape=(length,), name=name, dtype=tf.int64)
+    inputs, ids = token_input(layout)
     x = keras.layers.Embedding(ids, embedding_dim, mask_zero=True)(inputs)
     x = keras.layers.GlobalAveragePooling1D()(x)
     x = keras.layers.Dropout(dropout)(x)
@@ -171,8 +183,7 @@ def build_text_lstm(layout: Dict[str, Tuple[int, int]], num_classes: int, embedd
                     lr_schedule: str = "constant", decay_steps: int = 0) -> keras.Model:
     """The course's IMDB model: token embeddings read by an LSTM, its last state classified.
     Padding (id 0) is masked, so the state is the one after the review's last token."""
-    [(name, (length, ids))] = layout.items()
-    inputs = keras.Input(shape=(length,), name=name, dtype=tf.int64)
+    inputs, ids = token_input(layout)
     x = keras.layers.Embedding(ids, embedding_dim, mask_zero=True)(inputs)
     x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.LSTM(units)(x)
@@ -183,7 +194,26 @@ def build_text_lstm(layout: Dict[str, Tuple[int, int]], num_classes: int, embedd
 MOBILENET_V2_WEIGHTS = "imagenet"  # Keras downloads these from its canonical URL and caches them
 
 
-class PretrainedWeightsError(ValueError):
+# Transfer learning's second phase (see FineTuning): the base's top layers, at a low rate.
+FINE_TUNE_LAYERS = 30
+FINE_TUNE_LEARNING_RATE = 1e-5
+
+
+@dataclass(frozen=True)
+class FineTuning:
+    """After the frozen-base epochs: ``epochs`` more with the base's top ``layers`` trainable."""
+    epochs: int = 0
+    layers: int = FINE_TUNE_LAYERS
+    learning_rate: float = FINE_TUNE_LEARNING_RATE
+
+    @classmethod
+    def from_hyperparameters(cls, hyperparameters: dict) -> "FineTuning":
+        return cls(epochs=int(hyperparameters.get("fine_tune_epochs", 0)),
+                   layers=int(hyperparameters.get("fine_tune_layers", FINE_TUNE_LAYERS)),
+                   learning_rate=float(hyperparameters.get("fine_tune_learning_rate", FINE_TUNE_LEARNING_RATE)))
+
+
+class PretrainedWeightsError(ExplainedError, ValueError):
     """Pretrained weights could not be loaded; the message says where they were looked for."""
 
 
@@ -203,14 +233,14 @@ def mobilenet_v2_base(shape: Tuple[int, int, int], weights: str, alpha: float) -
 def build_mobilenet_v2(layout: Dict[str, Tuple[int, ...]], num_classes: int, weights: str = MOBILENET_V2_WEIGHTS,
                        alpha: float = 1.0, dropout: float = 0.2, learning_rate: float = 1e-3,
                        lr_schedule: str = "constant", decay_steps: int = 0, fine_tune_epochs: int = 0,
-                       fine_tune_layers: int = 30, fine_tune_learning_rate: float = 1e-5) -> keras.Model:
+                       fine_tune_layers: int = FINE_TUNE_LAYERS,
+                       fine_tune_learning_rate: float = FINE_TUNE_LEARNING_RATE) -> keras.Model:
     """Transfer learning: a frozen MobileNetV2 base, global pooling and a new classifier.
     With ``fine_tune_epochs`` > 0 the training job then unfreezes the base's top
     ``fine_tune_layers`` and trains on at ``fine_tune_learning_rate`` (see ``unfreeze``)."""
-    [(name, shape)] = layout.items()
-    inputs = keras.Input(shape=shape, name=name)
+    inputs = image_input(layout)
     x = keras.layers.Rescaling(2.0, offset=-1.0)(inputs)  # the transform's [0, 1] -> MobileNet's [-1, 1]
-    base = mobilenet_v2_base(tuple(shape), weights, alpha)
+    base = mobilenet_v2_base(tuple(inputs.shape[1:]), weights, alpha)
     base.trainable = False
     x = base(x, training=False)  # batch norm statistics stay the pretrained ones
     x = keras.layers.GlobalAveragePooling2D()(x)
@@ -225,9 +255,7 @@ def unfreeze(model: keras.Model, layers: int, learning_rate: float) -> keras.Mod
     base.trainable = True
     for layer in base.layers[:-layers] if layers else base.layers:
         layer.trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    return model
+    return compile_classifier(model, learning_rate)
 
 
 BUILDERS: Dict[str, Callable[..., keras.Model]] = {

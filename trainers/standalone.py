@@ -17,15 +17,15 @@ import tf_keras as keras
 from sklearn.metrics import roc_auc_score
 from tensorflow_transform.tf_metadata import dataset_metadata
 
-from components.delimited_rows import Value
-from pipelines.dataset_spec import DatasetSpec
+from tfxp_contract.dataset_spec import DatasetSpec, RawValue
+from tfxp_contract.names import LABEL_KEY
 from trainers import models, train
-from trainers.autograph import skip_autograph_for_libraries
-from transforms.common import LABEL_KEY, raw_feature_spec
+from transforms.autograph import skip_autograph_for_libraries
+from transforms.common import raw_feature_spec
 from transforms.tabular import model_inputs, transform_tabular
 
 
-def _instances(spec: DatasetSpec, rows: Sequence[dict[str, Value]]) -> list[dict]:
+def _instances(spec: DatasetSpec, rows: Sequence[dict[str, RawValue]]) -> list[dict]:
     names = raw_feature_spec(spec)
     return [{name: [] if row.get(name) is None else [row[name]] for name in names} for row in rows]
 

@@ -13,10 +13,11 @@ from typing import Mapping, Optional
 import tensorflow as tf
 import tf_keras as keras
 
-from pipelines.dataset_spec import Distribution
+from tfxp_contract.dataset_spec import Distribution
+from tfxp_contract.errors import ExplainedError
 
 
-class StrategyError(RuntimeError):
+class StrategyError(ExplainedError, RuntimeError):
     """The asked-for strategy cannot run here; the message says what is missing."""
 
 
@@ -44,7 +45,7 @@ def parse_tf_config(environ: Mapping[str, str]) -> Optional[dict]:
         return None
     try:
         config = json.loads(text)
-        config["cluster"], config["task"]["type"]  # noqa: B018 - shape check
+        _ = config["cluster"], config["task"]["type"]  # the shape a cluster description has
     except (json.JSONDecodeError, KeyError, TypeError):
         raise StrategyError(f"TF_CONFIG is not a cluster description: {text[:200]!r}") from None
     return config

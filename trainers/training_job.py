@@ -21,12 +21,11 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging
 
-from pipelines.dataset_spec import DatasetSpec, Distribution, distribution_from_dict, spec_from_json
-from trainers import data, export, models, strategies, train
-from trainers.autograph import skip_autograph_for_libraries
 import transforms
-
-SUMMARY_FILE = "training_summary.json"
+from tfxp_contract.dataset_spec import DatasetSpec, Distribution, distribution_from_dict, spec_from_json
+from tfxp_contract.names import TRAINING_SUMMARY_FILE
+from trainers import data, export, models, strategies, train
+from transforms.autograph import skip_autograph_for_libraries
 
 
 @dataclass
@@ -127,12 +126,11 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
             history = train.fit(model, train_ds, eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                 log_dir=log_dir, backup_dir=backup_dir,
                                 timer=timer).history
-            fine_tune_epochs = int(model_args.get("fine_tune_epochs", 0))
-            if fine_tune_epochs:  # transfer learning's second phase: unfreeze the base's top layers
+            fine_tuning = models.FineTuning.from_hyperparameters(model_args)
+            if fine_tuning.epochs:  # transfer learning's second phase: unfreeze the base's top layers
                 with strategy.scope():
-                    models.unfreeze(model, int(model_args.get("fine_tune_layers", 30)),
-                                    float(model_args.get("fine_tune_learning_rate", 1e-5)))
-                more = train.fit(model, train_ds, eval_ds, epochs=epochs + fine_tune_epochs, initial_epoch=epochs,
+                    models.unfreeze(model, fine_tuning.layers, fine_tuning.learning_rate)
+                more = train.fit(model, train_ds, eval_ds, epochs=epochs + fine_tuning.epochs, initial_epoch=epochs,
                                  steps_per_epoch=steps_per_epoch, log_dir=log_dir, backup_dir=backup_dir,
                                  timer=timer).history
                 history = {k: v + more.get(k, []) for k, v in history.items()}
@@ -145,7 +143,7 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
         tf.io.gfile.rmtree(backup_dir)  # BackupAndRestore empties it once training has finished
     summary = training_summary(dist, strategy.num_replicas_in_sync, role.num_workers, global_batch,
                                steps_per_epoch, num_examples, timer.seconds, history)
-    with open(os.path.join(job.model_run_dir, SUMMARY_FILE), "w") as f:
+    with open(os.path.join(job.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
         json.dump(summary, f, indent=2)
     return summary
 

@@ -1,17 +1,12 @@
-"""preprocessing_fn modules, one per data family; ``for_spec`` picks a spec's by its feature
-columns: images, text, or tabular columns."""
+"""preprocessing_fn modules, one per data family (``DatasetSpec.data_family``: tabular, image
+or text); ``for_spec`` picks a spec's."""
 import importlib
 
 MODULES = {"image": "transforms.images", "text": "transforms.text", "tabular": "transforms.tabular"}
 
 
-def family(spec) -> str:
-    kinds = {c.type for c in spec.feature_columns}
-    return "image" if "image" in kinds else "text" if "text" in kinds else "tabular"
-
-
 def module_name(spec) -> str:
-    return MODULES[family(spec)]
+    return MODULES[spec.data_family]
 
 
 def for_spec(spec):

@@ -5,10 +5,9 @@ from typing import Any, Callable, Dict, Tuple
 
 import tensorflow as tf
 
-from pipelines.dataset_spec import DatasetSpec, spec_from_json
-from trainers.autograph import skip_autograph_for_libraries
-
-LABEL_KEY = "label"
+from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
+from tfxp_contract.names import LABEL_KEY
+from transforms.autograph import skip_autograph_for_libraries
 
 
 def raw_feature_spec(spec: DatasetSpec) -> Dict[str, tf.io.VarLenFeature]:

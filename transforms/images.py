@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import tensorflow as tf
 
-from pipelines.dataset_spec import Column, DatasetSpec
+from tfxp_contract.dataset_spec import Column, DatasetSpec
 from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Tuple
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from pipelines.dataset_spec import DatasetSpec
+from tfxp_contract.dataset_spec import DatasetSpec
 from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
 
 NUMERIC = "numeric_z"

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Tuple
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from pipelines.dataset_spec import Column, DatasetSpec
+from tfxp_contract.dataset_spec import Column, DatasetSpec
 from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
 
 PADDING_ID = 0  # ids: 0 padding, 1..vocabulary_size tokens by frequency, vocabulary_size + 1 OOV

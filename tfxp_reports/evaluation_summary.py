@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
-from pipelines.dataset_spec import DatasetSpec
+from tfxp_contract.dataset_spec import DatasetSpec
 
 OVERALL = "overall"
 CANDIDATE_NAMES = ("", "candidate")  # TFMA's model name without / with a baseline

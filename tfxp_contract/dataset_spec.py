@@ -3,7 +3,7 @@
 A spec names the published files (with canonical URLs and checksums), how to parse them,
 the features and label, the split, the model family with its hyperparameters and the
 evaluation thresholds. The pipeline factory, ExampleGen, Transform and Trainer read only
-this; adding a CSV dataset means adding a YAML file under ``pipelines/specs/``.
+this; adding a CSV dataset means adding a YAML file under ``tfxp_contract/specs/``.
 """
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import yaml
+
+from tfxp_contract.errors import ExplainedError
+from tfxp_contract.families import FORMATS, MODEL_FAMILIES, data_family
 
 COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
 MISSING_POLICIES = ("impute", "category")
@@ -24,7 +27,11 @@ STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 SPECS_DIR = Path(__file__).parent / "specs"
 
 
-class SpecError(ValueError):
+# A raw value of one column as read from the published file; None = missing.
+RawValue = Union[str, float, None]
+
+
+class SpecError(ExplainedError, ValueError):
     """A dataset spec is malformed; the message names the spec and the field."""
 
 
@@ -63,7 +70,7 @@ class MetricThreshold:
 
 @dataclass(frozen=True)
 class Model:
-    family: str  # a builder name in trainers.models.BUILDERS
+    family: str  # a key of families.MODEL_FAMILIES ("" in a data view: no model)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,7 +104,7 @@ def distribution_from_dict(raw: dict[str, Any] | None, where: str = "distributio
 class DatasetSpec:
     name: str
     description: str
-    format: str  # a reader in components (csv for now)
+    format: str  # a key of families.FORMATS: the ExampleGen that reads the files
     files: tuple[SourceFile, ...]
     columns: tuple[Column, ...]
     label: Label
@@ -120,6 +127,11 @@ class DatasetSpec:
     @property
     def feature_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.type != "ignore" and c.name != self.label.column)
+
+    @property
+    def data_family(self) -> str:
+        """tabular, image or text: picks the preprocessing_fn and the model families that fit."""
+        return data_family({c.type for c in self.feature_columns})
 
     @property
     def num_classes(self) -> int:
@@ -230,6 +242,18 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         raise SpecError(f"{where}: label needs at least two values and one name per value")
     if not spec.feature_columns:
         raise SpecError(f"{where}: no feature columns")
+    if spec.format not in FORMATS:
+        raise SpecError(f"{where}: format {spec.format!r} has no ExampleGen; known: {', '.join(FORMATS)}")
+    if spec.data_family not in FORMATS[spec.format]:
+        raise SpecError(f"{where}: format {spec.format!r} holds {' or '.join(FORMATS[spec.format])} data, "
+                        f"but the columns describe {spec.data_family} data")
+    family = spec.model.family
+    if family and family not in MODEL_FAMILIES:  # "" only in a data view (see data_view)
+        raise SpecError(f"{where}: unknown model family {family!r}; known: {sorted(MODEL_FAMILIES)}")
+    if family and MODEL_FAMILIES[family] != spec.data_family:
+        fitting = sorted(f for f, d in MODEL_FAMILIES.items() if d == spec.data_family)
+        raise SpecError(f"{where}: model family {family!r} takes {MODEL_FAMILIES[family]} data, but "
+                        f"{spec.name} is {spec.data_family} data; families for it: {', '.join(fitting)}")
     if not spec.metrics:
         # TFX writes no blessing at all when nothing is thresholded (tensorflow/tfx#5148).
         raise SpecError(f"{where}: needs at least one metric threshold, or no model is ever blessed")

@@ -7,23 +7,20 @@ import json
 import os
 from typing import Optional
 
-from pipelines.dataset_spec import DatasetSpec
-from pipelines.evaluation_summary import OVERALL, summarize
-
-REPORT_DIR = "report"  # inside the Evaluator's output
-REPORT_FILE = "report.html"
-SUMMARY_FILE = "summary.json"
+from tfxp_contract.dataset_spec import DatasetSpec
+from tfxp_contract.names import STATISTICS_FILE, TRAINING_SUMMARY_FILE
+from tfxp_reports.evaluation_summary import OVERALL, summarize
 
 
 def statistics_summary(statistics_uri: str) -> dict:
     """Per split: example count and, per feature, type, missing share and a short profile."""
+    import tensorflow as tf
     import tensorflow_data_validation as tfdv
-    from tfx.dsl.io import fileio
 
     splits = {}
-    for entry in sorted(fileio.listdir(statistics_uri)):
-        path = os.path.join(statistics_uri, entry.rstrip("/"), "FeatureStats.pb")
-        if not entry.startswith("Split-") or not fileio.exists(path):
+    for entry in sorted(tf.io.gfile.listdir(statistics_uri)):
+        path = os.path.join(statistics_uri, entry.rstrip("/"), STATISTICS_FILE)
+        if not entry.startswith("Split-") or not tf.io.gfile.exists(path):
             continue
         [stats] = tfdv.load_stats_binary(path).datasets
         features = []
@@ -51,8 +48,7 @@ def statistics_summary(statistics_uri: str) -> dict:
 
 
 def training_history(model_run_uri: Optional[str]) -> Optional[dict]:
-    from trainers.training_job import SUMMARY_FILE as TRAINING_SUMMARY
-    path = os.path.join(model_run_uri or "", TRAINING_SUMMARY)
+    path = os.path.join(model_run_uri or "", TRAINING_SUMMARY_FILE)
     if not model_run_uri or not os.path.exists(path):
         return None
     with open(path) as f:
@@ -63,7 +59,8 @@ def evaluation_plots(evaluation_uri: str, num_classes: int) -> dict:
     """Overall slice, candidate model: a confusion matrix (rows: true class) and, for a
     binary label, ROC and precision-recall points across thresholds."""
     import tensorflow_model_analysis as tfma
-    from pipelines.evaluation_summary import CANDIDATE_NAMES, slice_name
+
+    from tfxp_reports.evaluation_summary import CANDIDATE_NAMES, slice_name
 
     plots = {}
     for per_slice in tfma.load_plots(evaluation_uri):

@@ -7,7 +7,7 @@ import html
 import io
 from typing import Optional
 
-from pipelines.run_report import CHECK_HEADER, check_rows
+from tfxp_reports.run_report import CHECK_HEADER, check_rows
 
 SECTIONS = ("Outcome", "Evaluation", "Baseline comparison", "Confusion matrix", "ROC and precision-recall",
             "Training curves", "Dataset statistics", "Anomalies", "Pushed model")

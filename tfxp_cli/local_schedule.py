@@ -12,8 +12,10 @@ from typing import Callable, Optional
 
 from croniter import croniter
 
+from tfxp_contract.errors import ExplainedError
 
-class ScheduleError(ValueError):
+
+class ScheduleError(ExplainedError, ValueError):
     """The cron expression is not valid."""
 
 

@@ -41,7 +41,7 @@ def compile_checked(spec, config, output_dir: str) -> str:
 
 
 def cmd_compile(args) -> int:
-    from pipelines.dataset_spec import builtin_spec_names, load_spec
+    from tfxp_contract.dataset_spec import builtin_spec_names, load_spec
     config = _config(args)
     names = builtin_spec_names() if args.all else args.datasets
     if not names:
@@ -53,8 +53,8 @@ def cmd_compile(args) -> int:
 
 def cmd_submit(args) -> int:
     from infra.submit import submit_kfp, submit_vertex, vertex_pipeline_job
-    from pipelines.dataset_spec import load_spec
     from pipelines.kubeflow_v2_runner import cloud_pipeline_name
+    from tfxp_contract.dataset_spec import load_spec
     spec, config = load_spec(args.dataset), _config(args)
     parameters = _parameters(args, spec, config)
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,8 +72,8 @@ def cmd_submit(args) -> int:
 def cmd_cloud_schedule(args) -> int:
     from infra import cloud_schedules
     from infra.submit import vertex_pipeline_job
-    from pipelines.dataset_spec import load_spec
     from pipelines.kubeflow_v2_runner import cloud_pipeline_name
+    from tfxp_contract.dataset_spec import load_spec
     config = _config(args)
     if args.action == "create":
         if not args.dataset or not args.cron:
@@ -113,8 +113,8 @@ def cmd_stage(args) -> int:
     from google.cloud import storage
 
     from infra.gcs_staging import stage_files, verify_staged
-    from pipelines.dataset_spec import load_spec
-    from pipelines.fetch import fetch_dataset
+    from tfxp_contract.dataset_spec import load_spec
+    from tfxp_contract.fetch import fetch_dataset
     spec = load_spec(args.dataset)
     if not args.to and not args.cloud_config:
         raise SystemExit("error: give the destination with --to gs://bucket/prefix, or --cloud-config")
@@ -131,7 +131,7 @@ def cmd_stage(args) -> int:
 
 def cmd_job_spec(args) -> int:
     from infra.vertex_training import distribution_for, override_cluster, trainer_custom_config
-    from pipelines.dataset_spec import distribution_from_dict, load_spec
+    from tfxp_contract.dataset_spec import distribution_from_dict, load_spec
 
     spec, config = load_spec(args.dataset), _config(args)
     cluster = override_cluster(config.training, workers=args.workers, machine_type=args.machine_type, gpus=args.gpus,

@@ -15,13 +15,14 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from pipelines.dataset_spec import DatasetSpec, SourceFile
+from tfxp_contract.dataset_spec import DatasetSpec, SourceFile
+from tfxp_contract.errors import ExplainedError
 
 DATA_DIR_ENV = "TFXP_DATA_DIR"
 CACHE_DIR_ENV = "TFXP_CACHE_DIR"
 
 
-class DataSourceError(RuntimeError):
+class DataSourceError(ExplainedError, RuntimeError):
     """A source file is missing, unreachable or not the published file; the message names it."""
 
 
@@ -105,7 +106,6 @@ def fetch_dataset(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
                 path.unlink()
         _download(source, path, log)
     return folder
-
 
 
 SPAN_FOLDER = "span-{SPAN}"

@@ -12,10 +12,12 @@ from typing import Optional
 
 from ml_metadata.proto import metadata_store_pb2
 
-from pipelines.outcome import open_store
+from tfxp_contract.errors import ExplainedError
+from tfxp_contract.names import REPORT_DIR, STATISTICS_FILE, SUMMARY_FILE
+from tfxp_reports.outcome import open_store
 
 
-class LineageError(LookupError):
+class LineageError(ExplainedError, LookupError):
     """Nothing pushed yet, or a link is missing in ML Metadata."""
 
 
@@ -67,7 +69,7 @@ def _record_counts(store, examples) -> dict[str, int]:
         for statistics in _outputs(store, execution.id).get("statistics", []):
             counts = {}
             for split in json.loads(statistics.properties["split_names"].string_value):
-                path = os.path.join(statistics.uri, f"Split-{split}", "FeatureStats.pb")
+                path = os.path.join(statistics.uri, f"Split-{split}", STATISTICS_FILE)
                 if os.path.exists(path):
                     counts[split] = int(tfdv.load_stats_binary(path).datasets[0].num_examples)
             return counts
@@ -95,7 +97,7 @@ def pushed_model_lineage(metadata_path: str) -> dict:
 
     evaluator = _producer(store, blessing.id)
     [evaluation] = _outputs(store, evaluator.id)["evaluation"]
-    summary_path = os.path.join(evaluation.uri, "report", "summary.json")
+    summary_path = os.path.join(evaluation.uri, REPORT_DIR, SUMMARY_FILE)
     verdict: Optional[str] = None
     if os.path.exists(summary_path):
         with open(summary_path) as f:

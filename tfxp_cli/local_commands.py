@@ -1,4 +1,4 @@
-"""tfxp: the project's command line. ``tfxp --help`` and ``tfxp COMMAND --help`` explain each command."""
+"""tfxp's local commands: datasets, fetch, run, schedule, report, lineage."""
 from __future__ import annotations
 
 import argparse
@@ -6,19 +6,14 @@ import json
 import os
 import sys
 import time
-import warnings
 
-from pipelines.fetch import DATA_DIR_ENV
-
-EPILOG = f"""environment:
-  {DATA_DIR_ENV}   default for --data-dir (a local mirror of the published files)
-  TFXP_CACHE_DIR  where downloads are cached (default ~/.cache/tfx-training-pipeline)
-
-examples:
-  tfxp datasets
-  tfxp run house_votes --data-dir ../shared/datasets
-  tfxp run mammographic --data-dir ../shared/datasets --output-dir /tmp/out --shards 4
-"""
+from tfxp_cli.errors import explain
+from tfxp_cli.local_schedule import check_local_cron, run_on_schedule
+from tfxp_contract.dataset_spec import STRATEGIES, builtin_spec_names, load_spec
+from tfxp_contract.fetch import DATA_DIR_ENV, fetch_dataset
+from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SUMMARY_FILE
+from tfxp_contract.run_folders import RunFolders
+from tfxp_reports.run_report import terminal_summary
 
 
 def _parse_hyperparameters(pairs: list[str]) -> dict:
@@ -46,7 +41,6 @@ def distribution_overrides(args) -> dict:
 
 
 def add_distribution_options(p: argparse.ArgumentParser) -> None:
-    from pipelines.dataset_spec import STRATEGIES
     group = p.add_argument_group("distributed training (default: the spec's distribution section)")
     group.add_argument("--strategy", choices=STRATEGIES, default=None,
                        help="none: one device; mirrored: all local GPUs; multi_worker: MultiWorkerMirroredStrategy "
@@ -60,7 +54,6 @@ def add_distribution_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_datasets(args) -> int:
-    from pipelines.dataset_spec import builtin_spec_names, load_spec
     for name in builtin_spec_names():
         spec = load_spec(name)
         print(f"{name:16} {spec.format:6} {len(spec.feature_columns):3} features  {spec.description}")
@@ -68,8 +61,6 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    from pipelines.dataset_spec import load_spec
-    from pipelines.fetch import fetch_dataset
     folder = fetch_dataset(load_spec(args.dataset), args.data_dir)
     print(folder)
     return 0
@@ -88,8 +79,8 @@ def run_pipeline_once(run, verbose: bool) -> str:
     from tfx import v1 as tfx
 
     from pipelines.local_runner import build
-    from pipelines.outcome import latest_outcome
-    from pipelines.progress import ComponentProgress
+    from tfxp_cli.progress import ComponentProgress
+    from tfxp_reports.outcome import latest_outcome
 
     pipeline = build(run)
     print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
@@ -102,8 +93,7 @@ def run_pipeline_once(run, verbose: bool) -> str:
 
 
 def newest_report_table(run) -> str:
-    from pipelines.outcome import open_store
-    from pipelines.run_report import REPORT_DIR, REPORT_FILE, SUMMARY_FILE, terminal_summary
+    from tfxp_reports.outcome import open_store
     evaluations = open_store(run.metadata_path).get_artifacts_by_type("ModelEvaluation")
     if not evaluations:
         return ""
@@ -121,9 +111,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_schedule(args) -> int:
-    from infra.local_schedule import check_local_cron, run_on_schedule
-    from pipelines.errors import explain
-
     check_local_cron(args.cron)
     run = local_run(args)
     failures = run_on_schedule(args.cron, lambda n: run_pipeline_once(run, args.verbose), args.max_runs,
@@ -131,12 +118,15 @@ def cmd_schedule(args) -> int:
     return 1 if failures else 0
 
 
+def _folders(args) -> RunFolders:
+    """Where ``tfxp run`` put a dataset's runs (no pipeline is built to find them)."""
+    return RunFolders(args.output_dir, load_spec(args.dataset).name)
+
+
 def _reports(args) -> list[tuple[str, str]]:
     """(run id, report folder) of every evaluated run, oldest first."""
-    from pipelines.local_runner import LocalRun
-    from pipelines.outcome import open_store
-    from pipelines.run_report import REPORT_DIR
-    run = LocalRun(dataset=args.dataset, output_dir=args.output_dir)
+    from tfxp_reports.outcome import open_store
+    run = _folders(args)
     if not os.path.exists(run.metadata_path):
         raise SystemExit(f"error: no runs of {args.dataset} under {run.home} (see --output-dir)")
     evaluations = sorted(open_store(run.metadata_path).get_artifacts_by_type("ModelEvaluation"), key=lambda a: a.id)
@@ -144,7 +134,6 @@ def _reports(args) -> list[tuple[str, str]]:
 
 
 def cmd_report(args) -> int:
-    from pipelines.run_report import REPORT_FILE, SUMMARY_FILE, terminal_summary
     reports = _reports(args)
     if args.list:
         for run_id, folder in reports:
@@ -171,9 +160,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_lineage(args) -> int:
-    from pipelines.lineage import describe, pushed_model_lineage
-    from pipelines.local_runner import LocalRun
-    run = LocalRun(dataset=args.dataset, output_dir=args.output_dir)
+    from tfxp_reports.lineage import describe, pushed_model_lineage
+    run = _folders(args)
     lineage = pushed_model_lineage(run.metadata_path)
     print(json.dumps(lineage, indent=1) if args.json else describe(lineage))
     return 0
@@ -199,18 +187,13 @@ def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
     add_distribution_options(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tfxp", description="Train, evaluate and push models with one TFX pipeline per dataset spec.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_local_commands(commands) -> None:
     p = commands.add_parser("datasets", help="list the built-in dataset specs")
     p.set_defaults(func=cmd_datasets)
 
-    data_dir = dict(default=os.environ.get(DATA_DIR_ENV) or None, metavar="DIR",
-                    help=f"local mirror of the published files, e.g. ../shared/datasets (default: ${DATA_DIR_ENV}, "
-                         "else download from the canonical URLs into the cache)")
+    data_dir = {"default": os.environ.get(DATA_DIR_ENV) or None, "metavar": "DIR",
+                "help": f"local mirror of the published files, e.g. ../shared/datasets (default: ${DATA_DIR_ENV}, "
+                        "else download from the canonical URLs into the cache)"}
 
     p = commands.add_parser("fetch", help="download (or find in --data-dir) and verify a dataset's files")
     p.add_argument("dataset", help="built-in dataset name or path to a spec .yaml")
@@ -254,38 +237,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_lineage)
-
-    from pipelines.cloud_cli import add_cloud_commands
-    add_cloud_commands(commands)
-    return parser
-
-
-def quiet_libraries() -> None:
-    """Hides TensorFlow's C++ start-up chatter (CUDA plugin registration 'errors' on a
-    machine without a GPU) and Google clients' Python-version warnings. Must run before
-    TensorFlow is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if not getattr(args, "verbose", False):
-        quiet_libraries()
-    from pipelines.errors import explain
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as err:  # one clear line instead of a TFX/Beam traceback
-        message = explain(err)
-        if message is None:
-            raise
-        print(f"error: {message}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -58,7 +58,7 @@ def latest_outcome(metadata_path: str) -> Outcome:
     outcome = Outcome(blessed=_int_property(blessing, "blessed") == 1, pushed=None)
     evaluation = _newest(store, "ModelEvaluation")
     if not outcome.blessed and evaluation is not None:
-        from pipelines.evaluation_summary import failed_thresholds
+        from tfxp_reports.evaluation_summary import failed_thresholds
         outcome.failures = list(failed_thresholds(evaluation.uri).values())
     if pushed is not None and pushed.id > blessing.id:
         outcome.pushed = _int_property(pushed, "pushed") == 1

@@ -1,0 +1,46 @@
+"""Which ExampleGen reads each raw format: the keys of ``tfxp_contract.families.FORMATS``.
+
+A new format is a row here (and its data families in ``FORMATS``): the factory asks this
+table, never the format's name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from tfx.components import FileBasedExampleGen
+from tfx.proto import example_gen_pb2
+
+from components.archive_example_gen import ArchiveExampleGen
+from components.csv_example_gen import CsvSpecExampleGen
+from components.idx_example_gen import IdxExampleGen
+from tfxp_contract.dataset_spec import DatasetSpec, SpecError
+
+
+@dataclass(frozen=True)
+class Reader:
+    # (spec, data root, shards, input config, output config, max examples) -> the component
+    make: Callable[[DatasetSpec, str, int, example_gen_pb2.Input, Optional[example_gen_pb2.Output], Optional[int]],
+                   FileBasedExampleGen]
+    slices: bool  # reads only the first N examples of each published split (--max-examples)
+
+
+EXAMPLE_GENS: dict[str, Reader] = {
+    "csv": Reader(lambda spec, root, shards, inputs, outputs, _: CsvSpecExampleGen(
+        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs), slices=False),
+    "idx": Reader(lambda spec, root, shards, inputs, outputs, limit: IdxExampleGen(
+        input_base=root, num_shards=shards, input_config=inputs, output_config=outputs, max_examples=limit),
+        slices=True),
+    "archive": Reader(lambda spec, root, shards, inputs, outputs, limit: ArchiveExampleGen(
+        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
+        max_examples=limit), slices=True),
+}
+
+
+def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, input_config: example_gen_pb2.Input,
+                    output_config: Optional[example_gen_pb2.Output], max_examples: Optional[int]
+                    ) -> FileBasedExampleGen:
+    reader = EXAMPLE_GENS[spec.format]  # the spec's format was checked against FORMATS when it loaded
+    if max_examples and not reader.slices:
+        raise SpecError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
+    return reader.make(spec, data_root, num_shards, input_config, output_config, max_examples)

@@ -1,0 +1,62 @@
+"""tfxp: the project's command line. ``tfxp --help`` and ``tfxp COMMAND --help`` explain each command."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+from tfxp_cli.cloud_commands import add_cloud_commands
+from tfxp_cli.errors import explain
+from tfxp_cli.local_commands import add_local_commands
+from tfxp_contract.fetch import DATA_DIR_ENV
+
+EPILOG = f"""environment:
+  {DATA_DIR_ENV}   default for --data-dir (a local mirror of the published files)
+  TFXP_CACHE_DIR  where downloads are cached (default ~/.cache/tfx-training-pipeline)
+
+examples:
+  tfxp datasets
+  tfxp run house_votes --data-dir ../shared/datasets
+  tfxp run mammographic --data-dir ../shared/datasets --output-dir /tmp/out --shards 4
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tfxp", description="Train, evaluate and push models with one TFX pipeline per dataset spec.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_local_commands(commands)
+    add_cloud_commands(commands)
+    return parser
+
+
+def quiet_libraries() -> None:
+    """Hides TensorFlow's C++ start-up chatter (CUDA plugin registration 'errors' on a
+    machine without a GPU) and Google clients' Python-version warnings. Must run before
+    TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not getattr(args, "verbose", False):
+        quiet_libraries()
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # one clear line instead of a TFX/Beam traceback
+        message = explain(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

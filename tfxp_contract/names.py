@@ -1,0 +1,28 @@
+"""Names that more than one stage uses: features, signatures, files inside artifacts.
+
+Each is defined once here; the stage that writes a name and the stages that read it import
+it from this module.
+"""
+
+# The transformed label: its index in the spec's label values (Transform writes it, the
+# Trainer fits on it, TFMA reads it through the transform signature).
+LABEL_KEY = "label"
+
+# The served model's signatures and outputs.
+SERVING_SIGNATURE = "serving_default"  # serialized raw tf.Examples (no label) -> the outputs below
+TRANSFORM_SIGNATURE = "transform_features"  # raw tf.Examples -> transformed features (for TFMA)
+PROBABILITIES = "probabilities"
+CLASS_IDS = "class_ids"
+CLASSES = "classes"
+
+# Files inside TFX artifacts.
+STATISTICS_FILE = "FeatureStats.pb"  # in each Split-<name>/ of an ExampleStatistics artifact
+SCHEMA_FILE = "schema.pbtxt"  # in a Schema artifact
+ANOMALIES_FILE = "SchemaDiff.pb"  # in each Split-<name>/ of an ExampleAnomalies artifact
+TRAINING_SUMMARY_FILE = "training_summary.json"  # in the Trainer's ModelRun artifact
+SERVED_SOURCE_FILE = "assets.extra/source_model.txt"  # in a served version: the Trainer model it holds
+
+# Every run's report, beside the Evaluator's output.
+REPORT_DIR = "report"
+REPORT_FILE = "report.html"
+SUMMARY_FILE = "summary.json"
