@@ -115,6 +115,7 @@ def _value(example, key):
     return example.features.feature[key].bytes_list.value[0]
 
 
+@pytest.mark.slow
 def test_imdb_executor_keeps_the_published_split_in_shards(tmp_path, data_dir):
     splits = _run_executor(data_dir, "imdb", tmp_path, num_shards=3, max_examples=40)
     assert sorted(splits) == ["eval", "train"]
@@ -126,6 +127,7 @@ def test_imdb_executor_keeps_the_published_split_in_shards(tmp_path, data_dir):
     assert not train_texts & {_value(r, "review") for r in splits["eval"][1]}
 
 
+@pytest.mark.slow
 def test_flowers_executor_hash_splits_jpegs_into_shards(tmp_path, data_dir):
     splits = _run_executor(data_dir, "flowers", tmp_path, num_shards=2, max_examples=100)
     assert sorted(splits) == ["eval", "train"]

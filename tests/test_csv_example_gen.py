@@ -1,6 +1,7 @@
 """The CSV ExampleGen's executor on the real house_votes file, with Beam in multi-processing mode."""
 import os
 
+import pytest
 import tensorflow as tf
 from google.protobuf import json_format
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
@@ -14,6 +15,7 @@ from pipelines.pipeline import split_configs
 from tfxp_contract.dataset_spec import load_spec
 
 
+@pytest.mark.slow
 def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir):
     spec = load_spec("house_votes")
     input_config, output_config = split_configs(spec)

@@ -48,6 +48,7 @@ def read_split(examples, split):
 MULTI_PROCESSING = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, first_train_label, beam_args", [
     ("mnist", b"5", ()), ("fashion_mnist", b"9", MULTI_PROCESSING)])
 def test_published_split_is_kept_with_png_images_labels_and_shards(tmp_path, data_dir, dataset, first_train_label,

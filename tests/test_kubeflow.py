@@ -85,6 +85,7 @@ def _without_credentials(tmp_path) -> dict:
     return {**env, "HOME": str(tmp_path), "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9"}
 
 
+@pytest.mark.slow
 def test_submission_without_credentials_says_what_to_do(tmp_path):
     result = _cli("submit", "house_votes", "--cloud-config", EXAMPLE, env=_without_credentials(tmp_path))
     assert result.returncode == 1
@@ -92,6 +93,7 @@ def test_submission_without_credentials_says_what_to_do(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["create", "house_votes", "--cron", "0 3 * *"], "is not a five-field cron expression"),
     (["list"], "no Google Cloud credentials found"),
@@ -109,6 +111,7 @@ def test_kfp_submission_to_an_unreachable_host_is_a_clear_error(compiled):
         submit_kfp("http://127.0.0.1:9", compiled["house_votes"], "house-votes")
 
 
+@pytest.mark.slow
 def test_tfx_cli_vertex_engine_compiles_our_pipeline(tmp_path):
     """TFX's own CLI: `tfx pipeline create --engine vertex` with our runner file; `tfx run
     create` then gets as far as asking for credentials."""

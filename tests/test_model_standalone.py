@@ -1,5 +1,6 @@
 """The model code without TFX: the same transform, builder and fit loop on rows in memory."""
 import numpy as np
+import pytest
 import tf_keras as keras
 
 from components.delimited_rows import read_rows
@@ -43,6 +44,7 @@ def test_unknown_model_family_is_named():
         raise AssertionError("expected ValueError")
 
 
+@pytest.mark.slow
 def test_house_votes_model_learns_from_the_spec(data_dir):
     spec = load_spec("house_votes")
     train_rows, eval_rows = _split(list(read_rows(spec, str(data_dir / "house_votes" / "house-votes-84.data"))))
@@ -51,6 +53,7 @@ def test_house_votes_model_learns_from_the_spec(data_dir):
     assert isinstance(result["model"], keras.Model)
 
 
+@pytest.mark.slow
 def test_mammographic_model_learns_from_the_spec(data_dir):
     spec = load_spec("mammographic")
     train_rows, eval_rows = _split(list(read_rows(spec, str(data_dir / "mammographic" / "mammographic_masses.data"))))

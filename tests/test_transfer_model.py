@@ -11,6 +11,7 @@ LAYOUT = {"image": (96, 96, 3)}
 SMALL = {"weights": "random", "alpha": 0.35}
 
 
+@pytest.mark.slow
 def test_frozen_base_then_fine_tuning_and_export(tmp_path):
     keras.utils.set_random_seed(0)
     model = models.build_model("mobilenet_v2", LAYOUT, 5, SMALL)
