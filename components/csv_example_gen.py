@@ -62,10 +62,10 @@ class CsvSpecExampleGen(FileBasedExampleGen):
     def __init__(self, input_base: str, spec: DatasetSpec, num_shards: int,
                  input_config: Optional[example_gen_pb2.Input] = None,
                  output_config: Optional[example_gen_pb2.Output] = None,
-                 range_config: Optional[range_config_pb2.RangeConfig] = None):
+                 range_config: Optional[range_config_pb2.RangeConfig] = None, extra_config: Optional[dict] = None):
         super().__init__(
             input_base=input_base,
             input_config=input_config,
             output_config=output_config,
             range_config=range_config,
-            custom_config=pack_config({"spec": spec.to_json(), "num_shards": num_shards}))
+            custom_config=pack_config({**(extra_config or {}), "spec": spec.to_json(), "num_shards": num_shards}))

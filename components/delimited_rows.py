@@ -24,10 +24,15 @@ class RawDataError(ExplainedError, ValueError):
 
 
 def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
-                 on_out_of_range: Optional[Callable[[str, float], None]] = None) -> dict[str, RawValue]:
-    """Returns {column name: value} for every non-ignored column, label included."""
-    if len(fields) != len(spec.columns):
-        raise RawDataError(f"{where}: expected {len(spec.columns)} columns, found {len(fields)}")
+                 on_out_of_range: Optional[Callable[[str, float], None]] = None,
+                 order: Optional[HeaderOrder] = None) -> dict[str, RawValue]:
+    """Returns {column name: value} for every non-ignored column, label included.
+    ``order``: where each spec column is among the fields (from a header row); default: in order."""
+    expected = len(spec.columns) if order is None else order.width
+    if len(fields) != expected:
+        raise RawDataError(f"{where}: expected {expected} columns, found {len(fields)}")
+    if order is not None:
+        fields = [fields[i] for i in order]
     row: dict[str, RawValue] = {}
     for column, text in zip(spec.columns, fields):
         text = text.strip()
@@ -44,6 +49,22 @@ def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
         else:
             row[column.name] = text
     return row
+
+
+class HeaderOrder(list):
+    """For each spec column, its position in a file's header row; ``width``: the header's length."""
+    width: int = 0
+
+
+def header_order(spec: DatasetSpec, header: list[str], where: str) -> HeaderOrder:
+    names = [h.strip() for h in header]
+    missing = [c.name for c in spec.columns if c.name not in names]
+    if missing:
+        raise RawDataError(f"{where}: the header lacks column(s) {missing} that the spec lists; "
+                           f"it has {names}")
+    order = HeaderOrder(names.index(c.name) for c in spec.columns)
+    order.width = len(names)
+    return order
 
 
 def _parse_number(column: Column, text: str, missing_token: str, where: str,
@@ -65,25 +86,72 @@ def _parse_number(column: Column, text: str, missing_token: str, where: str,
 
 def read_rows(spec: DatasetSpec, path: str,
               on_out_of_range: Optional[Callable[[str, float], None]] = None) -> Iterator[dict[str, RawValue]]:
-    """Streams the rows of one file (local or gs://), line by line."""
+    """Streams the rows of one file (local or gs://), line by line. A UTF-8 byte-order mark
+    and CRLF line ends are accepted; with ``header: true`` the first row names the columns
+    and gives their order (columns it has that the spec does not list are not read). A
+    Parquet file (``format: parquet``) is read by column name, one row group at a time."""
+    if spec.format == "parquet":
+        yield from _parquet_rows(spec, path, on_out_of_range)
+        return
     with tf.io.gfile.GFile(path, "r") as text:  # GFile: local paths and gs:// alike
-        reader = csv.reader(text, delimiter=spec.delimiter)
+        reader = csv.reader(_without_bom(text), delimiter=spec.delimiter)
         rows = 0
+        order = None
         try:
             for fields in reader:
                 lineno = reader.line_num
-                if spec.header and lineno == 1:
+                if spec.header and order is None:
+                    order = header_order(spec, fields, f"{path}:{lineno}")
                     continue
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue  # blank line (UCI files often end with one)
                 rows += 1
-                yield parse_fields(spec, fields, f"{path}:{lineno}", on_out_of_range)
+                yield parse_fields(spec, fields, f"{path}:{lineno}", on_out_of_range, order)
         except UnicodeDecodeError as err:
             raise RawDataError(f"{path}:{reader.line_num + 1}: not UTF-8 text ({err.reason})") from None
         except csv.Error as err:
             raise RawDataError(f"{path}:{reader.line_num}: {err}") from None
     if rows == 0:
         raise RawDataError(f"{path}: file has no data rows")
+
+
+def _parquet_text(value, missing_token: str) -> str:
+    """A Parquet cell as the text a CSV would hold (whole floats as integers: 3.0 -> '3')."""
+    if value is None:
+        return missing_token
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _parquet_rows(spec: DatasetSpec, path: str,
+                  on_out_of_range: Optional[Callable[[str, float], None]]) -> Iterator[dict[str, RawValue]]:
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    wanted = [c.name for c in spec.columns]
+    rows = 0
+    with tf.io.gfile.GFile(path, "rb") as raw:
+        try:
+            parquet = pq.ParquetFile(raw)
+        except (pyarrow.ArrowException, OSError) as err:
+            raise RawDataError(f"{path}: not a readable Parquet file ({err})") from None
+        absent = [name for name in wanted if name not in parquet.schema_arrow.names]
+        if absent:
+            raise RawDataError(f"{path}: no column(s) {absent} that the spec lists; it has {parquet.schema_arrow.names}")
+        for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
+            cells = batch.to_pydict()
+            for i in range(batch.num_rows):
+                rows += 1
+                fields = [_parquet_text(cells[name][i], spec.missing_token) for name in wanted]
+                yield parse_fields(spec, fields, f"{path}: row {rows}", on_out_of_range)
+    if rows == 0:
+        raise RawDataError(f"{path}: file has no data rows")
+
+
+def _without_bom(lines: Iterator[str]) -> Iterator[str]:
+    for i, line in enumerate(lines):
+        yield line.removeprefix("\ufeff") if i == 0 else line
 
 
 def to_example(row: dict[str, RawValue]) -> tf.train.Example:

@@ -19,28 +19,34 @@ from tfxp_contract.dataset_spec import DatasetSpec, SpecError
 
 @dataclass(frozen=True)
 class Reader:
-    # (spec, data root, shards, input config, output config, max examples) -> the component
-    make: Callable[[DatasetSpec, str, int, example_gen_pb2.Input, Optional[example_gen_pb2.Output], Optional[int]],
-                   FileBasedExampleGen]
+    # (spec, data root, shards, input config, output config, max examples, extra config) -> the component
+    make: Callable[[DatasetSpec, str, int, example_gen_pb2.Input, Optional[example_gen_pb2.Output], Optional[int],
+                    dict], FileBasedExampleGen]
     slices: bool  # reads only the first N examples of each published split (--max-examples)
 
 
 EXAMPLE_GENS: dict[str, Reader] = {
-    "csv": Reader(lambda spec, root, shards, inputs, outputs, _: CsvSpecExampleGen(
-        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs), slices=False),
-    "idx": Reader(lambda spec, root, shards, inputs, outputs, limit: IdxExampleGen(
-        input_base=root, num_shards=shards, input_config=inputs, output_config=outputs, max_examples=limit),
-        slices=True),
-    "archive": Reader(lambda spec, root, shards, inputs, outputs, limit: ArchiveExampleGen(
+    "csv": Reader(lambda spec, root, shards, inputs, outputs, _, extra: CsvSpecExampleGen(
         input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
-        max_examples=limit), slices=True),
+        extra_config=extra), slices=False),
+    "parquet": Reader(lambda spec, root, shards, inputs, outputs, _, extra: CsvSpecExampleGen(
+        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
+        extra_config=extra), slices=False),
+    "idx": Reader(lambda spec, root, shards, inputs, outputs, limit, extra: IdxExampleGen(
+        input_base=root, num_shards=shards, input_config=inputs, output_config=outputs, max_examples=limit,
+        extra_config=extra), slices=True),
+    "archive": Reader(lambda spec, root, shards, inputs, outputs, limit, extra: ArchiveExampleGen(
+        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
+        max_examples=limit, extra_config=extra), slices=True),
 }
 
 
 def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, input_config: example_gen_pb2.Input,
-                    output_config: Optional[example_gen_pb2.Output], max_examples: Optional[int]
-                    ) -> FileBasedExampleGen:
+                    output_config: Optional[example_gen_pb2.Output], max_examples: Optional[int],
+                    extra_config: Optional[dict] = None) -> FileBasedExampleGen:
+    """``extra_config``: recorded with the ExampleGen's execution (e.g. the data version)."""
     reader = EXAMPLE_GENS[spec.format]  # the spec's format was checked against FORMATS when it loaded
     if max_examples and not reader.slices:
         raise SpecError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
-    return reader.make(spec, data_root, num_shards, input_config, output_config, max_examples)
+    return reader.make(spec, data_root, num_shards, input_config, output_config, max_examples,
+                       dict(extra_config or {}))

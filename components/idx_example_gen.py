@@ -70,8 +70,9 @@ class IdxExampleGen(FileBasedExampleGen):
     def __init__(self, input_base: str, num_shards: int, input_config: example_gen_pb2.Input,
                  max_examples: Optional[int] = None,
                  output_config: Optional[example_gen_pb2.Output] = None,
-                 range_config: Optional[range_config_pb2.RangeConfig] = None):
+                 range_config: Optional[range_config_pb2.RangeConfig] = None, extra_config: Optional[dict] = None):
         super().__init__(
             input_base=input_base, input_config=input_config, output_config=output_config,
             range_config=range_config,
-            custom_config=pack_config({"num_shards": num_shards, "max_examples": max_examples or 0}))
+            custom_config=pack_config({**(extra_config or {}), "num_shards": num_shards,
+                                       "max_examples": max_examples or 0}))

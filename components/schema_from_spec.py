@@ -4,7 +4,9 @@ TFX's SchemaGen infers the schema from the very statistics ExampleValidator then
 so a bad value in the training data becomes part of the schema and nothing is flagged.
 This component starts from the inferred schema and tightens it with what the dataset spec
 declares: the allowed values of each categorical feature and of the label, the documented
-range of each numeric feature, and that every declared column is present in every row.
+range of each numeric feature, and presence: the label and columns whose missing token is a
+value (or that may never be missing) are in every row; columns that may be missing may be
+absent in any split, whatever the training split happened to hold.
 """
 
 import os
@@ -35,9 +37,14 @@ def tighten_schema(schema: schema_pb2.Schema, spec: DatasetSpec) -> schema_pb2.S
             feature.distribution_constraints.min_domain_mass = 1.0
         if column.type == "numeric" and column.range is not None:
             feature.float_domain.CopyFrom(schema_pb2.FloatDomain(min=column.range[0], max=column.range[1]))
-        if name == spec.label.column or (column.type == "categorical" and column.missing == "category"):
-            feature.presence.min_fraction = 1.0
+        if name == spec.label.column or column.missing in ("category", "never"):
+            feature.presence.min_fraction = 1.0  # always a value: the label, a token kept as a value
             feature.presence.min_count = 1
+        elif column.type in ("categorical", "numeric"):
+            # The spec allows a missing value here, so absence is never an anomaly, in any split:
+            # the inferred presence (1.0 when the training split happens to have no gap) is dropped.
+            feature.presence.min_fraction = 0.0
+            feature.presence.min_count = 0
     schema.ClearField("string_domain")
     for feature in schema.feature:  # top-level domains that inference may have referenced
         if feature.HasField("domain"):

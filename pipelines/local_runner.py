@@ -19,7 +19,7 @@ from tfx import v1 as tfx
 
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
-from tfxp_contract.fetch import DATA_DIR_ENV, fetch_dataset, span_root
+from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, span_root
 from tfxp_contract.run_folders import RunFolders
 
 DEFAULT_DATASET = "house_votes"
@@ -71,9 +71,12 @@ def beam_args(workers: int) -> list[str]:
     return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 
-def build(run: LocalRun) -> tfx.dsl.Pipeline:
+def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline:
+    """``data``: the run's files, fetched already (default: fetch them now)."""
     spec = load_spec(run.dataset)
-    data_root = span_root(spec, run.data_dir) if run.spans else fetch_dataset(spec, run.data_dir)
+    if data is None and not run.spans:
+        data = fetch_data(spec, run.data_dir)
+    data_root = span_root(spec, run.data_dir) if run.spans else data.folder
     run.home.mkdir(parents=True, exist_ok=True)
     return create_pipeline(
         pipeline_name=spec.name,
@@ -88,7 +91,8 @@ def build(run: LocalRun) -> tfx.dsl.Pipeline:
         distribution=run.distribution,
         max_examples=run.max_examples,
         enable_cache=run.enable_cache,
-        spans=run.spans)
+        spans=run.spans,
+        data_files=data.digests if data else None)
 
 
 def run_from_environment() -> LocalRun:

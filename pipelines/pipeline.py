@@ -19,7 +19,7 @@ from components.example_gens import example_gen_for
 from components.schema_from_spec import SchemaFromSpec
 from pipelines.evaluation import eval_config
 from tfxp_contract.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
-from tfxp_contract.fetch import SPAN_FOLDER
+from tfxp_contract.fetch import SPAN_FOLDER, data_version
 from trainers.models import hyperparameter_names
 
 RUN_FN = "trainers.run_fn.run_fn"
@@ -61,6 +61,7 @@ def create_pipeline(
     spans: bool = False,
     max_examples: Optional[int] = None,
     enable_cache: bool = True,
+    data_files: Optional[dict] = None,
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
     ``spans``: the data root holds ``span-N/`` folders and each run reads the newest;
@@ -68,7 +69,10 @@ def create_pipeline(
     ``vertex_training`` (``infra.vertex_training.trainer_custom_config``) runs the Trainer
     as a Vertex AI custom job instead of inside its pipeline step. ``train_args`` (TrainArgs,
     or a RuntimeParameter holding its JSON): ``num_steps`` > 0 trains for at least that many
-    steps in whole epochs; by default the spec's epochs."""
+    steps in whole epochs; by default the spec's epochs. ``data_files`` (file name -> sha256, as
+    fetched) is recorded with the ExampleGen run, with the data version it makes: lineage
+    shows it, and changed bytes re-run ExampleGen even where a file's size and time did not
+    change."""
     if not spec.model.family:
         raise SpecError(f"{spec.name}: a data view of a spec has no model to train")
     unknown = set(spec.model.hyperparameters) | set(hyperparameters or {})
@@ -83,8 +87,9 @@ def create_pipeline(
                            f"{spec.name}: distribution for this run")
 
     # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
+    recorded = {"data_version": data_version(data_files), "data_files": dict(data_files)} if data_files else {}
     example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, *split_configs(spec, spans),
-                                  max_examples)
+                                  max_examples, recorded)
 
     # Statistics over both splits: inputs to the schema, the validator and the reports.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])

@@ -28,7 +28,7 @@ def test_extension_tables_name_the_same_formats_and_families():
 def test_an_unknown_format_fails_when_the_spec_loads():
     raw = builtin_spec_dict("house_votes")
     raw["format"] = "xlsx"
-    with pytest.raises(SpecError, match=r"test.yaml: format 'xlsx' has no ExampleGen; known: csv, idx, archive"):
+    with pytest.raises(SpecError, match=r"test.yaml: format: format 'xlsx' has no ExampleGen; known: csv, parquet, idx, archive"):
         spec_from_dict(raw, where="test.yaml")
 
 

@@ -10,7 +10,7 @@ import time
 from tfxp_cli.errors import explain
 from tfxp_cli.local_schedule import check_local_cron, run_on_schedule
 from tfxp_contract.dataset_spec import STRATEGIES, builtin_spec_names, load_spec
-from tfxp_contract.fetch import DATA_DIR_ENV, fetch_dataset
+from tfxp_contract.fetch import DATA_DIR_ENV, fetch_data, fetch_dataset
 from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SUMMARY_FILE
 from tfxp_contract.run_folders import RunFolders
 from tfxp_reports.run_report import terminal_summary
@@ -80,9 +80,13 @@ def run_pipeline_once(run, verbose: bool) -> str:
 
     from pipelines.local_runner import build
     from tfxp_cli.progress import ComponentProgress
+    from tfxp_reports.lineage import describe_data_version, last_recorded_data
     from tfxp_reports.outcome import latest_outcome
 
-    pipeline = build(run)
+    data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
+    if data is not None:
+        print(describe_data_version(data.version, last_recorded_data(run.metadata_path)), file=sys.stderr)
+    pipeline = build(run, data)
     print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
           f"outputs in {run.home}", file=sys.stderr)
     start = time.monotonic()

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import field
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Optional, Union
 
 import yaml
+from pydantic import Field, field_validator, model_validator
+from pydantic.dataclasses import dataclass
 
 from tfxp_contract.errors import ExplainedError
 from tfxp_contract.families import FORMATS, MODEL_FAMILIES, data_family
+from tfxp_contract.strict import STRICT, check_plain_name, parse
 
 COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
-MISSING_POLICIES = ("impute", "category")
+# impute: a missing value is learned away (numeric: training mean + indicator; categorical:
+# its own out-of-vocabulary id); category: the missing token is a value like any other (always
+# present); never: the column always has a value, a missing one is an anomaly.
+MISSING_POLICIES = ("impute", "category", "never")
 # Metric names a spec may threshold, and the TFMA metric each one means.
 KNOWN_METRICS = {"accuracy": "SparseCategoricalAccuracy", "auc": "AUC"}
 BINARY_ONLY_METRICS = {"auc"}
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 SPECS_DIR = Path(__file__).parent / "specs"
+MAX_SHARDS = 1024
+_DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 # A raw value of one column as read from the published file; None = missing.
@@ -35,94 +45,179 @@ class SpecError(ExplainedError, ValueError):
     """A dataset spec is malformed; the message names the spec and the field."""
 
 
-@dataclass(frozen=True)
+def _strings(value: Any) -> Any:
+    """YAML reads 0 and '0' differently; raw values and names are compared as text."""
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value)
+    return value
+
+
+@dataclass(frozen=True, config=STRICT)
 class SourceFile:
-    name: str  # file name as published; also its name in a mirror folder and the cache
-    url: str  # canonical public URL users download from
-    sha256: tuple[str, ...]  # accepted digests of the file as downloaded
+    """One input file: published (``url`` + ``sha256``) or the user's own (``path``: a local
+    path, relative to the spec file, or a gs:// URI; ``sha256`` optional, computed at ingest)."""
+    name: str = ""  # file name as published; its name in a mirror folder and the cache (default: path's)
+    url: str = ""  # canonical public URL users download from
+    sha256: tuple[str, ...] = ()  # accepted digests of the file
+    path: str = ""  # the user's own file instead of a published one
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)):
+            raise ValueError(f"needs a sha256 (64 hex digits), got {value!r}")
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for digest in value:
+            if not _SHA256.match(digest.lower()):
+                raise ValueError(f"needs a sha256 (64 hex digits), got {digest!r}")
+        return tuple(d.lower() for d in value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "SourceFile":
+        if bool(self.url) == bool(self.path):
+            raise ValueError("give either url (a published file, with its sha256) or path (your own file)")
+        if self.url and not self.url.startswith(("https://", "http://")):
+            raise ValueError(f"url {self.url!r} must be an http(s):// address (for your own file use path:)")
+        if self.url and not self.sha256:
+            raise ValueError(f"file {self.name!r} needs a sha256 (64 hex digits) of the published file")
+        if not self.name:
+            object.__setattr__(self, "name", self.path.rstrip("/").rsplit("/", 1)[-1])
+        check_plain_name(self.name, "file name")
+        return self
+
+    @property
+    def is_own(self) -> bool:
+        return bool(self.path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Column:
-    name: str
-    type: str  # categorical | numeric | ignore
+    name: Annotated[str, Field(min_length=1)]
+    type: Annotated[str, Field(json_schema_extra={"enum": list(COLUMN_TYPES)})]  # see COLUMN_TYPES
     values: tuple[str, ...] = ()  # categorical domain; empty = learn it from data
-    range: tuple[float, float] | None = None  # numeric values outside it become missing
-    missing: str = "impute"  # impute: learned mean + indicator; category: token is a value
+    range: Optional[tuple[float, float]] = None  # numeric values outside it become missing
+    missing: Annotated[str, Field(json_schema_extra={"enum": list(MISSING_POLICIES)})] = "impute"
     shape: tuple[int, ...] = ()  # image: (height, width, channels) the model sees
-    vocabulary_size: int = 0  # text: most frequent tokens kept (others share one OOV id)
-    sequence_length: int = 0  # text: tokens per example the model sees (truncated or padded)
-    ngrams: int = 1  # text: also word pairs (2) as tokens, each a vocabulary entry
+    vocabulary_size: int = Field(0, ge=0)  # text: most frequent tokens kept (others share one OOV id)
+    sequence_length: int = Field(0, ge=0)  # text: tokens per example the model sees (truncated or padded)
+    ngrams: int = Field(1, ge=1, le=3)  # text: also word pairs (2) as tokens, each a vocabulary entry
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        return _strings(value)
+
+    @field_validator("range", mode="before")
+    @classmethod
+    def _pair(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and len(value) != 2:
+            raise ValueError(f"range must be [low, high], got {list(value)}")
+        return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Label:
     column: str
     values: tuple[str, ...]  # raw values in the file, in class-index order
-    names: tuple[str, ...]  # human-readable class names, same order
+    names: tuple[str, ...] = ()  # human-readable class names, same order (default: the values)
+
+    @field_validator("values", "names", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        return _strings(value)
+
+    @model_validator(mode="after")
+    def _default_names(self) -> "Label":
+        if not self.names:
+            object.__setattr__(self, "names", self.values)
+        return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class MetricThreshold:
-    name: str  # a key of KNOWN_METRICS
+    name: Annotated[str, Field(json_schema_extra={"enum": list(KNOWN_METRICS)})]  # a key of KNOWN_METRICS
     lower_bound: float  # absolute threshold: the model is not blessed below it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Model:
-    family: str  # a key of families.MODEL_FAMILIES ("" in a data view: no model)
+    # a key of families.MODEL_FAMILIES ("" in a data view: no model)
+    family: Annotated[str, Field(json_schema_extra={"enum": sorted(MODEL_FAMILIES)})]
     hyperparameters: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Distribution:
     """How the Trainer spreads training; a spec's default, overridable per run."""
-    strategy: str = "none"  # none | mirrored | multi_worker (TF_CONFIG) | tpu
+    # none | mirrored | multi_worker (TF_CONFIG) | tpu
+    strategy: Annotated[str, Field(json_schema_extra={"enum": list(STRATEGIES)})] = "none"
     tpu: str = ""  # tpu: a TPU name, "local" on a TPU VM, "" = from the environment
     mixed_precision: bool = False  # bfloat16 compute with float32 variables (TPU)
     # multi_worker without TF_CONFIG: launch this many local worker processes (0 = just
     # this process, a cluster of one).
-    local_workers: int = 0
+    local_workers: int = Field(0, ge=0, le=64)
+
+    @model_validator(mode="after")
+    def _known_strategy(self) -> "Distribution":
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy {self.strategy!r} is not one of {STRATEGIES}")
+        if self.local_workers and self.strategy != "multi_worker":
+            raise ValueError("local_workers needs strategy multi_worker and a count >= 0")
+        return self
 
 
 def distribution_from_dict(raw: dict[str, Any] | None, where: str = "distribution") -> Distribution:
-    raw = dict(raw or {})
-    known = {f.name for f in dataclasses.fields(Distribution)}
-    if set(raw) - known:
-        raise SpecError(f"{where}: unknown field(s) {sorted(set(raw) - known)}; known: {sorted(known)}")
-    dist = Distribution(strategy=str(raw.get("strategy", "none")), tpu=str(raw.get("tpu", "") or ""),
-                        mixed_precision=bool(raw.get("mixed_precision", False)),
-                        local_workers=int(raw.get("local_workers", 0)))
-    if dist.strategy not in STRATEGIES:
-        raise SpecError(f"{where}: strategy {dist.strategy!r} is not one of {STRATEGIES}")
-    if dist.local_workers < 0 or (dist.local_workers and dist.strategy != "multi_worker"):
-        raise SpecError(f"{where}: local_workers needs strategy multi_worker and a count >= 0")
-    return dist
+    return parse(Distribution, dict(raw or {}), where, SpecError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class DatasetSpec:
     name: str
-    description: str
-    format: str  # a key of families.FORMATS: the ExampleGen that reads the files
-    files: tuple[SourceFile, ...]
-    columns: tuple[Column, ...]
+    # a key of families.FORMATS: the ExampleGen that reads the files
+    format: Annotated[str, Field(json_schema_extra={"enum": list(FORMATS)})]
+    files: Annotated[tuple[SourceFile, ...], Field(min_length=1)]
+    columns: Annotated[tuple[Column, ...], Field(min_length=1)]
     label: Label
     model: Model
     metrics: tuple[MetricThreshold, ...]
+    description: str = ""
     mirror_folder: str = ""  # folder of a local mirror holding the files (default: name)
-    delimiter: str = ","
-    header: bool = False
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    header: bool = False  # the first row names the columns (their order comes from it)
     missing_token: str = "?"
     train_eval_buckets: tuple[int, int] = (4, 1)  # hash-bucket ratio of the split
     # The publisher's own split, {split name: file pattern}; replaces the hash split.
     published_splits: dict[str, str] = field(default_factory=dict)
-    change_tolerance: float = 0.0  # a new model may be at most this much worse than baseline
-    num_shards: int = 2
+    change_tolerance: float = Field(0.0, ge=0.0, le=1.0)  # a new model may be at most this much worse
+    num_shards: int = Field(2, ge=1, le=MAX_SHARDS)
     distribution: Distribution = Distribution()
     slices: tuple[str, ...] = ()  # raw columns whose values the evaluation reports separately
     # format archive with a published split: {split name: its folder inside the archive}
     archive_split_folders: dict[str, str] = field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _DATASET_NAME.match(value) or ".." in value:
+            raise ValueError(f"name {value!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a "
+                             "letter or digit (it names folders)")
+        return value
+
+    @field_validator("mirror_folder")
+    @classmethod
+    def _mirror_folder(cls, value: str) -> str:
+        return check_plain_name(value, "mirror_folder") if value else value
+
+    @field_validator("train_eval_buckets")
+    @classmethod
+    def _buckets(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) < 1:
+            raise ValueError(f"train_eval_buckets must be two counts >= 1, got {list(value)}")
+        return value
 
     @property
     def feature_columns(self) -> tuple[Column, ...]:
@@ -157,144 +252,130 @@ class DatasetSpec:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
-def _tuple(value) -> tuple:
-    return tuple(value) if value is not None else ()
-
-
-def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> DatasetSpec:
-    """Builds and validates a DatasetSpec; errors name the spec and the offending field."""
-    try:
-        files = tuple(
-            SourceFile(name=f["name"], url=f["url"], sha256=_tuple(f["sha256"]) if isinstance(f["sha256"], list) else (f["sha256"],))
-            for f in raw["files"]
-        )
-        columns = tuple(
-            Column(
-                name=c["name"],
-                type=c["type"],
-                values=tuple(str(v) for v in _tuple(c.get("values"))),
-                range=tuple(float(x) for x in c["range"]) if c.get("range") is not None else None,
-                missing=c.get("missing", "impute"),
-                shape=tuple(int(x) for x in c.get("shape", ())),
-                vocabulary_size=int(c.get("vocabulary_size", 0)),
-                sequence_length=int(c.get("sequence_length", 0)),
-                ngrams=int(c.get("ngrams", 1)),
-            )
-            for c in raw["columns"]
-        )
-        label = Label(
-            column=raw["label"]["column"],
-            values=tuple(str(v) for v in raw["label"]["values"]),
-            names=tuple(str(v) for v in raw["label"].get("names", raw["label"]["values"])),
-        )
-        model = Model(family=raw["model"]["family"], hyperparameters=dict(raw["model"].get("hyperparameters", {})))
-        metrics = tuple(MetricThreshold(name=m["name"], lower_bound=float(m["lower_bound"])) for m in raw["metrics"])
-        known = {f.name for f in dataclasses.fields(DatasetSpec)}
-        unknown = set(raw) - known
-        if unknown:
-            raise SpecError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
-        optional = {k: raw[k] for k in ("mirror_folder", "delimiter", "header", "missing_token",
-                                         "change_tolerance", "num_shards") if k in raw}
-        if "published_splits" in raw:
-            optional["published_splits"] = {str(k): str(v) for k, v in raw["published_splits"].items()}
-        if "archive_split_folders" in raw:
-            optional["archive_split_folders"] = {str(k): str(v) for k, v in raw["archive_split_folders"].items()}
-        if "slices" in raw:
-            optional["slices"] = tuple(str(c) for c in raw["slices"])
-        if "distribution" in raw:
-            optional["distribution"] = distribution_from_dict(raw["distribution"], f"{where}: distribution")
-        if "train_eval_buckets" in raw:
-            optional["train_eval_buckets"] = tuple(int(x) for x in raw["train_eval_buckets"])
-        spec = DatasetSpec(
-            name=raw["name"], description=raw.get("description", ""), format=raw["format"],
-            files=files, columns=columns, label=label, model=model, metrics=metrics, **optional,
-        )
-    except KeyError as err:
-        raise SpecError(f"{where}: missing required field {err}") from None
-    except (TypeError, ValueError) as err:
-        if isinstance(err, SpecError):
-            raise
-        raise SpecError(f"{where}: {err}") from None
+def spec_from_dict(raw: Any, where: str = "spec", base_dir: Optional[Path] = None) -> DatasetSpec:
+    """Builds and validates a DatasetSpec; errors name the spec and the offending field.
+    ``base_dir``: the spec file's folder, against which relative ``path:`` files resolve."""
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: expected a mapping at the top level")
+    spec = parse(DatasetSpec, raw, where, SpecError)
     validate(spec, where)
     if not spec.mirror_folder:
         spec = dataclasses.replace(spec, mirror_folder=spec.name)
+    if base_dir is not None and any(f.is_own and not _is_absolute(f.path) for f in spec.files):
+        files = tuple(dataclasses.replace(f, path=str((base_dir / f.path).resolve()))
+                      if f.is_own and not _is_absolute(f.path) else f for f in spec.files)
+        spec = dataclasses.replace(spec, files=files)
     return spec
 
 
+def _is_absolute(path: str) -> bool:
+    return path.startswith(("/", "gs://"))
+
+
 def validate(spec: DatasetSpec, where: str = "spec") -> None:
+    """What the types alone do not say: the rules across fields. Errors name the field."""
+    def fail(field_path: str, message: str) -> None:
+        raise SpecError(f"{where}: {field_path}: {message}")
+
     names = [c.name for c in spec.columns]
     if len(set(names)) != len(names):
-        raise SpecError(f"{where}: duplicate column names in {names}")
-    for c in spec.columns:
+        fail("columns", f"duplicate column names in {names}")
+    for i, c in enumerate(spec.columns):
         if c.type not in COLUMN_TYPES:
-            raise SpecError(f"{where}: column {c.name!r} has type {c.type!r}; expected one of {COLUMN_TYPES}")
+            fail(f"columns[{i}].type", f"column {c.name!r} has type {c.type!r}; expected one of {COLUMN_TYPES}")
         if c.missing not in MISSING_POLICIES:
-            raise SpecError(f"{where}: column {c.name!r} has missing policy {c.missing!r}; expected one of {MISSING_POLICIES}")
+            fail(f"columns[{i}].missing",
+                 f"column {c.name!r} has missing policy {c.missing!r}; expected one of {MISSING_POLICIES}")
         if c.type == "image" and len(c.shape) != 3:
-            raise SpecError(f"{where}: image column {c.name!r} needs shape [height, width, channels]")
+            fail(f"columns[{i}].shape", f"image column {c.name!r} needs shape [height, width, channels]")
         if c.type == "text" and (c.vocabulary_size < 1 or c.sequence_length < 1):
-            raise SpecError(f"{where}: text column {c.name!r} needs vocabulary_size and sequence_length")
-        if c.range is not None and (len(c.range) != 2 or c.range[0] > c.range[1]):
-            raise SpecError(f"{where}: column {c.name!r} range must be [low, high], got {list(c.range)}")
+            fail(f"columns[{i}]", f"text column {c.name!r} needs vocabulary_size and sequence_length")
+        if c.range is not None and c.range[0] > c.range[1]:
+            fail(f"columns[{i}].range", f"column {c.name!r} range must be [low, high], got {list(c.range)}")
+        if c.shape and (len(c.shape) != 3 or min(c.shape) < 1 or c.type != "image"):
+            fail(f"columns[{i}].shape", "only an image column has a shape, [height, width, channels] with each >= 1")
     if spec.label.column not in names:
-        raise SpecError(f"{where}: label column {spec.label.column!r} is not among the columns {names}")
+        fail("label.column", f"label column {spec.label.column!r} is not among the columns {names}")
     if len(spec.label.values) < 2 or len(spec.label.names) != len(spec.label.values):
-        raise SpecError(f"{where}: label needs at least two values and one name per value")
+        fail("label", "label needs at least two values and one name per value")
     if not spec.feature_columns:
-        raise SpecError(f"{where}: no feature columns")
+        fail("columns", "no feature columns")
     if spec.format not in FORMATS:
-        raise SpecError(f"{where}: format {spec.format!r} has no ExampleGen; known: {', '.join(FORMATS)}")
+        fail("format", f"format {spec.format!r} has no ExampleGen; known: {', '.join(FORMATS)}")
     if spec.data_family not in FORMATS[spec.format]:
-        raise SpecError(f"{where}: format {spec.format!r} holds {' or '.join(FORMATS[spec.format])} data, "
-                        f"but the columns describe {spec.data_family} data")
+        fail("format", f"format {spec.format!r} holds {' or '.join(FORMATS[spec.format])} data, "
+                       f"but the columns describe {spec.data_family} data")
     family = spec.model.family
     if family and family not in MODEL_FAMILIES:  # "" only in a data view (see data_view)
-        raise SpecError(f"{where}: unknown model family {family!r}; known: {sorted(MODEL_FAMILIES)}")
+        fail("model.family", f"unknown model family {family!r}; known: {sorted(MODEL_FAMILIES)}")
     if family and MODEL_FAMILIES[family] != spec.data_family:
         fitting = sorted(f for f, d in MODEL_FAMILIES.items() if d == spec.data_family)
-        raise SpecError(f"{where}: model family {family!r} takes {MODEL_FAMILIES[family]} data, but "
-                        f"{spec.name} is {spec.data_family} data; families for it: {', '.join(fitting)}")
+        fail("model.family", f"model family {family!r} takes {MODEL_FAMILIES[family]} data, but "
+                             f"{spec.name} is {spec.data_family} data; families for it: {', '.join(fitting)}")
     if not spec.metrics:
         # TFX writes no blessing at all when nothing is thresholded (tensorflow/tfx#5148).
-        raise SpecError(f"{where}: needs at least one metric threshold, or no model is ever blessed")
-    for m in spec.metrics:
+        fail("metrics", "needs at least one metric threshold, or no model is ever blessed")
+    for i, m in enumerate(spec.metrics):
         if m.name not in KNOWN_METRICS:
-            raise SpecError(f"{where}: metric {m.name!r} is not computed by the evaluation; known: {sorted(KNOWN_METRICS)}")
+            fail(f"metrics[{i}].name", f"metric {m.name!r} is not computed by the evaluation; "
+                                       f"known: {sorted(KNOWN_METRICS)}")
         if m.name in BINARY_ONLY_METRICS and spec.num_classes != 2:
-            raise SpecError(f"{where}: metric {m.name!r} needs a binary label, {spec.name} has {spec.num_classes} classes")
-    if not spec.files:
-        raise SpecError(f"{where}: no source files")
-    for f in spec.files:
-        if not f.sha256 or any(len(d) != 64 for d in f.sha256):
-            raise SpecError(f"{where}: file {f.name!r} needs a sha256 (64 hex digits)")
+            fail(f"metrics[{i}].name", f"metric {m.name!r} needs a binary label, "
+                                       f"{spec.name} has {spec.num_classes} classes")
+    file_names = [f.name for f in spec.files]
+    if len(set(file_names)) != len(file_names):
+        fail("files", f"two files have one name in {file_names}; give each its own name:")
+    if spec.data_family != "tabular" and any(f.is_own for f in spec.files):
+        fail("files", "your own files (path:) are read as tables (format csv or parquet)")
     if spec.published_splits and set(spec.published_splits) != {"train", "eval"}:
-        raise SpecError(f"{where}: published_splits must name 'train' and 'eval', got {sorted(spec.published_splits)}")
-    for column in spec.slices:
+        fail("published_splits", f"published_splits must name 'train' and 'eval', got {sorted(spec.published_splits)}")
+    for i, column in enumerate(spec.slices):
         kind = next((c.type for c in spec.columns if c.name == column), None)
         if kind != "categorical":
-            raise SpecError(f"{where}: slice column {column!r} must be a categorical column (or the label)")
+            fail(f"slices[{i}]", f"slice column {column!r} must be a categorical column (or the label)")
     if spec.format == "archive" and len(spec.feature_columns) != 1:
-        raise SpecError(f"{where}: an archive spec has one feature column (the file's content) and the label")
+        fail("columns", "an archive spec has one feature column (the file's content) and the label")
     if spec.archive_split_folders and set(spec.archive_split_folders) != set(spec.published_splits):
-        raise SpecError(f"{where}: archive_split_folders must name the same splits as published_splits")
-    if spec.num_shards < 1:
-        raise SpecError(f"{where}: num_shards must be >= 1")
+        fail("archive_split_folders", "archive_split_folders must name the same splits as published_splits")
+    for split, folder in spec.archive_split_folders.items():
+        _plain_or_error(folder, f"{where}: archive_split_folders.{split}")
+
+
+def _plain_or_error(value: str, where: str) -> str:
+    try:
+        return check_plain_name(value, "folder")
+    except ValueError as err:
+        raise SpecError(f"{where}: {err}") from None
 
 
 def spec_from_file(path: str | Path) -> DatasetSpec:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"{path}: cannot read the spec ({err})") from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise SpecError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path}: expected a mapping at the top level")
-    return spec_from_dict(raw, where=str(path))
+        raise SpecError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    return spec_from_dict(raw, where=str(path), base_dir=path.parent.absolute())
 
 
 def spec_from_json(text: str) -> DatasetSpec:
     """Inverse of DatasetSpec.to_json, for components that receive the spec as a string."""
     return spec_from_dict(json.loads(text), where="spec JSON")
+
+
+def spec_json_schema() -> dict:
+    """The JSON Schema of spec files, generated from the model (``tfxp spec schema``)."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(DatasetSpec).json_schema()
+    schema["title"] = "tfxp dataset spec"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
 
 
 def builtin_spec_names() -> list[str]:

@@ -14,7 +14,8 @@ DATA_FAMILIES = ("tabular", "image", "text")
 
 # Raw format -> the data families its ExampleGen produces.
 FORMATS: dict[str, tuple[str, ...]] = {
-    "csv": ("tabular",),  # delimited text rows (UCI's files)
+    "csv": ("tabular",),  # delimited text rows (UCI's files, a user's table)
+    "parquet": ("tabular",),  # a user's table as Parquet, read by column name
     "idx": ("image",),  # IDX image/label pairs (MNIST, Fashion-MNIST)
     "archive": ("image", "text"),  # class folders inside a tar archive (TF flowers, IMDB)
 }

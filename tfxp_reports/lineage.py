@@ -62,6 +62,41 @@ def _property(execution, name: str) -> str:
     return value.string_value if value is not None else ""
 
 
+def recorded_data(execution) -> dict:
+    """What an ExampleGen run recorded about its input: the data version and each file's
+    sha256 (``pipelines.pipeline.create_pipeline``'s ``data_files``); {} if nothing."""
+    text = _property(execution, "custom_config")
+    try:
+        value = json.loads(text)["custom_config"]["value"] if text else {}
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return {"version": value.get("data_version"), "files": value.get("data_files", {})} \
+        if value.get("data_version") else {}
+
+
+def last_recorded_data(metadata_path: str) -> dict:
+    """The data version the newest ExampleGen run recorded in a local store ({} if none)."""
+    if not os.path.exists(metadata_path):
+        return {}
+    store = open_store(metadata_path)
+    runs = [e for t in store.get_execution_types() if t.name.endswith("ExampleGen")
+            for e in store.get_executions_by_type(t.name)]
+    for execution in sorted(runs, key=lambda e: e.id, reverse=True):
+        found = recorded_data(execution)
+        if found:
+            return found
+    return {}
+
+
+def describe_data_version(version: str, previous: dict) -> str:
+    """'data version X' and whether it is new since the last run."""
+    if not previous:
+        return f"data version {version} (the first run recorded here)"
+    if previous.get("version") == version:
+        return f"data version {version} (as in the last run)"
+    return f"data version {version} (new: the last run read {previous.get('version')})"
+
+
 def _record_counts(store, examples) -> dict[str, int]:
     """Examples per split, from the StatisticsGen run over these examples."""
     import tensorflow_data_validation as tfdv
@@ -108,7 +143,7 @@ def pushed_model_lineage(metadata_path: str) -> dict:
                    "destination": pushed_model.custom_properties["pushed_destination"].string_value},
         "data": {"artifact_id": raw_examples.id, "uri": raw_examples.uri, "span": span.int_value if span else None,
                  "records": _record_counts(store, raw_examples), "example_gen": _node(store, example_gen),
-                 "execution_id": example_gen.id},
+                 "execution_id": example_gen.id, **recorded_data(example_gen)},
         "transform": {"artifact_id": transform_graph.id, "uri": transform_graph.uri, "execution_id": transform.id},
         "training": {"model_artifact_id": model.id, "model_uri": model.uri, "execution_id": trainer.id,
                      "hyperparameters": custom_config.get("hyperparameters", {}),
@@ -124,6 +159,9 @@ def describe(lineage: dict) -> str:
     return "\n".join([
         f"served model: version {p['version']} at {p['destination']}",
         f"  data:       {d['example_gen']} execution {d['execution_id']}, span {d['span']}, records: {records}",
+        *([f"              data version {d['version']}: "
+           + ", ".join(f"{name} sha256 {digest}" for name, digest in sorted(d["files"].items()))]
+          if d.get("version") else []),
         f"              {d['uri']}",
         f"  transform:  Transform execution {t['execution_id']}: {t['uri']}",
         f"  training:   Trainer execution {tr['execution_id']}: hyperparameters {json.dumps(tr['hyperparameters'])}, "

@@ -122,7 +122,8 @@ def _training(report: dict) -> str:
 def _statistics(report: dict) -> str:
     parts = []
     for split, stats in report["statistics"].items():
-        rows = [[f["name"], f["type"], f"{100 * f['missing']:.1f}%", f["profile"]] for f in stats["features"]]
+        rows = [[f["name"], f["type"], f"{100 * f['missing']:.1f}% ({f.get('missing_count', '-')})", f["profile"]]
+                for f in stats["features"]]
         parts.append(f"<h3>{html.escape(split)}: {stats['examples']} examples</h3>"
                      + _table(["feature", "type", "missing", "profile"], rows))
     return "".join(parts) or '<p class="muted">No statistics found.</p>'

@@ -42,7 +42,8 @@ def statistics_summary(statistics_uri: str) -> dict:
             features.append({"name": feature.path.step[-1] if feature.path.step else feature.name,
                              "type": ("numeric" if feature.HasField("num_stats") else
                                       "string" if feature.HasField("string_stats") else "bytes"),
-                             "missing": round(missing, 4), "profile": profile})
+                             "missing": round(missing, 4), "missing_count": int(common.num_missing),
+                             "profile": profile})
         splits[entry.rstrip("/").removeprefix("Split-")] = {"examples": int(stats.num_examples), "features": features}
     return splits
 
