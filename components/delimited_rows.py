@@ -10,6 +10,7 @@ are left to ExampleValidator, which stops the run before training.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from typing import Callable, Iterator, Optional
 
@@ -131,20 +132,21 @@ def _parquet_rows(spec: DatasetSpec, path: str,
 
     wanted = [c.name for c in spec.columns]
     rows = 0
-    with tf.io.gfile.GFile(path, "rb") as raw:
-        try:
-            parquet = pq.ParquetFile(raw)
-        except (pyarrow.ArrowException, OSError) as err:
-            raise RawDataError(f"{path}: not a readable Parquet file ({err})") from None
-        absent = [name for name in wanted if name not in parquet.schema_arrow.names]
-        if absent:
-            raise RawDataError(f"{path}: no column(s) {absent} that the spec lists; it has {parquet.schema_arrow.names}")
-        for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
-            cells = batch.to_pydict()
-            for i in range(batch.num_rows):
-                rows += 1
-                fields = [_parquet_text(cells[name][i], spec.missing_token) for name in wanted]
-                yield parse_fields(spec, fields, f"{path}: row {rows}", on_out_of_range)
+    # Parquet needs random access: a local file is opened in place, a gs:// one read whole.
+    source = path if "://" not in path else io.BytesIO(tf.io.gfile.GFile(path, "rb").read())
+    try:
+        parquet = pq.ParquetFile(source)
+    except (pyarrow.ArrowException, OSError) as err:
+        raise RawDataError(f"{path}: not a readable Parquet file ({err})") from None
+    absent = [name for name in wanted if name not in parquet.schema_arrow.names]
+    if absent:
+        raise RawDataError(f"{path}: no column(s) {absent} that the spec lists; it has {parquet.schema_arrow.names}")
+    for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
+        cells = batch.to_pydict()
+        for i in range(batch.num_rows):
+            rows += 1
+            fields = [_parquet_text(cells[name][i], spec.missing_token) for name in wanted]
+            yield parse_fields(spec, fields, f"{path}: row {rows}", on_out_of_range)
     if rows == 0:
         raise RawDataError(f"{path}: file has no data rows")
 

@@ -7,13 +7,15 @@ from the environment; every command takes ``--cloud-config FILE``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Optional
 
 import yaml
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from tfxp_contract.errors import ExplainedError
+from tfxp_contract.strict import STRICT, parse
 
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 EXAMPLE = Path(__file__).parent / "cloud.example.yaml"
@@ -23,17 +25,17 @@ class CloudConfigError(ExplainedError, ValueError):
     """A cloud config is incomplete or malformed; the message names the file and the field."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class MachinePool:
     """One Vertex AI worker pool: a machine type with optional accelerators."""
     machine_type: str = "n1-standard-4"
-    replica_count: int = 1
+    replica_count: Annotated[int, Field(ge=1, le=1000)] = 1
     accelerator_type: str = ""  # e.g. NVIDIA_TESLA_T4, TPU_V3; "" = none
-    accelerator_count: int = 0
+    accelerator_count: Annotated[int, Field(ge=0, le=64)] = 0
     tpu_topology: str = ""  # TPU VM slices such as v5e "2x2"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class TrainingCluster:
     """The Trainer as a Vertex AI custom job: a chief (and workers), or one TPU VM."""
     chief: MachinePool = MachinePool()
@@ -45,20 +47,20 @@ class TrainingCluster:
         return self.tpu is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Dataflow:
     machine_type: str = "n1-standard-4"
-    max_workers: int = 4
-    disk_size_gb: int = 50
+    max_workers: Annotated[int, Field(ge=1, le=1000)] = 4
+    disk_size_gb: Annotated[int, Field(ge=10, le=65536)] = 50
     temp_location: str = ""  # default: <root>/dataflow/tmp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class CloudConfig:
-    project: str
-    region: str
-    image: str  # the project's container image (infra/Dockerfile), pushed to a registry
-    root: str  # gs://bucket/prefix: pipeline roots, staged data and served models below it
+    project: str = ""
+    region: str = ""
+    image: str = ""  # the project's container image (infra/Dockerfile), pushed to a registry
+    root: str = ""  # gs://bucket/prefix: pipeline roots, staged data and served models below it
     service_account: str = ""
     training: Optional[TrainingCluster] = None  # None: train inside the pipeline's Trainer step
     dataflow: Dataflow = Dataflow()
@@ -74,35 +76,13 @@ class CloudConfig:
         return f"{self.root}/serving/{pipeline_name}"
 
 
-def _build(cls, raw: Any, where: str):
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise CloudConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = set(raw) - known
-    if unknown:
-        raise CloudConfigError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
-    try:
-        return cls(**raw)
-    except TypeError as err:
-        raise CloudConfigError(f"{where}: {err}") from None
-
-
 def config_from_dict(raw: dict, where: str = "cloud config") -> CloudConfig:
-    raw = dict(raw)
-    training = raw.pop("training", None)
-    if training is not None:
-        training = dict(training)
-        for pool in ("chief", "workers", "tpu"):
-            if pool in training:
-                training[pool] = _build(MachinePool, training[pool], f"{where}: training.{pool}")
-        training = _build(TrainingCluster, training, f"{where}: training")
-    dataflow = _build(Dataflow, raw.pop("dataflow", None) or {}, f"{where}: dataflow")
+    if not isinstance(raw, dict):
+        raise CloudConfigError(f"{where}: expected a mapping at the top level")
+    config = parse(CloudConfig, raw, where, CloudConfigError)
     for name in ("project", "region", "image", "root"):
-        if not raw.get(name):
+        if not getattr(config, name):
             raise CloudConfigError(f"{where}: '{name}' is required")
-    config = _build(CloudConfig, {**raw, "training": training, "dataflow": dataflow}, where)
     validate(config, where)
     return config
 
@@ -124,8 +104,6 @@ def validate(config: CloudConfig, where: str) -> None:
         for name, pool in pools:
             if pool is None:
                 continue
-            if pool.replica_count < 1:
-                raise CloudConfigError(f"{where}: training.{name}.replica_count must be >= 1")
             if bool(pool.accelerator_type) != (pool.accelerator_count > 0):
                 raise CloudConfigError(f"{where}: training.{name} needs both accelerator_type and accelerator_count")
         if training.chief.replica_count != 1:
@@ -142,6 +120,4 @@ def load_config(path: str | Path) -> CloudConfig:
         raise CloudConfigError(f"{path}: cloud config not found (start from {EXAMPLE})") from None
     except yaml.YAMLError as err:
         raise CloudConfigError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise CloudConfigError(f"{path}: expected a mapping at the top level")
     return config_from_dict(raw, str(path))

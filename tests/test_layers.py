@@ -4,6 +4,7 @@ import importlib.metadata
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,8 +69,8 @@ def test_no_other_installed_distribution_provides_our_package_names():
 
 
 def _lint_imports(root) -> subprocess.CompletedProcess:
-    lint = shutil.which("lint-imports", path=str(REPO / ".venv" / "bin")) or shutil.which("lint-imports")
-    return subprocess.run([lint, "--no-cache"], cwd=root, capture_output=True, text=True, timeout=300)
+    lint = Path(sys.executable).parent / "lint-imports"  # installed beside this Python (.venv)
+    return subprocess.run([str(lint), "--no-cache"], cwd=root, capture_output=True, text=True, timeout=300)
 
 
 def test_an_import_back_up_the_layers_fails_the_lint_step(tmp_path):

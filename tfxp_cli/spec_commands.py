@@ -19,8 +19,8 @@ def cmd_spec_init(args) -> int:
     Path(out).write_text(text)
     load_spec(out)  # the draft must load as it is
     kinds = ", ".join(f"{sum(c.type == t for c in draft.columns if c.name != draft.label)} {t}"
-                      for t in ("numeric", "categorical"))
-    print(f"{out}: {draft.rows} rows, {len(draft.columns) - 1} features ({kinds}), label {draft.label!r} with "
+                      for t in ("numeric", "categorical", "ignore"))
+    print(f"{out}: {draft.rows} rows, {len(draft.columns) - 1} columns besides the label ({kinds}), label {draft.label!r} with "
           f"{len(draft.label_values)} values; missing token {draft.missing_token!r}", file=sys.stderr)
     print(f"next: tfxp run {out}", file=sys.stderr)
     return 0

@@ -86,7 +86,7 @@ def _read(path: Path, header: Optional[bool]):
     if path.suffix.lower() in (".parquet", ".pq"):
         frame = pd.read_parquet(path)
         text = frame.astype(object).where(frame.notna(), None)
-        return text.map(lambda v: None if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
+        return text.applymap(lambda v: None if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
                                                            else str(v))), "parquet", ",", True
     delimiter, sniffed = _sniff(path)
     header = sniffed if header is None else header
@@ -131,6 +131,10 @@ def draft_spec(data_file: str, label: str, header: Optional[bool] = None, name: 
             continue
         numbers = _as_numbers(present)
         distinct = sorted(present.unique(), key=_natural)
+        if numbers is None and len(distinct) == len(frame) and len(frame) > FEW_CODES:
+            columns.append(ColumnDraft(column, "ignore", why="a different text in every row: an identifier, not "
+                                                                "a feature (parsed, never learned from)"))
+            continue
         if numbers is not None and not (numbers.apply(float.is_integer).all() and len(distinct) <= FEW_CODES):
             columns.append(ColumnDraft(column, "numeric", range=(float(numbers.min()), float(numbers.max())),
                                        missing_count=int(missing.sum()),
@@ -205,7 +209,7 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
         lines.append(f"  # {c.why}" + (f"; {c.missing_count} missing" if c.missing_count else ""))
         entry = f"  - {{name: {_quote(c.name)}, type: {c.type}"
         if c.type == "numeric" and c.range:
-            entry += f", range: [{c.range[0]:g}, {c.range[1]:g}]"
+            entry += f", range: [{c.range[0]:.15g}, {c.range[1]:.15g}]"
         if c.type == "categorical" and c.values and c.name != draft.label:
             entry += ", values: [" + ", ".join(_quote(v) for v in c.values) + "]"
         lines.append(entry + "}")

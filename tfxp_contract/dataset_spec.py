@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional, Union
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from tfxp_contract.errors import ExplainedError
@@ -36,6 +36,11 @@ MAX_SHARDS = 1024
 _DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+
+# What YAML may give where the model keeps text: a digest, or several; raw values as text or numbers.
+_DIGEST = {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
+Digests = Annotated[tuple[str, ...], WithJsonSchema({"anyOf": [_DIGEST, {"type": "array", "items": _DIGEST}]})]
+RawTexts = Annotated[tuple[str, ...], WithJsonSchema({"type": "array", "items": {"type": ["string", "number"]}})]
 
 # A raw value of one column as read from the published file; None = missing.
 RawValue = Union[str, float, None]
@@ -58,7 +63,7 @@ class SourceFile:
     path, relative to the spec file, or a gs:// URI; ``sha256`` optional, computed at ingest)."""
     name: str = ""  # file name as published; its name in a mirror folder and the cache (default: path's)
     url: str = ""  # canonical public URL users download from
-    sha256: tuple[str, ...] = ()  # accepted digests of the file
+    sha256: Digests = ()  # accepted digests of the file
     path: str = ""  # the user's own file instead of a published one
 
     @field_validator("sha256", mode="before")
@@ -98,7 +103,7 @@ class SourceFile:
 class Column:
     name: Annotated[str, Field(min_length=1)]
     type: Annotated[str, Field(json_schema_extra={"enum": list(COLUMN_TYPES)})]  # see COLUMN_TYPES
-    values: tuple[str, ...] = ()  # categorical domain; empty = learn it from data
+    values: RawTexts = ()  # categorical domain; empty = learn it from data
     range: Optional[tuple[float, float]] = None  # numeric values outside it become missing
     missing: Annotated[str, Field(json_schema_extra={"enum": list(MISSING_POLICIES)})] = "impute"
     shape: tuple[int, ...] = ()  # image: (height, width, channels) the model sees
@@ -122,8 +127,8 @@ class Column:
 @dataclass(frozen=True, config=STRICT)
 class Label:
     column: str
-    values: tuple[str, ...]  # raw values in the file, in class-index order
-    names: tuple[str, ...] = ()  # human-readable class names, same order (default: the values)
+    values: RawTexts  # raw values in the file, in class-index order
+    names: RawTexts = ()  # human-readable class names, same order (default: the values)
 
     @field_validator("values", "names", mode="before")
     @classmethod
