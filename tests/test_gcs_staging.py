@@ -78,3 +78,25 @@ def test_stage_command_end_to_end(emulator, data_dir, tmp_path):
 def test_bad_destination_is_a_clear_error(client, data_dir):
     with pytest.raises(StagingError, match="is not a gs://bucket/prefix location"):
         stage_files([data_dir / "house_votes" / "house-votes-84.data"], "/tmp/somewhere", client)
+
+
+def test_an_own_file_on_gcs_is_copied_to_the_cache_with_its_digest(client, tmp_path):
+    """A spec file entry `path: gs://...` (the user's own data, no sha256): fetched through
+    the storage client, its digest computed; fetched again unchanged, it is not downloaded."""
+    import hashlib
+
+    from tests.own_table import spec_dict, write_table
+    from tfxp_contract.dataset_spec import spec_from_dict
+    from tfxp_contract.fetch import fetch_data
+
+    local = tmp_path / "customers.csv"
+    write_table(local, rows=50)
+    client.bucket(BUCKET).blob("own/customers.csv").upload_from_filename(str(local))
+    spec = spec_from_dict(spec_dict(f"gs://{BUCKET}/own/customers.csv"))
+    logged = []
+    fetched = fetch_data(spec, cache_dir=tmp_path / "cache", log=logged.append)
+    assert (fetched.folder / "customers.csv").read_bytes() == local.read_bytes()
+    assert fetched.digests == {"customers.csv": hashlib.sha256(local.read_bytes()).hexdigest()}
+    assert logged == [f"downloading gs://{BUCKET}/own/customers.csv"]
+    assert fetch_data(spec, cache_dir=tmp_path / "cache", log=logged.append).version == fetched.version
+    assert len(logged) == 1  # the cached copy has the object's MD5: not downloaded again
