@@ -23,15 +23,51 @@ class Schedule:
 
 
 def check_cron(cron: str) -> str:
-    """A valid five-field cron expression, or a SubmitError saying why not."""
-    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+    """A valid five-field cron expression, optionally led by ``TZ=Area/City`` (as Vertex AI
+    takes it; UTC otherwise), or a SubmitError saying why not."""
+    zone, fields = _split_zone(cron)
+    if zone:
+        check_time_zone(zone)
+    if len(fields.split()) != 5 or not croniter.is_valid(fields):
         raise SubmitError(f"cron {cron!r} is not a five-field cron expression such as '0 3 * * 1' "
-                          "(minute hour day-of-month month day-of-week)")
+                          "(minute hour day-of-month month day-of-week), optionally led by TZ=Europe/Berlin")
     return cron
 
 
+def _split_zone(cron: str) -> tuple[str, str]:
+    cron = cron.strip()
+    if cron.startswith(("TZ=", "CRON_TZ=")):
+        zone, _, fields = cron.partition(" ")
+        return zone.split("=", 1)[1], fields
+    return "", cron
+
+
+def check_time_zone(zone: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SubmitError(f"time zone {zone!r} is not an IANA time zone such as Europe/Berlin or America/New_York") \
+            from None
+    return zone
+
+
+def with_time_zone(cron: str, zone: Optional[str]) -> str:
+    """``cron`` in ``zone`` (Vertex AI's ``TZ=...`` prefix); unchanged without one."""
+    if not zone:
+        return check_cron(cron)
+    if _split_zone(cron)[0]:
+        raise SubmitError(f"cron {cron!r} names a time zone already; drop --time-zone or the TZ= prefix")
+    return check_cron(f"TZ={check_time_zone(zone)} {cron}")
+
+
 def kfp_cron(cron: str) -> str:
-    return f"0 {check_cron(cron)}"
+    zone, fields = _split_zone(check_cron(cron))
+    if zone:
+        raise SubmitError(f"Kubeflow Pipelines' recurring runs take cron in UTC: give {fields!r} in UTC "
+                          f"instead of time zone {zone}")
+    return f"0 {fields}"
 
 
 def create_vertex_schedule(job, config: CloudConfig, cron: str, max_concurrent_runs: int = 1,

@@ -8,7 +8,9 @@ one ``SubmitError`` line that says what to do.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional
+import re
+import time
+from typing import Callable, Iterator, Optional
 
 from infra.cloud_config import CloudConfig
 from tfxp_contract.errors import ExplainedError
@@ -42,8 +44,35 @@ def cloud_call(what: str) -> Iterator[None]:
         raise SubmitError(f"{what}: {err}") from None
 
 
+# Vertex AI label keys and values, and run (job) ids: lower case letters, digits, '_' and '-'.
+_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED", "ERROR")
+
+
+def parse_labels(pairs: list[str]) -> dict[str, str]:
+    """``key=value`` pairs (each may hold several, comma-separated) as Vertex AI labels."""
+    labels = {}
+    for pair in (p for given in pairs for p in given.split(",") if p):
+        key, sep, value = pair.partition("=")
+        if not sep or not _LABEL.match(key) or not _LABEL_VALUE.match(value):
+            raise SubmitError(f"label {pair!r}: give key=value with a lower-case key (letters, digits, '_', '-', "
+                              "starting with a letter) and a value of the same characters, 63 at most each")
+        labels[key] = value
+    return labels
+
+
+def check_run_name(name: Optional[str]) -> Optional[str]:
+    if name is not None and not _RUN_NAME.match(name):
+        raise SubmitError(f"run name {name!r}: lower-case letters, digits and '-', starting with a letter or digit "
+                          "(128 at most), as Vertex AI and KFP accept")
+    return name
+
+
 def vertex_pipeline_job(config: CloudConfig, template_path: str, pipeline_name: str,
-                        parameter_values: Optional[dict] = None, enable_caching: bool = True, credentials=None):
+                        parameter_values: Optional[dict] = None, enable_caching: bool = True, credentials=None,
+                        run_name: Optional[str] = None, labels: Optional[dict] = None):
     """The Vertex AI PipelineJob for a compiled spec; building it validates the spec offline."""
     from google.cloud import aiplatform
 
@@ -51,14 +80,46 @@ def vertex_pipeline_job(config: CloudConfig, template_path: str, pipeline_name: 
         return aiplatform.PipelineJob(
             # The pipeline root is the compiled spec's own (runtimeConfig.gcsOutputDirectory).
             display_name=pipeline_name, template_path=template_path, parameter_values=parameter_values or {},
-            enable_caching=enable_caching, project=config.project, location=config.region, credentials=credentials)
+            enable_caching=enable_caching, project=config.project, location=config.region, credentials=credentials,
+            job_id=check_run_name(run_name), labels=labels or None)
 
 
-def submit_vertex(job, config: CloudConfig) -> str:
-    """Starts the run; returns its resource name (projects/.../pipelineJobs/...)."""
+def submit_vertex(job, config: CloudConfig, experiment: Optional[str] = None) -> str:
+    """Starts the run (in ``experiment``, Vertex AI Experiments, if given); returns its
+    resource name (projects/.../pipelineJobs/...)."""
     with cloud_call(f"submitting to Vertex AI Pipelines (project {config.project}, region {config.region})"):
-        job.submit(service_account=config.service_account or None)
+        job.submit(service_account=config.service_account or None, experiment=experiment)
         return job.resource_name
+
+
+def wait_for(state: Callable[[], str], log: Callable[[str], None], poll_seconds: float = 30.0,
+             sleep: Callable[[float], None] = time.sleep) -> str:
+    """Polls ``state()`` until the run ends, logging each change; returns the final state."""
+    last = None
+    while True:
+        current = state()
+        if current != last:
+            log(f"{time.strftime('%H:%M:%S')} {current}")
+            last = current
+        if any(current.endswith(final) for final in FINAL_STATES):
+            return current
+        sleep(poll_seconds)
+
+
+def vertex_state(job) -> Callable[[], str]:
+    def state() -> str:
+        with cloud_call(f"reading the state of {job.resource_name}"):
+            return job.state.name  # PipelineState.PIPELINE_STATE_RUNNING, ...
+    return state
+
+
+def kfp_state(host: str, run_id: str) -> Callable[[], str]:
+    client = kfp_client(host)
+
+    def state() -> str:
+        with kfp_call(f"reading run {run_id} on Kubeflow Pipelines at {host}"):
+            return str(client.get_run(run_id).state)
+    return state
 
 
 def kfp_client(host: str):
@@ -88,11 +149,11 @@ def kfp_call(what: str) -> Iterator[None]:
 
 
 def submit_kfp(host: str, package_path: str, pipeline_name: str, parameter_values: Optional[dict] = None,
-               experiment: str = "tfxp", enable_caching: bool = True) -> str:
-    """Starts a run on a KFP v2 backend; returns the run id."""
+               experiment: Optional[str] = None, enable_caching: bool = True, run_name: Optional[str] = None) -> str:
+    """Starts a run on a KFP v2 backend (in ``experiment``, default "tfxp"); returns the run id."""
     client = kfp_client(host)
     with kfp_call(f"submitting {package_path} to Kubeflow Pipelines at {host}"):
         result = client.create_run_from_pipeline_package(
-            package_path, arguments=parameter_values or {}, run_name=pipeline_name, experiment_name=experiment,
-            enable_caching=enable_caching)
+            package_path, arguments=parameter_values or {}, run_name=check_run_name(run_name) or pipeline_name,
+            experiment_name=experiment or "tfxp", enable_caching=enable_caching)
         return result.run_id

@@ -18,8 +18,8 @@ For each task of the compiled DAG, in dependency order:
   After the executor, its ExecutorOutput (``outputFile``: each output artifact's URI and
   metadata, e.g. a blessing's ``blessed`` and ``current_model_id``) is recorded.
 - a resolver task evaluates its ``outputArtifactQueries`` filters (``schema_title=...``,
-  ``state=LIVE``, ``name=...``, ``metadata.KEY.number_value=...``, ``metadata.KEY.string_value=
-  ...``, joined by AND, ``{{$.inputs.artifacts['x'].metadata['k']}}`` placeholders filled from
+  ``state=LIVE``, ``name=...``, ``uri=...`` with a ``*`` wildcard, ``metadata.KEY.number_value=
+  ...``, ``metadata.KEY.string_value=...``, joined by AND, ``{{$.inputs.artifacts['x'].metadata['k']}}`` placeholders filled from
   its inputs) against the artifacts recorded in the local store, newest first, as Vertex
   evaluates them against its metadata store.
 - an importer task records its ``artifactUri`` as an artifact.
@@ -31,6 +31,7 @@ a local emulator here, so the pipeline root is always local.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -50,7 +51,7 @@ CLOUD_BEAM_FLAGS = ("--runner=", "--project=", "--region=", "--temp_location=", 
                     "--service_account_email=", "--direct_running_mode=", "--direct_num_workers=")
 LOCAL_BEAM_ARGS = ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
 _PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.artifacts\['(\w+)'\]\.metadata\['(\w+)'\]\}\}")
-_TERM = re.compile(r'^\s*(schema_title|name|state|metadata\.(\w+)\.(number_value|string_value))\s*=\s*(.+?)\s*$')
+_TERM = re.compile(r'^\s*(schema_title|name|state|uri|metadata\.(\w+)\.(number_value|string_value))\s*=\s*(.+?)\s*$')
 
 
 class CompiledRunError(ExplainedError, RuntimeError):
@@ -111,6 +112,8 @@ def _matches(record: ArtifactRecord, term: tuple) -> bool:
     if what == "metadata":
         found = record.metadata.get(key)
         return found == value if not isinstance(value, float) else isinstance(found, (int, float)) and found == value
+    if what == "uri":  # string fields take a * wildcard, as in Vertex's filters
+        return fnmatch.fnmatchcase(record.uri, value)
     return getattr(record, what) == value
 
 
@@ -202,7 +205,7 @@ def run_compiled(path: str, root: str, *, parameters: Optional[dict] = None, sto
         start = time.monotonic()
         log(f"[{number}/{len(order)}] {task_name} ...")
         if "resolver" in executor:
-            outputs[task_name] = _resolve(task_name, executor["resolver"], inputs, artifacts)
+            outputs[task_name] = _resolve(task_name, executor["resolver"], inputs, artifacts, local)
         elif "importer" in executor:
             importer = executor["importer"]
             record = ArtifactRecord(name="", schema_title=_title(importer.get("typeSchema", {})),
@@ -237,10 +240,11 @@ def run_compiled(path: str, root: str, *, parameters: Optional[dict] = None, sto
     return CompiledRun(name, run, pipeline_root, outputs, seconds)
 
 
-def _resolve(task_name: str, resolver: dict, inputs: dict, artifacts: ArtifactStore) -> dict:
+def _resolve(task_name: str, resolver: dict, inputs: dict, artifacts: ArtifactStore,
+             local: Callable[[str], str]) -> dict:
     resolved = {}
     for key, query in resolver.get("outputArtifactQueries", {}).items():
-        text = query.get("filter", "")
+        text = local(query.get("filter", ""))
         missing = False
 
         def fill(match: re.Match) -> str:

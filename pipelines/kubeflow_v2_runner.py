@@ -17,6 +17,7 @@ This file is also a pipeline file for TFX's CLI (settings from the environment a
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Optional
@@ -78,7 +79,23 @@ def compile_pipeline(spec: DatasetSpec, config: CloudConfig, output_file: str, *
         Path(output_file).unlink()  # the runner refuses to overwrite
     runner(config, output_file).run(cloud_pipeline(spec, config, **options),
                                     parameter_values=default_parameters(spec, config), write_out=True)
+    scope_blessing_query(output_file, config.pipeline_root(spec.name))
     return output_file
+
+
+def scope_blessing_query(compiled_file: str, pipeline_root: str) -> None:
+    """The baseline must be this pipeline's last blessed model. TFX compiles the resolver's
+    query as ``schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed...``, which
+    Vertex evaluates against the region's metadata store that every pipeline of the project
+    shares: mnist's Evaluator could be handed house_votes' model. Every artifact of a run lives
+    under its pipeline root, so the query also asks for a URI below it (Vertex's filters take
+    ``uri`` with a ``*`` wildcard)."""
+    job = json.loads(Path(compiled_file).read_text())
+    for executor in job["pipelineSpec"]["deploymentSpec"]["executors"].values():
+        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values():
+            if 'schema_title="tfx.ModelBlessing"' in query.get("filter", "") and " AND uri=" not in query["filter"]:
+                query["filter"] += f' AND uri="{pipeline_root}/*"'
+    Path(compiled_file).write_text(json.dumps(job, indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":

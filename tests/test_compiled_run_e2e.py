@@ -24,12 +24,13 @@ def _tfxp(*args):
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    """house_votes compiled by `tfxp compile`, with Dataflow for Beam; the Trainer runs in its
-    pipeline step (a config without `training:`, which would need Vertex AI itself)."""
+    """house_votes and mammographic compiled by `tfxp compile`, with Dataflow for Beam; the
+    Trainer runs in its pipeline step (a config without `training:`, which needs Vertex AI)."""
     folder = tmp_path_factory.mktemp("compiled")
     config = {k: v for k, v in yaml.safe_load(EXAMPLE.read_text()).items() if k != "training"}
     (folder / "cloud.yaml").write_text(yaml.safe_dump(config))
-    result = _tfxp("compile", "house_votes", "--cloud-config", folder / "cloud.yaml", "--output-dir", folder)
+    result = _tfxp("compile", "house_votes", "mammographic", "--cloud-config", folder / "cloud.yaml",
+                   "--output-dir", folder)
     assert result.returncode == 0, result.stderr[-2000:]
     return folder / "house-votes.json"
 
@@ -60,6 +61,15 @@ def test_the_compiled_pipeline_runs_task_by_task_and_a_second_run_finds_the_firs
     [model_run] = [r for r in store.records if r.run == runs[1] and r.schema_title == "tfx.ModelRun"]
     summary = json.loads((Path(model_run.uri) / "training_summary.json").read_text())
     assert summary["epochs"] == 1 and summary["steps_per_epoch"] >= 5
+
+    # Another dataset's pipeline on the same metadata store: its first run has no baseline,
+    # although house_votes' blessed model is the newest blessing in the store.
+    other = _tfxp("run-compiled", compiled.parent / "mammographic.json", "--root", root, "--param",
+                  f"data_root={data_dir / 'mammographic'}")
+    assert other.returncode == 0, other.stderr[-3000:]
+    [blessing] = [r for r in ArtifactStore(root / "compiled_metadata.json").records
+                  if r.pipeline == "mammographic" and r.schema_title == "tfx.ModelBlessing"]
+    assert "baseline_model_id" not in blessing.metadata and blessing.metadata["blessed"] == 1, blessing.metadata
 
 
 def test_a_broken_compiled_file_fails_naming_the_task(compiled, tmp_path, data_dir):

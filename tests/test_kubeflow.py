@@ -67,6 +67,17 @@ def test_every_dataset_compiles_to_a_valid_pipeline_spec(name, compiled, config)
     assert runtime.gcs_output_directory == f"gs://acme-ml/tfxp/pipelines/{name}"
 
 
+@pytest.mark.parametrize("name", builtin_spec_names())
+def test_the_compiled_baseline_query_is_scoped_to_its_pipeline(name, compiled):
+    """On Vertex, resolver queries run against the project's shared metadata store: the
+    blessing query asks for artifacts under this pipeline's root only."""
+    executors = json.loads(Path(compiled[name]).read_text())["pipelineSpec"]["deploymentSpec"]["executors"]
+    [blessing_query] = [q["filter"] for e in executors.values()
+                        for q in e.get("resolver", {}).get("outputArtifactQueries", {}).values()
+                        if "tfx.ModelBlessing" in q["filter"]]
+    assert blessing_query.endswith(f' AND uri="gs://acme-ml/tfxp/pipelines/{name}/*"'), blessing_query
+
+
 def test_unknown_parameter_and_region_are_clear_errors(compiled, config):
     with pytest.raises(SubmitError, match="parameter nope is not found"):
         vertex_pipeline_job(config, compiled["mnist"], "mnist", {"nope": "1"}, credentials=AnonymousCredentials())

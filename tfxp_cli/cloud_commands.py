@@ -52,21 +52,32 @@ def cmd_compile(args) -> int:
 
 
 def cmd_submit(args) -> int:
-    from infra.submit import submit_kfp, submit_vertex, vertex_pipeline_job
+    from infra.submit import kfp_state, parse_labels, submit_kfp, submit_vertex, vertex_pipeline_job, vertex_state, wait_for
     from pipelines.kubeflow_v2_runner import cloud_pipeline_name
     from tfxp_contract.dataset_spec import load_spec
     spec, config = load_spec(args.dataset), _config(args)
     parameters = _parameters(args, spec, config)
+    labels = parse_labels(args.labels)
+    if args.kfp_host and labels:
+        raise SystemExit("error: --labels are for Vertex AI; Kubeflow Pipelines runs take no labels")
     with tempfile.TemporaryDirectory() as tmp:
         path = compile_checked(spec, config, tmp)
         name = cloud_pipeline_name(spec)
         if args.kfp_host:
-            run_id = submit_kfp(args.kfp_host, path, name, parameters, enable_caching=not args.no_cache)
-            print(f"submitted {name} to Kubeflow Pipelines at {args.kfp_host}: run {run_id}")
+            run_id = submit_kfp(args.kfp_host, path, name, parameters, enable_caching=not args.no_cache,
+                                experiment=args.experiment, run_name=args.run_name)
+            print(f"submitted {name} to Kubeflow Pipelines at {args.kfp_host}: run {run_id}", flush=True)
+            state = kfp_state(args.kfp_host, run_id) if args.wait else None
         else:
-            job = vertex_pipeline_job(config, path, name, parameters, enable_caching=not args.no_cache)
-            print(f"submitted {name} to Vertex AI Pipelines: {submit_vertex(job, config)}")
-    return 0
+            job = vertex_pipeline_job(config, path, name, parameters, enable_caching=not args.no_cache,
+                                      run_name=args.run_name, labels=labels)
+            print(f"submitted {name} to Vertex AI Pipelines: {submit_vertex(job, config, args.experiment)}", flush=True)
+            state = vertex_state(job) if args.wait else None
+    if state is None:
+        return 0
+    final = wait_for(state, lambda line: print(line, file=sys.stderr, flush=True), poll_seconds=args.poll_seconds)
+    print(f"run ended: {final}")
+    return 0 if final.endswith("SUCCEEDED") else 1
 
 
 def cmd_cloud_schedule(args) -> int:
@@ -76,36 +87,35 @@ def cmd_cloud_schedule(args) -> int:
     from tfxp_contract.dataset_spec import load_spec
     config = _config(args)
     if args.action == "create":
-        if not args.dataset or not args.cron:
-            raise SystemExit("error: cloud-schedule create needs DATASET and --cron")
         spec = load_spec(args.dataset)
         parameters = _parameters(args, spec, config)
-        cloud_schedules.check_cron(args.cron)
+        cron = cloud_schedules.with_time_zone(args.cron, args.time_zone)
         with tempfile.TemporaryDirectory() as tmp:
             path = compile_checked(spec, config, tmp)
             name = cloud_pipeline_name(spec)
             if args.kfp_host:
-                made = cloud_schedules.create_kfp_recurring_run(args.kfp_host, path, name, args.cron, parameters,
+                made = cloud_schedules.create_kfp_recurring_run(args.kfp_host, path, name, cron, parameters,
                                                                 args.max_concurrent)
             else:
                 job = vertex_pipeline_job(config, path, name, parameters)
-                made = cloud_schedules.create_vertex_schedule(job, config, args.cron, args.max_concurrent)
-        print(f"schedule created: {made} ({args.cron})")
+                made = cloud_schedules.create_vertex_schedule(job, config, cron, args.max_concurrent)
+        print(f"schedule created: {made} ({cron})")
     elif args.action == "list":
         found = (cloud_schedules.list_kfp_recurring_runs(args.kfp_host) if args.kfp_host
                  else cloud_schedules.list_vertex_schedules(config))
-        for s in found:
-            print(f"{s.id}\t{s.name}\t{s.cron}\t{s.state}")
-        if not found:
-            print("no schedules", file=sys.stderr)
-    else:
-        if not args.dataset:
-            raise SystemExit("error: cloud-schedule delete needs the schedule id (from `list`)")
-        if args.kfp_host:
-            cloud_schedules.delete_kfp_recurring_run(args.kfp_host, args.dataset)
+        if args.output == "json":
+            print(json.dumps([dataclasses.asdict(s) for s in found], indent=1))
         else:
-            cloud_schedules.delete_vertex_schedule(config, args.dataset)
-        print(f"schedule deleted: {args.dataset}")
+            for s in found:
+                print(f"{s.id}\t{s.name}\t{s.cron}\t{s.state}")
+            if not found:
+                print("no schedules", file=sys.stderr)
+    else:
+        if args.kfp_host:
+            cloud_schedules.delete_kfp_recurring_run(args.kfp_host, args.schedule_id)
+        else:
+            cloud_schedules.delete_vertex_schedule(config, args.schedule_id)
+        print(f"schedule deleted: {args.schedule_id}")
     return 0
 
 
@@ -188,19 +198,44 @@ def add_cloud_commands(commands) -> None:
     _cloud_options(p, kfp=False)
     p.set_defaults(func=cmd_compile)
 
-    p = commands.add_parser("submit", help="compile and start a run on Vertex AI Pipelines or Kubeflow Pipelines")
+    p = commands.add_parser("submit", help="compile and start a run on Vertex AI Pipelines or Kubeflow Pipelines",
+                            description="Compiles the dataset's pipeline, checks it with the Vertex AI client and "
+                                        "starts a run; with --wait, follows it until it ends (exit 1 unless it "
+                                        "succeeded).")
     p.add_argument("dataset", help="built-in dataset name or spec .yaml path")
     p.add_argument("--no-cache", action="store_true", help="disable the orchestrator's step cache for this run")
+    p.add_argument("--wait", action="store_true", help="follow the run until it ends; exit 1 unless it succeeded")
+    p.add_argument("--poll-seconds", type=float, default=30.0, metavar="S", help="with --wait: how often to look "
+                                                                                 "(default 30)")
+    p.add_argument("--experiment", default=None, metavar="NAME",
+                   help="Vertex AI Experiments / KFP experiment the run belongs to (KFP default: tfxp)")
+    p.add_argument("--run-name", default=None, metavar="NAME",
+                   help="the run's id (Vertex AI) or name (KFP): lower-case letters, digits and '-'")
+    p.add_argument("--labels", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                   help="Vertex AI labels on the run, e.g. --labels team=ml,trigger=manual (repeatable)")
     _cloud_options(p, params=True)
     p.set_defaults(func=cmd_submit)
 
     p = commands.add_parser("cloud-schedule", help="create, list or delete scheduled retraining in the cloud",
                             description="Vertex AI PipelineJobSchedules, or KFP recurring runs with --kfp-host.")
-    p.add_argument("action", choices=("create", "list", "delete"))
-    p.add_argument("dataset", nargs="?", help="create: the dataset; delete: the schedule id shown by list")
-    p.add_argument("--cron", help="five-field cron, e.g. '0 3 * * 1' (Mondays 03:00 UTC)")
-    p.add_argument("--max-concurrent", type=int, default=1, metavar="N", help="runs at once at most (default 1)")
-    _cloud_options(p, params=True)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("create", help="schedule a dataset's pipeline",
+                           description="Cron in UTC unless a time zone is given (Vertex AI only; KFP recurring "
+                                       "runs are UTC).")
+    q.add_argument("dataset", help="built-in dataset name or spec .yaml path")
+    q.add_argument("--cron", required=True,
+                   help="five-field cron, e.g. '0 3 * * 1' (Mondays 03:00), or 'TZ=Europe/Berlin 0 3 * * 1'")
+    q.add_argument("--time-zone", default=None, metavar="ZONE",
+                   help="IANA time zone the cron is in, e.g. Europe/Berlin (default: UTC)")
+    q.add_argument("--max-concurrent", type=int, default=1, metavar="N", help="runs at once at most (default 1)")
+    _cloud_options(q, params=True)
+    q = actions.add_parser("list", help="list the schedules")
+    q.add_argument("--output", choices=("table", "json"), default="table", help="table (default) or json")
+    _cloud_options(q)
+    q = actions.add_parser("delete", help="delete a schedule")
+    q.add_argument("schedule_id", metavar="SCHEDULE_ID",
+                   help="the schedule's resource name (Vertex AI) or recurring run id (KFP), as `list` shows")
+    _cloud_options(q)
     p.set_defaults(func=cmd_cloud_schedule)
 
     p = commands.add_parser(

@@ -54,9 +54,14 @@ def add_distribution_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_datasets(args) -> int:
-    for name in builtin_spec_names():
-        spec = load_spec(name)
-        print(f"{name:16} {spec.format:6} {len(spec.feature_columns):3} features  {spec.description}")
+    specs = [load_spec(name) for name in builtin_spec_names()]
+    if args.output == "json":
+        print(json.dumps([{"name": s.name, "format": s.format, "data_family": s.data_family,
+                           "features": len(s.feature_columns), "classes": list(s.label.names),
+                           "model_family": s.model.family, "description": s.description} for s in specs], indent=1))
+        return 0
+    for spec in specs:
+        print(f"{spec.name:16} {spec.format:7} {len(spec.feature_columns):3} features  {spec.description}")
     return 0
 
 
@@ -193,6 +198,7 @@ def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
 
 def add_local_commands(commands) -> None:
     p = commands.add_parser("datasets", help="list the built-in dataset specs")
+    p.add_argument("--output", choices=("table", "json"), default="table", help="table (default) or json")
     p.set_defaults(func=cmd_datasets)
 
     data_dir = {"default": os.environ.get(DATA_DIR_ENV) or None, "metavar": "DIR",

@@ -23,10 +23,25 @@ examples:
 """
 
 
+def version() -> str:
+    """This project's version and the pinned stack's, read from the installed packages."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    def of(name: str) -> str:
+        try:
+            return installed(name)
+        except PackageNotFoundError:
+            return "not installed"
+    return (f"tfxp {of('tfx-training-pipeline')} (TFX {of('tfx')}, TensorFlow {of('tensorflow')}, "
+            f"Beam {of('apache-beam')}, kfp {of('kfp')}, google-cloud-aiplatform {of('google-cloud-aiplatform')})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tfxp", description="Train, evaluate and push models with one TFX pipeline per dataset spec.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_local_commands(commands)
     add_spec_commands(commands)

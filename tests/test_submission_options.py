@@ -1,0 +1,82 @@
+"""Submission as kfp and Vertex users expect, checked offline: run names, labels, waiting,
+time zones for schedules, --version, JSON listings. The Vertex AI client builds its job with
+anonymous credentials; nothing leaves the machine."""
+import json
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+
+from infra.cloud_config import EXAMPLE, load_config
+from infra.cloud_schedules import check_cron, kfp_cron, with_time_zone
+from infra.submit import SubmitError, parse_labels, vertex_pipeline_job, wait_for
+from pipelines.kubeflow_v2_runner import compile_pipeline
+from tfxp_cli.main import build_parser, main
+from tfxp_contract.dataset_spec import load_spec
+
+
+def test_run_name_and_labels_reach_the_vertex_job(tmp_path):
+    config = load_config(EXAMPLE)
+    compiled = compile_pipeline(load_spec("house_votes"), config, str(tmp_path / "house-votes.json"))
+    job = vertex_pipeline_job(config, compiled, "house-votes", run_name="votes-nightly-42",
+                              labels=parse_labels(["team=ml,trigger=schedule", "dataset=house_votes"]),
+                              credentials=AnonymousCredentials())
+    assert job.job_id == "votes-nightly-42"
+    assert dict(job._gca_resource.labels) == {"team": "ml", "trigger": "schedule", "dataset": "house_votes"}
+
+
+@pytest.mark.parametrize("pairs, message", [(["Team=ml"], "label 'Team=ml'"), (["team"], "give key=value"),
+                                            (["team=ML!"], "label 'team=ML!'")])
+def test_bad_labels_are_one_line(pairs, message):
+    with pytest.raises(SubmitError, match=message):
+        parse_labels(pairs)
+
+
+def test_bad_run_name_is_one_line(tmp_path):
+    with pytest.raises(SubmitError, match="run name 'Nightly_Run'"):
+        vertex_pipeline_job(load_config(EXAMPLE), "unused.json", "x", run_name="Nightly_Run",
+                            credentials=AnonymousCredentials())
+
+
+def test_waiting_logs_each_state_and_returns_the_last():
+    states = iter(["PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING", "PIPELINE_STATE_RUNNING",
+                   "PIPELINE_STATE_FAILED"])
+    seen = []
+    final = wait_for(lambda: next(states), seen.append, poll_seconds=0, sleep=lambda _: None)
+    assert final == "PIPELINE_STATE_FAILED"
+    assert [line.split(" ", 1)[1] for line in seen] == ["PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING",
+                                                        "PIPELINE_STATE_FAILED"]
+
+
+def test_schedules_take_a_time_zone_as_vertex_does():
+    assert with_time_zone("0 3 * * *", "Europe/Berlin") == "TZ=Europe/Berlin 0 3 * * *"
+    assert check_cron("TZ=America/New_York 30 6 * * 1-5") == "TZ=America/New_York 30 6 * * 1-5"
+    assert with_time_zone("0 3 * * *", None) == "0 3 * * *"
+    with pytest.raises(SubmitError, match="time zone 'Mars/Olympus' is not an IANA time zone"):
+        with_time_zone("0 3 * * *", "Mars/Olympus")
+    with pytest.raises(SubmitError, match="names a time zone already"):
+        with_time_zone("TZ=Europe/Berlin 0 3 * * *", "Europe/Paris")
+    with pytest.raises(SubmitError, match="Kubeflow Pipelines' recurring runs take cron in UTC"):
+        kfp_cron("TZ=Europe/Berlin 0 3 * * *")
+    assert kfp_cron("0 3 * * *") == "0 0 3 * * *"
+
+
+def test_cli_options_parse_and_delete_names_what_it_takes():
+    args = build_parser().parse_args(["submit", "mnist", "--cloud-config", "c.yaml", "--wait", "--experiment", "nightly",
+                                      "--run-name", "mnist-1", "--labels", "a=b"])
+    assert (args.wait, args.experiment, args.run_name, args.labels) == (True, "nightly", "mnist-1", ["a=b"])
+    args = build_parser().parse_args(["cloud-schedule", "delete", "projects/p/locations/l/schedules/7",
+                                      "--cloud-config", "c.yaml"])
+    assert args.schedule_id == "projects/p/locations/l/schedules/7"
+    args = build_parser().parse_args(["cloud-schedule", "create", "mnist", "--cron", "0 3 * * *", "--time-zone",
+                                      "Europe/Berlin", "--cloud-config", "c.yaml"])
+    assert args.time_zone == "Europe/Berlin"
+
+
+def test_version_and_json_listing(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("tfxp 0.1.0 (TFX 1.16.0")
+    assert main(["datasets", "--output", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {d["name"] for d in listed} >= {"house_votes", "mnist"}
+    assert next(d for d in listed if d["name"] == "mnist")["data_family"] == "image"
