@@ -21,6 +21,7 @@ from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, span_root
 from tfxp_contract.run_folders import RunFolders
+from tfxp_reports.outcome import connection_config
 
 DEFAULT_DATASET = "house_votes"
 DATASET_ENV = "TFXP_DATASET"
@@ -39,6 +40,7 @@ class LocalRun:
     max_examples: Optional[int] = None  # a slice of each published split
     enable_cache: bool = True
     spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest
+    metadata: Optional[str] = None  # mysql://user@host:port/db; None = SQLite under the output folder
 
     @property
     def name(self) -> str:
@@ -58,7 +60,8 @@ class LocalRun:
 
     @property
     def metadata_path(self) -> str:
-        return self.folders.metadata_path
+        """Where ML Metadata is: a SQLite file, or the mysql:// store given."""
+        return self.metadata or self.folders.metadata_path
 
     @property
     def serving_root(self) -> str:
@@ -84,7 +87,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline
         spec=spec,
         data_root=str(data_root),
         serving_root=run.serving_root,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(run.metadata_path),
+        metadata_connection_config=connection_config(run.metadata_path),
         beam_pipeline_args=beam_args(run.beam_workers),
         num_shards=run.num_shards,
         hyperparameters=run.hyperparameters,

@@ -76,7 +76,8 @@ def local_run(args):
     return LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
                     num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
                     distribution=distribution_overrides(args), beam_workers=args.beam_workers,
-                    max_examples=args.max_examples, enable_cache=not args.no_cache, spans=args.spans)
+                    max_examples=args.max_examples, enable_cache=not args.no_cache, spans=args.spans,
+                    metadata=args.metadata)
 
 
 def run_pipeline_once(run, verbose: bool) -> str:
@@ -90,20 +91,20 @@ def run_pipeline_once(run, verbose: bool) -> str:
 
     data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
     if data is not None:
-        print(describe_data_version(data.version, last_recorded_data(run.metadata_path)), file=sys.stderr)
+        print(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)), file=sys.stderr)
     pipeline = build(run, data)
     print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
           f"outputs in {run.home}", file=sys.stderr)
     start = time.monotonic()
     with ComponentProgress(total=len(pipeline.components), verbose=verbose):
         tfx.orchestration.LocalDagRunner().run(pipeline)
-    done = f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path).summary()}"
+    done = f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path, run.name).summary()}"
     return done + newest_report_table(run)
 
 
 def newest_report_table(run) -> str:
-    from tfxp_reports.outcome import open_store
-    evaluations = open_store(run.metadata_path).get_artifacts_by_type("ModelEvaluation")
+    from tfxp_reports.outcome import artifacts_of, open_store
+    evaluations = artifacts_of(open_store(run.metadata_path), "ModelEvaluation", run.name)
     if not evaluations:
         return ""
     folder = os.path.join(max(evaluations, key=lambda a: a.id).uri, REPORT_DIR)
@@ -127,18 +128,22 @@ def cmd_schedule(args) -> int:
     return 1 if failures else 0
 
 
-def _folders(args) -> RunFolders:
-    """Where ``tfxp run`` put a dataset's runs (no pipeline is built to find them)."""
-    return RunFolders(args.output_dir, load_spec(args.dataset).name)
+def _store(args) -> tuple[str, str]:
+    """(ML Metadata, pipeline name) of a dataset's runs, found without building a pipeline."""
+    from tfxp_reports.outcome import store_exists
+    name = load_spec(args.dataset).name
+    folders = RunFolders(args.output_dir, name)
+    metadata = args.metadata or folders.metadata_path
+    if not store_exists(metadata):
+        raise SystemExit(f"error: no runs of {args.dataset} under {folders.home} (see --output-dir, --metadata)")
+    return metadata, name
 
 
 def _reports(args) -> list[tuple[str, str]]:
     """(run id, report folder) of every evaluated run, oldest first."""
-    from tfxp_reports.outcome import open_store
-    run = _folders(args)
-    if not os.path.exists(run.metadata_path):
-        raise SystemExit(f"error: no runs of {args.dataset} under {run.home} (see --output-dir)")
-    evaluations = sorted(open_store(run.metadata_path).get_artifacts_by_type("ModelEvaluation"), key=lambda a: a.id)
+    from tfxp_reports.outcome import artifacts_of, open_store
+    metadata, name = _store(args)
+    evaluations = sorted(artifacts_of(open_store(metadata), "ModelEvaluation", name), key=lambda a: a.id)
     return [(os.path.basename(a.uri.rstrip("/")), os.path.join(a.uri, REPORT_DIR)) for a in evaluations]
 
 
@@ -170,10 +175,13 @@ def cmd_report(args) -> int:
 
 def cmd_lineage(args) -> int:
     from tfxp_reports.lineage import describe, pushed_model_lineage
-    run = _folders(args)
-    lineage = pushed_model_lineage(run.metadata_path)
+    lineage = pushed_model_lineage(*_store(args))
     print(json.dumps(lineage, indent=1) if args.json else describe(lineage))
     return 0
+
+
+METADATA_HELP = ("ML Metadata store: mysql://user[:password]@host[:port]/database (MySQL or MariaDB, shared by "
+                 "people or a scheduler); default: SQLite at <output-dir>/<dataset>/metadata.sqlite")
 
 
 def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
@@ -182,6 +190,7 @@ def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
     p.add_argument("--data-dir", **data_dir)
     p.add_argument("--output-dir", default="outputs", metavar="DIR",
                    help="pipeline root, metadata and serving models go under DIR/<dataset> (default: outputs)")
+    p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--shards", type=int, default=None, metavar="N", help="TFRecord shards per split (default: the spec's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a model hyperparameter, e.g. --set epochs=5 (repeatable)")
@@ -234,6 +243,7 @@ def add_local_commands(commands) -> None:
     p.add_argument("dataset", help="the dataset (pipeline) name")
     p.add_argument("run", nargs="?", default=None, help="a run id from --list (default: the newest)")
     p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--json", action="store_true", help="print the machine-readable summary instead of the table")
     p.add_argument("--list", action="store_true", help="list the evaluated runs with their verdicts")
     p.add_argument("--open", action="store_true", help="open the HTML report in a browser")
@@ -245,5 +255,6 @@ def add_local_commands(commands) -> None:
                                         "blessed it.")
     p.add_argument("dataset", help="the dataset (pipeline) name")
     p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_lineage)

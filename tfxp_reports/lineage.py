@@ -14,7 +14,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from tfxp_contract.errors import ExplainedError
 from tfxp_contract.names import REPORT_DIR, STATISTICS_FILE, SUMMARY_FILE
-from tfxp_reports.outcome import open_store
+from tfxp_reports.outcome import artifacts_of, open_store, store_exists
 
 
 class LineageError(ExplainedError, LookupError):
@@ -74,13 +74,17 @@ def recorded_data(execution) -> dict:
         if value.get("data_version") else {}
 
 
-def last_recorded_data(metadata_path: str) -> dict:
-    """The data version the newest ExampleGen run recorded in a local store ({} if none)."""
-    if not os.path.exists(metadata_path):
+def last_recorded_data(metadata_path: str, pipeline: Optional[str] = None) -> dict:
+    """The data version the newest ExampleGen run (of ``pipeline``) recorded ({} if none)."""
+    if not store_exists(metadata_path):
         return {}
     store = open_store(metadata_path)
     runs = [e for t in store.get_execution_types() if t.name.endswith("ExampleGen")
             for e in store.get_executions_by_type(t.name)]
+    if pipeline is not None:
+        context = store.get_context_by_type_and_name("pipeline", pipeline)
+        mine = {e.id for e in store.get_executions_by_context(context.id)} if context else set()
+        runs = [e for e in runs if e.id in mine]
     for execution in sorted(runs, key=lambda e: e.id, reverse=True):
         found = recorded_data(execution)
         if found:
@@ -111,9 +115,9 @@ def _record_counts(store, examples) -> dict[str, int]:
     return {}
 
 
-def pushed_model_lineage(metadata_path: str) -> dict:
+def pushed_model_lineage(metadata_path: str, pipeline: Optional[str] = None) -> dict:
     store = open_store(metadata_path)
-    pushed = [a for a in store.get_artifacts_by_type("PushedModel")
+    pushed = [a for a in artifacts_of(store, "PushedModel", pipeline)
               if a.custom_properties.get("pushed") and a.custom_properties["pushed"].int_value == 1]
     if not pushed:
         raise LineageError(f"{metadata_path}: no model has been pushed yet")

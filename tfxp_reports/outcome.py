@@ -1,11 +1,15 @@
 """What the latest local run decided, read back from ML Metadata: blessed? pushed where?"""
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+
+from tfxp_contract.errors import ExplainedError
 
 
 @dataclass
@@ -25,8 +29,21 @@ class Outcome:
             else "model BLESSED but not pushed"
 
 
-def _newest(store: metadata_store.MetadataStore, type_name: str):
-    artifacts = [a for a in store.get_artifacts_by_type(type_name)
+def artifacts_of(store: metadata_store.MetadataStore, type_name: str, pipeline: Optional[str] = None) -> list:
+    """The artifacts of a type, of one pipeline when ``pipeline`` is given: a store that
+    several datasets' pipelines share (MySQL) holds them all."""
+    artifacts = store.get_artifacts_by_type(type_name)
+    if pipeline is None:
+        return artifacts
+    context = store.get_context_by_type_and_name("pipeline", pipeline)
+    if context is None:
+        return []
+    mine = {a.id for a in store.get_artifacts_by_context(context.id)}
+    return [a for a in artifacts if a.id in mine]
+
+
+def _newest(store: metadata_store.MetadataStore, type_name: str, pipeline: Optional[str] = None):
+    artifacts = [a for a in artifacts_of(store, type_name, pipeline)
                  if a.state == metadata_store_pb2.Artifact.LIVE]
     return max(artifacts, key=lambda a: a.id) if artifacts else None
 
@@ -36,27 +53,67 @@ def _int_property(artifact, key: str) -> Optional[int]:
     return None if value is None else int(value.int_value)
 
 
-def newest_artifact_uri(metadata_path: str, type_name: str) -> str:
+def newest_artifact_uri(metadata_path: str, type_name: str, pipeline: Optional[str] = None) -> str:
     """The URI of the newest artifact of a type (highest id, in any state) in a local run."""
-    return max(open_store(metadata_path).get_artifacts_by_type(type_name), key=lambda a: a.id).uri
+    return max(artifacts_of(open_store(metadata_path), type_name, pipeline), key=lambda a: a.id).uri
+
+
+class MetadataStoreError(ExplainedError, RuntimeError):
+    """ML Metadata cannot be opened where the run says it is; the message names the store."""
+
+
+MYSQL = re.compile(r"^mysql://(?P<user>[^:@/]+)(?::(?P<password>[^@/]*))?@(?P<host>[^:/]+)(?::(?P<port>\d+))?"
+                   r"/(?P<database>[A-Za-z0-9_]+)$")
+
+
+def is_store_uri(metadata: str) -> bool:
+    return metadata.startswith("mysql://")
+
+
+def connection_config(metadata: str, readonly: bool = False) -> metadata_store_pb2.ConnectionConfig:
+    """Where ML Metadata lives: a SQLite file (the default, one per dataset under the output
+    folder) or ``mysql://user[:password]@host[:port]/database`` (MySQL or MariaDB, a store
+    several people or a scheduler share)."""
+    config = metadata_store_pb2.ConnectionConfig()
+    if is_store_uri(metadata):
+        match = MYSQL.match(metadata)
+        if not match:
+            raise MetadataStoreError(f"{metadata!r} is not mysql://user[:password]@host[:port]/database")
+        config.mysql.host, config.mysql.database = match["host"], match["database"]
+        config.mysql.port = int(match["port"] or 3306)
+        config.mysql.user = match["user"]
+        if match["password"]:
+            config.mysql.password = match["password"]
+        return config
+    config.sqlite.filename_uri = metadata
+    config.sqlite.connection_mode = (metadata_store_pb2.SqliteMetadataSourceConfig.READONLY if readonly else
+                                     metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
+    return config
+
+
+def store_exists(metadata: str) -> bool:
+    return is_store_uri(metadata) or os.path.exists(metadata)
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
-    """A read-only connection to a local run's SQLite ML Metadata."""
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
+    """A connection to a run's ML Metadata (read-only for a SQLite file)."""
+    config = connection_config(metadata_path, readonly=True)
+    try:
+        return metadata_store.MetadataStore(config)
+    except Exception as err:  # MLMD raises its own error types, and RuntimeError, for an unreachable store
+        where = re.sub(r":[^:@/]*@", ":***@", metadata_path)
+        raise MetadataStoreError(f"cannot open ML Metadata at {where}: "
+                                 f"{(str(err).splitlines() or [type(err).__name__])[0][:300]}") from None
 
 
-def latest_outcome(metadata_path: str) -> Outcome:
+def latest_outcome(metadata_path: str, pipeline: Optional[str] = None) -> Outcome:
     store = open_store(metadata_path)
-    blessing = _newest(store, "ModelBlessing")
-    pushed = _newest(store, "PushedModel")
+    blessing = _newest(store, "ModelBlessing", pipeline)
+    pushed = _newest(store, "PushedModel", pipeline)
     if blessing is None:
         return Outcome(blessed=None, pushed=None)
     outcome = Outcome(blessed=_int_property(blessing, "blessed") == 1, pushed=None)
-    evaluation = _newest(store, "ModelEvaluation")
+    evaluation = _newest(store, "ModelEvaluation", pipeline)
     if not outcome.blessed and evaluation is not None:
         from tfxp_reports.evaluation_summary import failed_thresholds
         outcome.failures = list(failed_thresholds(evaluation.uri).values())
