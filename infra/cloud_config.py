@@ -6,6 +6,7 @@ from the environment; every command takes ``--cloud-config FILE``.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Annotated, Optional
@@ -56,6 +57,15 @@ class Dataflow:
 
 
 @dataclass(frozen=True, config=STRICT)
+class ModelRegistry:
+    """Register every pushed model in the Vertex AI Model Registry (a version per push)."""
+    # The prediction container Vertex AI serves the SavedModel with (a TF 2 CPU image by default).
+    serving_image: str = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
+    display_name: str = ""  # default: the pipeline's name
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True, config=STRICT)
 class CloudConfig:
     project: str = ""
     region: str = ""
@@ -65,6 +75,7 @@ class CloudConfig:
     training: Optional[TrainingCluster] = None  # None: train inside the pipeline's Trainer step
     dataflow: Dataflow = Dataflow()
     beam_runner: str = "DataflowRunner"  # or DirectRunner inside the step's container
+    model_registry: Optional[ModelRegistry] = None  # None: served models stay on GCS only
 
     def pipeline_root(self, pipeline_name: str) -> str:
         return f"{self.root}/pipelines/{pipeline_name}"

@@ -58,7 +58,15 @@ def cloud_pipeline(spec: DatasetSpec, config: CloudConfig, *, hyperparameters: O
         hyperparameters=hyperparameters,
         distribution=distribution,
         vertex_training=trainer_custom_config(config) if config.training is not None else None,
-        train_args=train_args)
+        train_args=train_args,
+        model_registry=registry_settings(config, spec) if config.model_registry is not None else None)
+
+
+def registry_settings(config: CloudConfig, spec: DatasetSpec) -> dict:
+    registry = config.model_registry
+    return {"project": config.project, "region": config.region,
+            "display_name": registry.display_name or cloud_pipeline_name(spec),
+            "serving_image": registry.serving_image, "labels_json": json.dumps(registry.labels, sort_keys=True)}
 
 
 def runner(config: CloudConfig, output_file: str) -> tfx.orchestration.experimental.KubeflowV2DagRunner:

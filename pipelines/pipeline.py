@@ -16,6 +16,7 @@ from components.anomaly_gate import AnomalyGate
 from components.atomic_pusher import AtomicPusher
 from components.evaluation_report import EvaluationReport
 from components.example_gens import example_gen_for
+from components.model_registry import VertexModelRegistry
 from components.schema_from_spec import SchemaFromSpec
 from pipelines.evaluation import eval_config
 from tfxp_contract.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
@@ -62,6 +63,7 @@ def create_pipeline(
     max_examples: Optional[int] = None,
     enable_cache: bool = True,
     data_files: Optional[dict] = None,
+    model_registry: Optional[dict] = None,
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
     ``spans``: the data root holds ``span-N/`` folders and each run reads the newest;
@@ -72,7 +74,8 @@ def create_pipeline(
     steps in whole epochs; by default the spec's epochs. ``data_files`` (file name -> sha256, as
     fetched) is recorded with the ExampleGen run, with the data version it makes: lineage
     shows it, and changed bytes re-run ExampleGen even where a file's size and time did not
-    change."""
+    change. ``model_registry`` (project, region, display_name, serving_image, labels_json) also
+    registers each pushed model in the Vertex AI Model Registry."""
     if not spec.model.family:
         raise SpecError(f"{spec.name}: a data view of a spec has no model to train")
     unknown = set(spec.model.hyperparameters) | set(hyperparameters or {})
@@ -151,11 +154,16 @@ def create_pipeline(
         model_run=trainer.outputs["model_run"], evaluation=evaluator.outputs["evaluation"],
         blessing=evaluator.outputs["blessing"], pushed_model=pusher.outputs["pushed_model"], spec_json=spec_json)
 
+    components = [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
+                  transform, trainer, model_resolver, evaluator, pusher, report]
+    if model_registry:
+        # Cloud runs: the pushed version also becomes a version in the Vertex AI Model Registry.
+        components.append(VertexModelRegistry(pushed_model=pusher.outputs["pushed_model"], **model_registry))
+
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
-        components=[example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
-                    transform, trainer, model_resolver, evaluator, pusher, report],
+        components=components,
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args))

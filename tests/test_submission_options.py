@@ -80,3 +80,27 @@ def test_version_and_json_listing(capsys):
     listed = json.loads(capsys.readouterr().out)
     assert {d["name"] for d in listed} >= {"house_votes", "mnist"}
     assert next(d for d in listed if d["name"] == "mnist")["data_family"] == "image"
+
+
+def test_pushed_models_can_be_registered_in_the_vertex_model_registry(tmp_path):
+    """With model_registry in the cloud config, the compiled pipeline has a registry step after
+    the pusher with the config's settings; the Model it would upload is a valid Vertex AI Model."""
+    import dataclasses
+
+    from google.cloud import aiplatform_v1
+
+    from components.model_registry import registry_upload
+    from infra.cloud_config import ModelRegistry
+
+    config = dataclasses.replace(load_config(EXAMPLE), model_registry=ModelRegistry(labels={"team": "ml"}))
+    compiled = json.loads(open(compile_pipeline(load_spec("house_votes"), config,
+                                                str(tmp_path / "house-votes.json"))).read())
+    task = compiled["pipelineSpec"]["root"]["dag"]["tasks"]["VertexModelRegistry"]
+    assert task["inputs"]["artifacts"]["pushed_model"]["taskOutputArtifact"]["producerTask"] == "AtomicPusher"
+    given = {k: v["runtimeValue"]["constantValue"]["stringValue"] for k, v in task["inputs"]["parameters"].items()}
+    assert given["display_name"] == "house-votes" and json.loads(given["labels_json"]) == {"team": "ml"}
+    assert given["project"] == config.project and given["serving_image"].startswith("us-docker.pkg.dev/vertex-ai/")
+    vertex_pipeline_job(config, str(tmp_path / "house-votes.json"), "house-votes", credentials=AnonymousCredentials())
+    model = aiplatform_v1.Model(registry_upload("house-votes", "gs://b/serving/house_votes/1795", given["serving_image"],
+                                                {"team": "ml"}))
+    assert model.container_spec.image_uri == given["serving_image"] and model.labels["team"] == "ml"
