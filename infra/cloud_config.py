@@ -42,6 +42,9 @@ class TrainingCluster:
     chief: MachinePool = MachinePool()
     workers: Optional[MachinePool] = None  # multi-worker: these replicas join the chief
     tpu: Optional[MachinePool] = None  # instead of chief/workers: a TPU VM pool
+    # Vertex AI TensorBoard instance the job's logs stream to (experiment tracking), e.g.
+    # projects/PROJECT/locations/REGION/tensorboards/ID; needs service_account. "" = none.
+    tensorboard: str = ""
 
     @property
     def is_tpu(self) -> bool:
@@ -119,6 +122,13 @@ def validate(config: CloudConfig, where: str) -> None:
                 raise CloudConfigError(f"{where}: training.{name} needs both accelerator_type and accelerator_count")
         if training.chief.replica_count != 1:
             raise CloudConfigError(f"{where}: training.chief.replica_count must be 1 (one chief)")
+        if training.tensorboard and not re.match(r"^projects/[^/]+/locations/[^/]+/tensorboards/[^/]+$",
+                                                 training.tensorboard):
+            raise CloudConfigError(f"{where}: training.tensorboard {training.tensorboard!r} must be a TensorBoard "
+                                   "resource name: projects/PROJECT/locations/REGION/tensorboards/ID")
+        if training.tensorboard and not config.service_account:
+            raise CloudConfigError(f"{where}: training.tensorboard needs service_account (Vertex AI writes the "
+                                   "logs as that account)")
         if training.tpu is not None and not training.tpu.accelerator_type.startswith("TPU"):
             raise CloudConfigError(f"{where}: training.tpu.accelerator_type must be a TPU type such as TPU_V3")
 

@@ -56,6 +56,10 @@ def custom_job_spec(config: CloudConfig) -> dict:
     spec = {"worker_pool_specs": worker_pool_specs(config.training, config.image)}
     if config.service_account:
         spec["service_account"] = config.service_account
+    if config.training.tensorboard:
+        # Vertex AI streams what the job writes under base_output_directory/logs to TensorBoard.
+        spec["tensorboard"] = config.training.tensorboard
+        spec["base_output_directory"] = {"output_uri_prefix": f"{config.root}/training_output"}
     try:
         aiplatform_v1.CustomJobSpec(spec)
     except (KeyError, ValueError, TypeError) as err:

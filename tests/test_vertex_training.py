@@ -110,3 +110,15 @@ def test_override_cluster_adds_and_removes_workers():
     cluster = override_cluster(TrainingCluster(chief=T4), workers=4)
     assert cluster.workers.replica_count == 4 and cluster.workers.accelerator_type == "NVIDIA_TESLA_T4"
     assert override_cluster(cluster, workers=0).workers is None
+
+
+def test_vertex_tensorboard_reaches_the_custom_job_spec():
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    raw["service_account"] = "trainer@my-project.iam.gserviceaccount.com"
+    raw["training"]["tensorboard"] = "projects/my-project/locations/us-central1/tensorboards/42"
+    spec = custom_job_spec(config_from_dict(raw, "cloud.yaml"))
+    assert spec["tensorboard"] == raw["training"]["tensorboard"]
+    assert spec["base_output_directory"] == {"output_uri_prefix": "gs://my-bucket/tfxp/training_output"}
+    raw["service_account"] = ""
+    with pytest.raises(CloudConfigError, match="training.tensorboard needs service_account"):
+        config_from_dict(raw, "cloud.yaml")
