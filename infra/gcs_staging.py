@@ -6,13 +6,13 @@ the same MD5 is skipped, so staging again after an interruption only sends what 
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from tfxp_contract.errors import ExplainedError
+from tfxp_contract.fetch import md5_base64
 
 CHUNK_SIZE = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads require
 
@@ -34,14 +34,6 @@ def split_gs_url(url: str) -> tuple[str, str]:
         raise StagingError(f"{url!r} is not a gs://bucket/prefix location")
     bucket, _, prefix = url[5:].partition("/")
     return bucket, prefix.strip("/")
-
-
-def md5_base64(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return base64.b64encode(digest.digest()).decode()
 
 
 def stage_files(files: list[Path], destination: str, client, progress: Optional[Callable[[str], None]] = None

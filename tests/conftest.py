@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, free_port, wait_until_listening
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +32,7 @@ def mariadb(tmp_path_factory):
     """A real MariaDB server (Debian's mariadb-server, installed by ./dev test) on 127.0.0.1,
     with a temporary data folder, stopped afterwards. Yields mysql://root@127.0.0.1:PORT."""
     import shutil
-    import socket
     import subprocess
-    import time
 
     server, install = shutil.which("mariadbd", path="/usr/sbin:/usr/bin"), shutil.which("mariadb-install-db")
     if server is None or install is None:
@@ -42,21 +40,12 @@ def mariadb(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mariadb")
     subprocess.run([install, f"--datadir={folder / 'data'}", "--user=root", "--skip-test-db",
                     "--auth-root-authentication-method=normal"], check=True, capture_output=True, timeout=300)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(folder / "server.log", "wb")
     process = subprocess.Popen([server, "--no-defaults", f"--datadir={folder / 'data'}", "--user=root",
                                 f"--port={port}", "--bind-address=127.0.0.1", f"--socket={folder / 'sock'}",
                                 "--skip-grant-tables", "--skip-name-resolve"], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, (folder / "server.log").read_text()[-2000:]
-            time.sleep(0.3)
+    wait_until_listening(port, process, 60, f"MariaDB (log: {folder / 'server.log'})")
     yield f"mysql://root@127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=60)

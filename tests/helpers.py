@@ -18,3 +18,27 @@ def write_spec(tmp_path: Path, raw: dict, name: str = "spec.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 free right now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(port: int, process, timeout: float, what: str) -> None:
+    """Returns once ``process`` accepts connections on ``port``; fails naming ``what``."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, f"{what} did not start"
+            time.sleep(0.2)

@@ -1,16 +1,15 @@
 """Staging raw files to GCS and reading them back, against a real local GCS emulator
 (gcp-storage-emulator, started here on 127.0.0.1), not a mock."""
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from infra.gcs_staging import StagingError, stage_files, verify_staged
+from tests.helpers import free_port, wait_until_listening
 from tfxp_contract.dataset_spec import load_spec
 
 BUCKET = "tfxp-test"
@@ -18,21 +17,12 @@ BUCKET = "tfxp-test"
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     binary = os.path.join(os.path.dirname(sys.executable), "gcp-storage-emulator")
     process = subprocess.Popen([binary, "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory",
                                 "--default-bucket", BUCKET, "-q"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "the GCS emulator did not start"
-            time.sleep(0.2)
+    wait_until_listening(port, process, 30, "the GCS emulator")
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)

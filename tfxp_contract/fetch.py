@@ -6,6 +6,7 @@ download never leaves a file that looks complete.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import sys
@@ -40,6 +41,15 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def md5_base64(path: Path) -> str:
+    """A file's MD5 as GCS reports it (base64), to tell whether a copy is the object."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return base64.b64encode(digest.digest()).decode()
 
 
 def verify(path: Path, source: SourceFile) -> str:
@@ -104,15 +114,8 @@ def _download_gcs(source: SourceFile, target: Path, log: Callable[[str], None]) 
                               "application-default login`)") from None
     if blob is None:
         raise DataSourceError(f"{source.path}: not found")
-    if target.is_file():
-        import base64
-        import hashlib
-        digest = hashlib.md5()
-        with open(target, "rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-        if base64.b64encode(digest.digest()).decode() == blob.md5_hash:
-            return
+    if target.is_file() and md5_base64(target) == blob.md5_hash:
+        return
     log(f"downloading {source.path}")
     fd, tmp = tempfile.mkstemp(prefix=f".{source.name}.", dir=target.parent)
     os.close(fd)
