@@ -20,6 +20,8 @@ examples:
   tfxp datasets
   tfxp run house_votes --data-dir ../shared/datasets
   tfxp run mammographic --data-dir ../shared/datasets --output-dir /tmp/out --shards 4
+  tfxp spec init customers.csv --label churn --out customers.yaml && tfxp run customers.yaml
+  tfxp run-compiled compiled/house-votes.json --root /tmp/cloud-root --param data_root=DIR
 """
 
 
