@@ -40,26 +40,62 @@ def _source_of(version_dir: str) -> str:
     return io_utils.read_string_file(path) if fileio.exists(path) else ""
 
 
-def publish_model(model_path: str, serving_root: str) -> tuple[str, str]:
+STALE_STAGING_SECONDS = 3600  # a staging folder untouched this long belongs to a push that died
+
+
+def version_clock() -> int:
+    """Versions are Unix seconds (TF Serving loads the highest number), strictly increasing."""
+    return int(time.time())
+
+
+def remove_stale_staging(serving_root: str, now: float) -> list[str]:
+    """Removes ``.incoming-*`` folders left by pushes that were killed mid-copy."""
+    removed = []
+    for name in fileio.listdir(serving_root) if fileio.exists(serving_root) else []:
+        path = os.path.join(serving_root, name.rstrip("/"))
+        if name.startswith(".incoming-") and now - _modified(path) > STALE_STAGING_SECONDS:
+            fileio.rmtree(path)
+            removed.append(path)
+    return removed
+
+
+def _modified(path: str) -> float:
+    try:
+        return fileio.stat(path).mtime_nsec / 1e9
+    except Exception:  # a backend without mtimes (object stores): treat it as old
+        return 0.0
+
+
+def publish_model(model_path: str, serving_root: str, attempts: int = 5) -> tuple[str, str]:
     """Copies a SavedModel to a new version directory atomically; returns (version, path).
 
-    If the newest version already holds this model, returns that version instead.
-    """
+    If the newest version already holds this model, returns that version instead. If another
+    push takes the chosen version first, the next one is tried."""
     fileio.makedirs(serving_root)
+    for path in remove_stale_staging(serving_root, time.time()):
+        logging.warning("removed %s, left by a push that did not finish", path)
     versions = served_versions(serving_root)
     if versions and _source_of(os.path.join(serving_root, str(versions[-1]))) == model_path:
         return str(versions[-1]), os.path.join(serving_root, str(versions[-1]))
-    version = str(max([int(time.time())] + [v + 1 for v in versions]))
-    final = os.path.join(serving_root, version)
+    version = max([version_clock()] + [v + 1 for v in versions])
     staging = os.path.join(serving_root, f".incoming-{version}-{uuid.uuid4().hex[:8]}")
     try:
         io_utils.copy_dir(model_path, staging)
         io_utils.write_string_file(os.path.join(staging, SERVED_SOURCE_FILE), model_path)
-        fileio.rename(staging, final)
+        for _ in range(attempts):
+            final = os.path.join(serving_root, str(version))
+            if not fileio.exists(final):
+                try:
+                    fileio.rename(staging, final)
+                    return str(version), final
+                except Exception:  # another push renamed into this version first
+                    if not fileio.exists(final):
+                        raise
+            version = max([version + 1] + [v + 1 for v in served_versions(serving_root)])
+        raise RuntimeError(f"{serving_root}: no free version after {attempts} attempts (other pushes keep taking them)")
     finally:
         if fileio.exists(staging):
             fileio.rmtree(staging)
-    return version, final
 
 
 class Executor(pusher_executor.Executor):

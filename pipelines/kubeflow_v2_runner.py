@@ -27,6 +27,7 @@ from tfx import v1 as tfx
 from infra.cloud_config import CloudConfig, load_config
 from infra.dataflow import beam_args
 from infra.vertex_training import distribution_for, trainer_custom_config
+from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import DatasetSpec, load_spec
 
@@ -59,6 +60,7 @@ def cloud_pipeline(spec: DatasetSpec, config: CloudConfig, *, hyperparameters: O
         distribution=distribution,
         vertex_training=trainer_custom_config(config) if config.training is not None else None,
         train_args=train_args,
+        code_versions=code_versions(),
         model_registry=registry_settings(config, spec) if config.model_registry is not None else None)
 
 

@@ -17,6 +17,7 @@ from typing import Optional
 
 from tfx import v1 as tfx
 
+from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, span_root
@@ -95,7 +96,8 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline
         max_examples=run.max_examples,
         enable_cache=run.enable_cache,
         spans=run.spans,
-        data_files=data.digests if data else None)
+        data_files=data.digests if data else None,
+        code_versions=code_versions())
 
 
 def run_from_environment() -> LocalRun:

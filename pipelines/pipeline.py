@@ -64,6 +64,7 @@ def create_pipeline(
     enable_cache: bool = True,
     data_files: Optional[dict] = None,
     model_registry: Optional[dict] = None,
+    code_versions: Optional[dict] = None,
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
     ``spans``: the data root holds ``span-N/`` folders and each run reads the newest;
@@ -75,7 +76,10 @@ def create_pipeline(
     fetched) is recorded with the ExampleGen run, with the data version it makes: lineage
     shows it, and changed bytes re-run ExampleGen even where a file's size and time did not
     change. ``model_registry`` (project, region, display_name, serving_image, labels_json) also
-    registers each pushed model in the Vertex AI Model Registry."""
+    registers each pushed model in the Vertex AI Model Registry. ``code_versions`` (component
+    id -> fingerprint, ``pipelines.code_version``) joins those components' cache keys, so an
+    edit of the code they run re-runs them."""
+    code = dict(code_versions or {})
     if not spec.model.family:
         raise SpecError(f"{spec.name}: a data view of a spec has no model to train")
     unknown = set(spec.model.hyperparameters) | set(hyperparameters or {})
@@ -112,7 +116,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=f"{transforms.module_name(spec)}.preprocessing_fn",
-        custom_config={"spec": data_json})
+        custom_config={"spec": data_json, "code_version": code.get("Transform", "")})
     transform.add_upstream_node(anomaly_gate)
 
     # The same run_fn either way; on Vertex, every replica of the custom job runs it.
@@ -125,7 +129,8 @@ def create_pipeline(
         train_args=train_args if train_args is not None else tfx.proto.TrainArgs(),
         eval_args=tfx.proto.EvalArgs(),
         custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
-                       "distribution": dict(distribution or {}), **(vertex_training or {})})
+                       "distribution": dict(distribution or {}), "code_version": code.get("Trainer", ""),
+                       **(vertex_training or {})})
 
     # The baseline for the no-regression check: the newest model that was blessed.
     model_resolver = tfx.dsl.Resolver(

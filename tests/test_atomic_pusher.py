@@ -34,3 +34,52 @@ def test_a_failed_copy_leaves_no_version_and_no_staging(tmp_path):
     with pytest.raises(OSError):  # tfx.dsl.io's NotFoundError for the dangling file
         publish_model(broken, str(root))
     assert os.listdir(root) == []
+
+
+def test_a_version_taken_by_another_push_meanwhile_moves_to_the_next(tmp_path, monkeypatch):
+    import components.atomic_pusher as pusher
+    root = tmp_path / "serving"
+    model = _model(tmp_path, "m1")
+    real_copy = pusher.io_utils.copy_dir
+    monkeypatch.setattr(pusher, "version_clock", lambda: 1_800_000_000)
+
+    def copy_while_another_push_lands(source, target):
+        real_copy(source, target)
+        other = root / "1800000000"
+        if not other.exists():
+            real_copy(_model(tmp_path, "other", "other graph"), str(other))
+
+    monkeypatch.setattr(pusher.io_utils, "copy_dir", copy_while_another_push_lands)
+    version, path = publish_model(model, str(root))
+    assert version == "1800000001" and open(os.path.join(path, "saved_model.pb")).read() == "graph"
+    assert open(root / "1800000000" / "saved_model.pb").read() == "other graph"
+    assert sorted(os.listdir(root)) == ["1800000000", "1800000001"]
+
+
+def test_concurrent_publishes_get_distinct_versions(tmp_path, monkeypatch):
+    import threading
+
+    import components.atomic_pusher as pusher
+    monkeypatch.setattr(pusher, "version_clock", lambda: 1_800_000_000)  # all pick the same version first
+    root = str(tmp_path / "serving")
+    models = [_model(tmp_path, f"m{i}", f"graph {i}") for i in range(4)]
+    results = []
+    threads = [threading.Thread(target=lambda m=m: results.append(publish_model(m, root))) for m in models]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({version for version, _ in results}) == 4 and len(served_versions(root)) == 4
+    assert not [n for n in os.listdir(root) if n.startswith(".")]
+
+
+def test_staging_left_by_a_killed_push_is_removed(tmp_path):
+    import time
+    root = tmp_path / "serving"
+    stale, fresh = root / ".incoming-1700000000-dead0001", root / ".incoming-1800000000-busy0002"
+    for folder in (stale, fresh):
+        (folder / "variables").mkdir(parents=True)
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    publish_model(_model(tmp_path, "m1"), str(root))
+    assert not stale.exists() and fresh.exists()  # a push still copying is left alone

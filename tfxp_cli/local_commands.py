@@ -9,6 +9,7 @@ import time
 
 from tfxp_cli.errors import explain
 from tfxp_cli.local_schedule import check_local_cron, run_on_schedule
+from tfxp_cli.run_lock import run_lock
 from tfxp_contract.dataset_spec import STRATEGIES, builtin_spec_names, load_spec
 from tfxp_contract.fetch import DATA_DIR_ENV, fetch_data, fetch_dataset
 from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SUMMARY_FILE
@@ -89,15 +90,17 @@ def run_pipeline_once(run, verbose: bool) -> str:
     from tfxp_reports.lineage import describe_data_version, last_recorded_data
     from tfxp_reports.outcome import latest_outcome
 
-    data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
-    if data is not None:
-        print(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)), file=sys.stderr)
-    pipeline = build(run, data)
-    print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
-          f"outputs in {run.home}", file=sys.stderr)
-    start = time.monotonic()
-    with ComponentProgress(total=len(pipeline.components), verbose=verbose):
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+    with run_lock(run.home):
+        data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
+        if data is not None:
+            print(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)),
+                  file=sys.stderr)
+        pipeline = build(run, data)
+        print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
+              f"outputs in {run.home}", file=sys.stderr)
+        start = time.monotonic()
+        with ComponentProgress(total=len(pipeline.components), verbose=verbose):
+            tfx.orchestration.LocalDagRunner().run(pipeline)
     done = f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path, run.name).summary()}"
     return done + newest_report_table(run)
 

@@ -7,6 +7,8 @@ error names the worker, its exit status and the end of its log.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import json
 import os
@@ -15,9 +17,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Optional
 
 from absl import logging
 
@@ -86,8 +90,45 @@ def _stop(workers: list[_Worker], grace_seconds: float = 10.0) -> None:
             w.process.wait()
 
 
-def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_seconds: float = 0.5) -> None:
-    """Runs ``job`` on ``num_workers`` local processes; returns when all have finished."""
+def _die_with_parent() -> None:
+    """In the worker, before it runs: the kernel sends it SIGTERM when the launcher dies, even
+    by SIGKILL (Linux's parent-death signal), so no worker outlives its run."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: the launcher's own handlers still stop the workers
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def start_worker(command: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM to the launcher ends the run like Ctrl-C does: the workers are stopped first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_seconds: float = 0.5,
+                      worker_command: Optional[list[str]] = None) -> None:
+    """Runs ``job`` on ``num_workers`` local processes; returns when all have finished.
+    ``worker_command`` replaces ``python -m trainers.worker JOB.json`` (tests)."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     # Non-chief workers' throw-away copies go here, removed even if a worker is killed.
@@ -96,32 +137,35 @@ def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_se
     job_file = work / "job.json"
     job_file.write_text(job.to_json())
     workers = []
-    for index, config in enumerate(tf_configs(free_ports(num_workers))):
-        env = {**os.environ, "TF_CONFIG": json.dumps(config)}
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        log_path = work / f"worker-{index}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "trainers.worker", str(job_file)],
-                                       env=env, stdout=log, stderr=subprocess.STDOUT)
-        workers.append(_Worker(index, process, log_path))
-    (work / WORKERS_FILE).write_text(json.dumps({w.index: w.process.pid for w in workers}))
-    logging.info("started %d local workers; logs in %s", num_workers, work)
-    try:
-        while True:
-            failed = [w for w in workers if w.process.poll() not in (None, 0)]
-            if failed:
-                # A killed worker is the cause; the survivors' errors are its consequence.
-                first = min(failed, key=lambda w: (w.process.returncode >= 0, w.index))
-                _stop(workers)
-                raise WorkerFailed(
-                    f"local multi-worker training failed: {first.name} {describe_exit(first.process.returncode)}; "
-                    f"the other workers were stopped. Log: {first.log_path}\n{log_tail(first.log_path)}")
-            if all(w.process.returncode == 0 for w in workers):
-                logging.info("all %d local workers finished", num_workers)
-                return
-            time.sleep(poll_seconds)
-    except BaseException:
-        _stop(workers)
-        raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    command = worker_command or [sys.executable, "-m", "trainers.worker", str(job_file)]
+    with _stop_on_sigterm():
+        try:
+            for index, config in enumerate(tf_configs(free_ports(num_workers))):
+                env = {**os.environ, "TF_CONFIG": json.dumps(config)}
+                env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+                log_path = work / f"worker-{index}.log"
+                workers.append(_Worker(index, start_worker(command, env, log_path), log_path))
+            (work / WORKERS_FILE).write_text(json.dumps({w.index: w.process.pid for w in workers}))
+            logging.info("started %d local workers; logs in %s", num_workers, work)
+            _wait(workers, num_workers, poll_seconds)
+        except BaseException:  # a failed worker, Ctrl-C, SIGTERM: none of the workers outlives the run
+            _stop(workers)
+            raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _wait(workers: list[_Worker], num_workers: int, poll_seconds: float) -> None:
+    while True:
+        failed = [w for w in workers if w.process.poll() not in (None, 0)]
+        if failed:
+            # A killed worker is the cause; the survivors' errors are its consequence.
+            first = min(failed, key=lambda w: (w.process.returncode >= 0, w.index))
+            _stop(workers)
+            raise WorkerFailed(
+                f"local multi-worker training failed: {first.name} {describe_exit(first.process.returncode)}; "
+                f"the other workers were stopped. Log: {first.log_path}\n{log_tail(first.log_path)}")
+        if all(w.process.returncode == 0 for w in workers):
+            logging.info("all %d local workers finished", num_workers)
+            return
+        time.sleep(poll_seconds)
