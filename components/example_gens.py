@@ -25,13 +25,14 @@ class Reader:
     slices: bool  # reads only the first N examples of each published split (--max-examples)
 
 
+# Tables: CSV and Parquet rows are parsed by one reader (components.delimited_rows).
+_TABLES = Reader(lambda spec, root, shards, inputs, outputs, _, extra: CsvSpecExampleGen(
+    input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
+    extra_config=extra), slices=False)
+
 EXAMPLE_GENS: dict[str, Reader] = {
-    "csv": Reader(lambda spec, root, shards, inputs, outputs, _, extra: CsvSpecExampleGen(
-        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
-        extra_config=extra), slices=False),
-    "parquet": Reader(lambda spec, root, shards, inputs, outputs, _, extra: CsvSpecExampleGen(
-        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
-        extra_config=extra), slices=False),
+    "csv": _TABLES,
+    "parquet": _TABLES,
     "idx": Reader(lambda spec, root, shards, inputs, outputs, limit, extra: IdxExampleGen(
         input_base=root, num_shards=shards, input_config=inputs, output_config=outputs, max_examples=limit,
         extra_config=extra), slices=True),
