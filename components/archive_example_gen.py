@@ -19,7 +19,7 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 from tfx.utils import proto_utils
 
-from components.archive_records import ReadReport, read_archive
+from components.archive_records import DEFAULT_MAX_MEMBER_BYTES, ReadReport, read_archive
 from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec
 
@@ -30,7 +30,7 @@ def archive_config(spec: DatasetSpec, max_examples: Optional[int]) -> dict:
     [feature] = spec.feature_columns
     return {"content": feature.type, "feature": feature.name, "label": spec.label.column,
             "labels": list(spec.label.values), "split_folders": dict(spec.archive_split_folders),
-            "max_examples": max_examples or 0}
+            "max_examples": max_examples or 0, "max_member_bytes": spec.archive_file_limit_mb << 20}
 
 
 def to_example(feature: str, content: bytes, label_key: str, label: str) -> tf.train.Example:
@@ -50,7 +50,8 @@ class _ReadArchive(beam.DoFn):
         c = self._config
         report = ReadReport(path)
         for record in read_archive(path, c["content"], c["labels"], EXTENSIONS[c["content"]], self._split_folder,
-                                   int(c["max_examples"]) or None, report):
+                                   int(c["max_examples"]) or None, report,
+                                   int(c.get("max_member_bytes") or DEFAULT_MAX_MEMBER_BYTES)):
             yield to_example(c["feature"], record.content, c["label"], record.label)
         for problem in report.skipped:
             logging.warning("%s: skipped %s", path, problem)

@@ -9,7 +9,9 @@ The class is the folder right above each file; with ``split_folder`` only member
 A member that is not what the spec says (an image that does not decode, an empty or
 non-UTF-8 review) is reported by archive and member name and skipped; if more than
 ``MAX_BAD_SHARE`` of a split's files are bad, the archive is taken to be the wrong one and
-the run stops with ``ArchiveFormatError`` naming them.
+the run stops with ``ArchiveFormatError`` naming them. A file over the size limit (the spec's
+``archive_file_limit_mb``) is one of those bad files: skipped without being read, so a small
+archive that unpacks to gigabytes cannot fill memory.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import Iterator, Optional, Sequence
 from tfxp_contract.errors import ExplainedError
 
 MAX_BAD_SHARE = 0.01
+DEFAULT_MAX_MEMBER_BYTES = 256 << 20  # flowers' photos are under 1 MB, IMDB's reviews under 15 kB
 
 
 class ArchiveFormatError(ExplainedError, ValueError):
@@ -72,7 +75,8 @@ def text_problem(content: bytes) -> Optional[str]:
 
 def read_archive(path: str, content: str, labels: Sequence[str], extensions: Sequence[str],
                  split_folder: Optional[str] = None, limit: Optional[int] = None,
-                 report: Optional[ReadReport] = None) -> Iterator[Record]:
+                 report: Optional[ReadReport] = None,
+                 max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> Iterator[Record]:
     """Yields the archive's labelled files in archive order; bad ones go to ``report``.
     ``limit``: about that many files, an equal share per class (a slice for tests)."""
     report = report if report is not None else ReadReport(path)
@@ -95,6 +99,10 @@ def read_archive(path: str, content: str, labels: Sequence[str], extensions: Seq
                 if label is None:
                     continue  # a folder that is not one of the spec's classes (e.g. IMDB's train/unsup)
                 if quota is not None and taken[label] >= quota:
+                    continue
+                if member.size > max_member_bytes:
+                    report.skipped.append(f"{member.name}: {member.size:,} bytes, over the limit of "
+                                          f"{max_member_bytes:,} (archive_file_limit_mb); not read")
                     continue
                 data = archive.extractfile(member).read()
                 problem = check(data)

@@ -4,12 +4,16 @@ An IDX file starts with two zero bytes, a type code (0x08 = unsigned byte) and t
 of dimensions, then one big-endian uint32 per dimension, then the data. Images (3 dims)
 and labels (1 dim) come in separate files; ``read_pairs`` walks both in step, one record
 at a time, so a 47 MB training set is never held in memory. A wrong magic number, a count
-mismatch or a file that ends early raises IdxFormatError naming the file.
+mismatch, a file that ends early (or a gzip stream cut short) and a header that promises
+impossible sizes (a dimension of 0, or one record over ``MAX_RECORD_BYTES``) raise
+IdxFormatError naming the file, before anything is allocated from the header's numbers.
 """
 from __future__ import annotations
 
 import gzip
+import math
 import struct
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional, Tuple
 
@@ -19,6 +23,7 @@ import tensorflow as tf
 from tfxp_contract.errors import ExplainedError
 
 UNSIGNED_BYTE = 0x08
+MAX_RECORD_BYTES = 64 << 20  # one image; MNIST's are 784 bytes
 
 
 class IdxFormatError(ExplainedError, ValueError):
@@ -39,7 +44,7 @@ class IdxHeader:
 
     @property
     def record_size(self) -> int:
-        return int(np.prod(self.record_shape)) if self.record_shape else 1
+        return math.prod(self.record_shape)  # Python ints: a lying header cannot overflow it
 
 
 def _open(path: str) -> BinaryIO:
@@ -50,15 +55,30 @@ def _open(path: str) -> BinaryIO:
 def read_header(stream: BinaryIO, path: str) -> IdxHeader:
     try:
         magic = stream.read(4)
-    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
         raise IdxFormatError(f"{path}: not a gzip-compressed IDX file ({err})") from None
     if len(magic) < 4 or magic[:2] != b"\x00\x00" or magic[2] != UNSIGNED_BYTE or not 1 <= magic[3] <= 4:
         raise IdxFormatError(f"{path}: wrong magic number {magic.hex() or '(empty file)'}; "
                              "expected 0000080N (unsigned-byte IDX with N dimensions)")
-    size = stream.read(4 * magic[3])
+    size = _read(stream, 4 * magic[3], path)
     if len(size) < 4 * magic[3]:
         raise IdxFormatError(f"{path}: header ends early")
-    return IdxHeader(struct.unpack(f">{magic[3]}I", size))
+    header = IdxHeader(struct.unpack(f">{magic[3]}I", size))
+    if 0 in header.record_shape:
+        raise IdxFormatError(f"{path}: header gives dimensions {header.dims}; a record dimension of 0 "
+                             "holds nothing")
+    if header.record_size > MAX_RECORD_BYTES:
+        raise IdxFormatError(f"{path}: header gives dimensions {header.dims}, {header.record_size:,} bytes per "
+                             f"record (the limit is {MAX_RECORD_BYTES:,}); not an image file")
+    return header
+
+
+def _read(stream: BinaryIO, size: int, path: str) -> bytes:
+    try:
+        return stream.read(size)
+    except (EOFError, OSError, zlib.error) as err:  # a gzip stream cut short, a damaged block
+        raise IdxFormatError(f"{path}: the gzip stream is truncated or damaged ({type(err).__name__}: "
+                             f"{err}); fetch the file again") from None
 
 
 def read_pairs(images_path: str, labels_path: str, limit: Optional[int] = None
@@ -79,8 +99,8 @@ def read_pairs(images_path: str, labels_path: str, limit: Optional[int] = None
         count = image_header.count if limit is None else min(limit, image_header.count)
         size = image_header.record_size
         for index in range(count):
-            pixels = images.read(size)
-            label = labels.read(1)
+            pixels = _read(images, size, images_path)
+            label = _read(labels, 1, labels_path)
             if len(pixels) < size:
                 raise IdxFormatError(f"{images_path}: truncated: header promises {image_header.count} images, "
                                      f"data ends in image {index}")

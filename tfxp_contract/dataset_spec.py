@@ -203,6 +203,8 @@ class DatasetSpec:
     slices: tuple[str, ...] = ()  # raw columns whose values the evaluation reports separately
     # format archive with a published split: {split name: its folder inside the archive}
     archive_split_folders: dict[str, str] = field(default_factory=dict)
+    # format archive: a file inside it larger than this is skipped (and reported) unread
+    archive_file_limit_mb: int = Field(256, ge=1, le=1 << 20)
 
     @field_validator("name")
     @classmethod
