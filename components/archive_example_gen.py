@@ -20,7 +20,7 @@ from tfx.proto import example_gen_pb2, range_config_pb2
 from tfx.utils import proto_utils
 
 from components.archive_records import DEFAULT_MAX_MEMBER_BYTES, ReadReport, read_archive
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec
 
 EXTENSIONS = {"image": (".jpg", ".jpeg", ".png"), "text": (".txt",)}
@@ -52,6 +52,7 @@ class _ReadArchive(beam.DoFn):
         for record in read_archive(path, c["content"], c["labels"], EXTENSIONS[c["content"]], self._split_folder,
                                    int(c["max_examples"]) or None, report,
                                    int(c.get("max_member_bytes") or DEFAULT_MAX_MEMBER_BYTES)):
+            RECORDS_READ.inc()
             yield to_example(c["feature"], record.content, c["label"], record.label)
         for problem in report.skipped:
             logging.warning("%s: skipped %s", path, problem)

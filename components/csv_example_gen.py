@@ -16,7 +16,7 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.delimited_rows import read_rows, to_example
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
 
 
@@ -34,6 +34,7 @@ class _ParseFile(beam.DoFn):
             logging.warning("%s: %s=%s is outside the documented range; treated as missing", path, column, value)
 
         for row in read_rows(self._spec, path, out_of_range):
+            RECORDS_READ.inc()
             yield to_example(row)
 
 

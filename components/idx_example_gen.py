@@ -19,7 +19,7 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.idx_records import find_pair, read_pairs
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 
 IMAGE_KEY = "image"
 LABEL_KEY = "label"
@@ -41,6 +41,7 @@ def to_example(pixels: np.ndarray, label: int) -> tf.train.Example:
 def _read_split(files: list, limit: Optional[int]):
     images, labels = find_pair(files)
     for _, pixels, label in read_pairs(images, labels, limit):
+        RECORDS_READ.inc()
         yield to_example(pixels, label)
 
 

@@ -3,6 +3,7 @@ import gzip
 import io
 import os
 
+import apache_beam as beam
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -16,7 +17,7 @@ from tfx.utils import proto_utils
 
 from components.idx_example_gen import Executor
 from components.idx_records import IdxFormatError, read_pairs
-from components.sharded_example_gen import pack_config
+from components.sharded_example_gen import RECORDS_READ, RecordCountError, check_counts, count_written, counter_totals, pack_config
 
 SPLITS = example_gen_pb2.Input(splits=[
     example_gen_pb2.Input.Split(name="train", pattern="train-*-ubyte.gz"),
@@ -98,3 +99,21 @@ def test_not_gzip_and_count_mismatch_are_named(tmp_path):
     images = _idx(tmp_path / "images2.gz", b"\x00\x00\x08\x03", [3, 2, 2], bytes(12))
     with pytest.raises(IdxFormatError, match=r"images2.gz holds 3 images but .*labels.gz holds 2 labels"):
         list(read_pairs(images, labels))
+
+
+def _read_one(index: int) -> bytes:
+    RECORDS_READ.inc()
+    return str(index).encode()
+
+
+def test_a_record_lost_between_reader_and_writer_fails_the_run():
+    with beam.Pipeline() as pipeline:
+        (pipeline
+         | beam.Create(range(7)) | beam.Map(_read_one)
+         | "LoseOne" >> beam.Filter(lambda record: record != b"3")
+         | beam.Map(count_written))
+    totals = counter_totals(pipeline.result)
+    assert (totals["records_read"], totals["records_written"]) == (7, 6)
+    with pytest.raises(RecordCountError, match="in/: the readers read 7 records but 6 were written"):
+        check_counts(totals, "in/")
+    check_counts({"records_read": 6, "records_written": 6}, "in/")
