@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from tfx.components import FileBasedExampleGen
-from tfx.proto import example_gen_pb2
+from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.archive_example_gen import ArchiveExampleGen
 from components.csv_example_gen import CsvSpecExampleGen
@@ -19,35 +19,39 @@ from tfxp_contract.dataset_spec import DatasetSpec, SpecError
 
 @dataclass(frozen=True)
 class Reader:
-    # (spec, data root, shards, input config, output config, max examples, extra config) -> the component
+    # (spec, data root, shards, input config, output config, max examples, extra config, span range)
+    # -> the component
     make: Callable[[DatasetSpec, str, int, example_gen_pb2.Input, Optional[example_gen_pb2.Output], Optional[int],
-                    dict], FileBasedExampleGen]
+                    dict, Optional[range_config_pb2.RangeConfig]], FileBasedExampleGen]
     slices: bool  # reads only the first N examples of each published split (--max-examples)
 
 
 # Tables: CSV and Parquet rows are parsed by one reader (components.delimited_rows).
-_TABLES = Reader(lambda spec, root, shards, inputs, outputs, _, extra: CsvSpecExampleGen(
+_TABLES = Reader(lambda spec, root, shards, inputs, outputs, _, extra, span: CsvSpecExampleGen(
     input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
-    extra_config=extra), slices=False)
+    extra_config=extra, range_config=span), slices=False)
 
 EXAMPLE_GENS: dict[str, Reader] = {
     "csv": _TABLES,
     "parquet": _TABLES,
-    "idx": Reader(lambda spec, root, shards, inputs, outputs, limit, extra: IdxExampleGen(
+    "idx": Reader(lambda spec, root, shards, inputs, outputs, limit, extra, span: IdxExampleGen(
         input_base=root, num_shards=shards, input_config=inputs, output_config=outputs, max_examples=limit,
-        extra_config=extra), slices=True),
-    "archive": Reader(lambda spec, root, shards, inputs, outputs, limit, extra: ArchiveExampleGen(
+        extra_config=extra, range_config=span), slices=True),
+    "archive": Reader(lambda spec, root, shards, inputs, outputs, limit, extra, span: ArchiveExampleGen(
         input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
-        max_examples=limit, extra_config=extra), slices=True),
+        max_examples=limit, extra_config=extra, range_config=span), slices=True),
 }
 
 
 def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, input_config: example_gen_pb2.Input,
                     output_config: Optional[example_gen_pb2.Output], max_examples: Optional[int],
-                    extra_config: Optional[dict] = None) -> FileBasedExampleGen:
-    """``extra_config``: recorded with the ExampleGen's execution (e.g. the data version)."""
+                    extra_config: Optional[dict] = None, span: Optional[int] = None) -> FileBasedExampleGen:
+    """``extra_config``: recorded with the ExampleGen's execution (e.g. the data version);
+    ``span``: read that span (input patterns hold ``{SPAN}``), not the newest."""
     reader = EXAMPLE_GENS[spec.format]  # the spec's format was checked against FORMATS when it loaded
     if max_examples and not reader.slices:
         raise SpecError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
+    ranges = None if span is None else range_config_pb2.RangeConfig(
+        static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span))
     return reader.make(spec, data_root, num_shards, input_config, output_config, max_examples,
-                       dict(extra_config or {}))
+                       dict(extra_config or {}), ranges)

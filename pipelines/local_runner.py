@@ -20,7 +20,7 @@ from tfx import v1 as tfx
 from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
-from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, span_root
+from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, newest_span
 from tfxp_contract.run_folders import RunFolders
 from tfxp_reports.outcome import connection_config
 
@@ -40,7 +40,7 @@ class LocalRun:
     beam_workers: int = 0  # 0 = one in-memory worker; N = N DirectRunner worker processes
     max_examples: Optional[int] = None  # a slice of each published split
     enable_cache: bool = True
-    spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest
+    spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest with _SUCCESS
     metadata: Optional[str] = None  # mysql://user@host:port/db; None = SQLite under the output folder
 
     @property
@@ -80,7 +80,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline
     spec = load_spec(run.dataset)
     if data is None and not run.spans:
         data = fetch_data(spec, run.data_dir)
-    data_root = span_root(spec, run.data_dir) if run.spans else data.folder
+    data_root, span = newest_span(spec, run.data_dir) if run.spans else (data.folder, None)
     run.home.mkdir(parents=True, exist_ok=True)
     return create_pipeline(
         pipeline_name=spec.name,
@@ -96,6 +96,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline
         max_examples=run.max_examples,
         enable_cache=run.enable_cache,
         spans=run.spans,
+        span=span,
         data_files=data.digests if data else None,
         code_versions=code_versions())
 

@@ -60,6 +60,7 @@ def create_pipeline(
     vertex_training: Optional[dict] = None,
     train_args: Optional[Any] = None,
     spans: bool = False,
+    span: Optional[int] = None,
     max_examples: Optional[int] = None,
     enable_cache: bool = True,
     data_files: Optional[dict] = None,
@@ -67,7 +68,8 @@ def create_pipeline(
     code_versions: Optional[dict] = None,
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
-    ``spans``: the data root holds ``span-N/`` folders and each run reads the newest;
+    ``spans``: the data root holds ``span-N/`` folders and each run reads the newest (``span``:
+    that one; the local runner picks the newest complete one);
     ``distribution`` overrides the spec's training strategy settings for this run;
     ``vertex_training`` (``infra.vertex_training.trainer_custom_config``) runs the Trainer
     as a Vertex AI custom job instead of inside its pipeline step. ``train_args`` (TrainArgs,
@@ -96,7 +98,7 @@ def create_pipeline(
     # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
     recorded = {"data_version": data_version(data_files), "data_files": dict(data_files)} if data_files else {}
     example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, *split_configs(spec, spans),
-                                  max_examples, recorded)
+                                  max_examples, recorded, span)
 
     # Statistics over both splits: inputs to the schema, the validator and the reports.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])

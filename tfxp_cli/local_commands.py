@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
 
 from tfxp_cli.errors import explain
-from tfxp_cli.local_schedule import check_local_cron, run_on_schedule
+from tfxp_cli.local_schedule import check_local_cron, run_in_child, run_on_schedule
 from tfxp_cli.run_lock import run_lock
 from tfxp_contract.dataset_spec import STRATEGIES, builtin_spec_names, load_spec
 from tfxp_contract.fetch import DATA_DIR_ENV, fetch_data, fetch_dataset
@@ -81,8 +82,9 @@ def local_run(args):
                     metadata=args.metadata)
 
 
-def run_pipeline_once(run, verbose: bool) -> str:
-    """Builds (fetching and verifying the data) and runs the pipeline; returns the outcome."""
+def run_pipeline_once(run, verbose: bool, lock: bool = True) -> str:
+    """Builds (fetching and verifying the data) and runs the pipeline; returns the outcome.
+    ``lock``: hold the output folder's run lock (False: the caller holds it)."""
     from tfx import v1 as tfx
 
     from pipelines.local_runner import build
@@ -90,7 +92,7 @@ def run_pipeline_once(run, verbose: bool) -> str:
     from tfxp_reports.lineage import describe_data_version, last_recorded_data
     from tfxp_reports.outcome import latest_outcome
 
-    with run_lock(run.home):
+    with run_lock(run.home) if lock else contextlib.nullcontext():
         data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
         if data is not None:
             print(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)),
@@ -126,8 +128,11 @@ def cmd_run(args) -> int:
 def cmd_schedule(args) -> int:
     check_local_cron(args.cron)
     run = local_run(args)
-    failures = run_on_schedule(args.cron, lambda n: run_pipeline_once(run, args.verbose), args.max_runs,
-                               log=lambda line: print(line, flush=True), describe_error=explain)
+    timeout = args.run_timeout * 60 if args.run_timeout > 0 else None
+    with run_lock(run.home):  # held between runs too: no `tfxp run` slips in on this folder
+        failures = run_on_schedule(
+            args.cron, lambda n: run_in_child(run_pipeline_once, (run, args.verbose, False), timeout), args.max_runs,
+            log=lambda line: print(line, flush=True), describe_error=explain)
     return 1 if failures else 0
 
 
@@ -202,7 +207,8 @@ def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
     p.add_argument("--max-examples", type=int, default=None, metavar="N",
                    help="use only the first N examples of each published split (image datasets; a quick slice)")
     p.add_argument("--spans", action="store_true",
-                   help="the data dir holds <dataset>/span-N/ folders of new data; read the newest (no checksums)")
+                   help="the data dir holds <dataset>/span-N/ folders of new data; read the newest one holding a "
+                        "_SUCCESS file (no checksums)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing cached results")
     p.add_argument("--verbose", action="store_true", help="show TFX's own INFO logs")
     add_distribution_options(p)
@@ -234,9 +240,13 @@ def add_local_commands(commands) -> None:
         "schedule", help="run a dataset's pipeline locally on a cron schedule (retraining)",
         description="Runs the local pipeline at every fire time of --cron until stopped (Ctrl-C) or --max-runs. "
                     "With --spans, each run reads the newest <data-dir>/<dataset>/span-N/ folder; the Evaluator "
-                    "compares with the last blessed model, so a retrained model is pushed only if no worse.")
+                    "compares with the last blessed model, so a retrained model is pushed only if no worse. Each run is a "
+                    "fresh process; a span is read once its writer has put a _SUCCESS file in it.")
     p.add_argument("--cron", required=True, help="'0 3 * * *' = daily at 03:00 UTC; a sixth field gives seconds")
     p.add_argument("--max-runs", type=int, default=None, metavar="N", help="stop after N runs (default: never)")
+    p.add_argument("--run-timeout", type=float, default=360, metavar="MINUTES",
+                   help="stop a run still going after this long (it counts as failed; the schedule goes on); "
+                        "0: no limit (default: 360)")
     add_run_options(p, data_dir)
     p.set_defaults(func=cmd_schedule)
 
