@@ -1,21 +1,28 @@
 """Getting a dataset's published files: from a local mirror, the cache, or the canonical URL.
 
-Every file is checked against the spec's sha256 before a pipeline sees it. Downloads go to
-a temporary name and are renamed into the cache only once verified, so an interrupted
-download never leaves a file that looks complete.
+Every file is checked against the spec's sha256 before a pipeline sees it. Downloads grow in
+``.<name>.partial`` and are renamed into the cache only once verified, so an interrupted
+download never leaves a file that looks complete; a cut connection is retried with backoff and
+resumed with an HTTP range (on this run's later attempts and on the next run), and a download
+that stays short says how many bytes came.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import os
+import socket
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
+
+from tqdm import tqdm
 
 from tfxp_contract.dataset_spec import DatasetSpec, SourceFile
 from tfxp_contract.errors import ExplainedError
@@ -77,28 +84,90 @@ def inside(folder: Path, name: str) -> Path:
     return path
 
 
-def _download(source: SourceFile, target: Path, log: Callable[[str], None]) -> None:
+RETRY_WAITS = (2.0, 8.0, 30.0)  # seconds before the 2nd, 3rd and 4th attempt
+
+
+class _Interrupted(Exception):
+    """The connection ended before the announced length: worth another attempt."""
+
+
+def partial_path(target: Path) -> Path:
+    """Where a download grows until it is complete and verified (kept between attempts and
+    runs, so an interrupted download resumes where the server allows ranges)."""
+    return target.with_name(f".{target.name}.partial")
+
+
+def download(source: SourceFile, target: Path, log: Callable[[str], None],
+             waits: tuple[float, ...] = RETRY_WAITS, sleep: Callable[[float], None] = time.sleep) -> None:
+    """``source.url`` to ``target``: retried after each of ``waits``, resumed with an HTTP range
+    where the server grants it, verified, then renamed into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(target)
     log(f"downloading {source.url}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{source.name}.", dir=target.parent)
+    last: Optional[BaseException] = None
+    for attempt in range(1, len(waits) + 2):
+        try:
+            _fetch_into(source.url, partial)
+            last = None
+            break
+        except urllib.error.HTTPError as err:
+            if err.code == 416 and partial.exists():
+                last = None  # nothing left to send: the partial file is whole (verified next)
+                break
+            if err.code < 500 and err.code != 429:
+                raise _failure(source, err, attempt) from None  # 404 and the like: the same on every attempt
+            last = err
+        except urllib.error.URLError as err:
+            if isinstance(err.reason, (ConnectionRefusedError, socket.gaierror)):
+                raise _failure(source, err, attempt) from None  # no server, no name: offline, not flaky
+            last = err
+        except (_Interrupted, OSError, TimeoutError) as err:
+            last = err
+        if attempt <= len(waits):
+            log(f"  {source.name}: {last}; attempt {attempt + 1} of {len(waits) + 1} in {waits[attempt - 1]:.0f} s")
+            sleep(waits[attempt - 1])
+    if last is not None:
+        raise _failure(source, last, len(waits) + 1)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(source.url, timeout=60) as response:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while block := response.read(1 << 20):
+        verify(partial, source)
+    except DataSourceError:
+        partial.unlink()  # whole but not the published bytes: never resume from it
+        raise
+    os.replace(partial, target)
+
+
+def _failure(source: SourceFile, err: BaseException, attempts: int) -> DataSourceError:
+    if isinstance(err, _Interrupted):
+        return DataSourceError(f"{source.url}: {err} ({attempts} attempts). Run again to resume it, or point "
+                               f"--data-dir (or {DATA_DIR_ENV}) at a local mirror holding {source.name}.")
+    return DataSourceError(f"could not download {source.url}: {err} ({attempts} attempts). Without internet "
+                           f"access, point --data-dir (or {DATA_DIR_ENV}) at a local mirror holding {source.name}.")
+
+
+def _fetch_into(url: str, partial: Path) -> None:
+    have = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        if have and response.status != 206:
+            have = 0  # the server sends the whole file: start over
+        length = response.headers.get("Content-Length")
+        total = have + int(length) if length else None
+        done = have
+        with open(partial, "ab" if have else "wb") as out, \
+                tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=partial.name[1:-len(".partial")],
+                     disable=None, file=sys.stderr, leave=False) as bar:
+            while True:
+                try:
+                    block = response.read(1 << 20)
+                except (http.client.IncompleteRead, ConnectionError, TimeoutError) as err:
+                    raise _Interrupted(f"download interrupted after {done} of {total or '?'} bytes ({err})") from None
+                if not block:
+                    break
                 out.write(block)
                 done += len(block)
-                if total:
-                    log(f"  {source.name}: {done * 100 // total}% of {total / 1e6:.1f} MB")
-        verify(Path(tmp), source)
-        os.replace(tmp, target)
-    except (urllib.error.URLError, OSError, TimeoutError) as err:
-        raise DataSourceError(
-            f"could not download {source.url}: {err}. Without internet access, point "
-            f"--data-dir (or {DATA_DIR_ENV}) at a local mirror holding {source.name}.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+                bar.update(len(block))
+    if total is not None and done < total:
+        raise _Interrupted(f"download interrupted after {done} of {total} bytes")
 
 
 def _download_gcs(source: SourceFile, target: Path, log: Callable[[str], None]) -> None:
@@ -181,6 +250,9 @@ def fetch_data(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     for source in spec.files:
         path = inside(folder, source.name)
+        if path.is_dir() and not path.is_symlink():
+            raise DataSourceError(f"{path}: a folder where the cache keeps the file {source.name}; remove it and "
+                                  "run again")
         if source.is_own and source.path.startswith("gs://"):
             _download_gcs(source, path, log)
         elif source.is_own:
@@ -198,9 +270,9 @@ def fetch_data(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
             except DataSourceError as err:
                 log(f"{err} Downloading it again.")
                 path.unlink()
-            _download(source, path, log)
+            download(source, path, log)
         else:
-            _download(source, path, log)
+            download(source, path, log)
         digests[source.name] = verify(path, source)
     return FetchedData(folder, digests)
 
@@ -215,17 +287,31 @@ def fetch_dataset(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
 SPAN_FOLDER = "span-{SPAN}"
 
 
-def span_root(spec: DatasetSpec, data_dir: str | os.PathLike | None) -> Path:
-    """The folder where a dataset's spans arrive: ``<data_dir>/<mirror_folder>/span-N/``.
+SPAN_DONE_MARKER = "_SUCCESS"  # as Hadoop and Beam writers leave: the folder is complete
+
+
+def newest_span(spec: DatasetSpec, data_dir: str | os.PathLike | None,
+                log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)) -> tuple[Path, int]:
+    """The folder where a dataset's spans arrive (``<data_dir>/<mirror_folder>/span-N/``) and
+    the newest span that is complete: one holding a ``_SUCCESS`` file. A newer span without
+    it is still being copied; it is skipped with a message and read by a later run.
 
     Spans are new data from the user's own systems, not the published files, so there is
-    no checksum to verify; ExampleGen takes the newest span on each run.
+    no checksum to verify.
     """
     if data_dir is None:
         raise DataSourceError(f"{spec.name}: spans need --data-dir, the folder where span-N/ folders arrive")
     folder = inside(Path(data_dir), spec.mirror_folder)
     if not folder.is_dir():
         folder = Path(data_dir)
-    if not any(p.is_dir() and p.name.startswith("span-") for p in folder.glob("span-*")):
-        raise DataSourceError(f"{folder}: no span-N/ folder (expected e.g. {folder}/span-1/{spec.files[0].name})")
-    return folder
+    spans = sorted((int(p.name[len("span-"):]), p) for p in folder.glob("span-*")
+                   if p.is_dir() and p.name[len("span-"):].isdigit())
+    if not spans:
+        raise DataSourceError(f"{folder}: no span-N/ folder (expected e.g. {folder}/span-1/{spec.files[0].name} "
+                              f"and {folder}/span-1/{SPAN_DONE_MARKER} once it is complete)")
+    for number, path in reversed(spans):
+        if (path / SPAN_DONE_MARKER).exists():
+            return folder, number
+        log(f"{path}: no {SPAN_DONE_MARKER} file yet (still being written?); skipped until it has one")
+    raise DataSourceError(f"{folder}: no span-N/ folder is complete yet: the writer of a span puts an empty "
+                          f"{SPAN_DONE_MARKER} file in it last")
