@@ -34,7 +34,9 @@ def _metric_config(name: str, threshold: tfma.MetricThreshold) -> tfma.MetricCon
 def eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
     multiclass = [tfma.MetricConfig(class_name="ExampleCount"),
                   tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
-    binary = [tfma.MetricConfig(class_name="ConfusionMatrixPlot")] if spec.num_classes == 2 else []
+    # MeanLabel: a slice whose labels are all one class has no AUC (the report shows n/a).
+    binary = ([tfma.MetricConfig(class_name="ConfusionMatrixPlot"), tfma.MetricConfig(class_name="MeanLabel")]
+              if spec.num_classes == 2 else [])
     for metric in spec.metrics:
         config = _metric_config(metric.name, metric_threshold(metric.lower_bound, spec.change_tolerance))
         (binary if metric.name in BINARY_ONLY_METRICS else multiclass).append(config)

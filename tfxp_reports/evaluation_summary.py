@@ -7,6 +7,7 @@ and whether the check passed, plus a one-line verdict.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -15,6 +16,8 @@ from tfxp_contract.dataset_spec import DatasetSpec
 OVERALL = "overall"
 CANDIDATE_NAMES = ("", "candidate")  # TFMA's model name without / with a baseline
 BASELINE_NAME = "baseline"
+# Defined only when a slice holds both classes (TFMA reports 0 for them otherwise).
+NEED_BOTH_CLASSES = {"auc"}
 
 
 @dataclass
@@ -28,6 +31,7 @@ class MetricCheck:
     change_bound: Optional[float] = None
     passed: Optional[bool] = None  # None: no threshold on this slice
     failure: str = ""
+    undefined: str = ""  # why value is None although TFMA gave a number (shown as n/a)
 
 
 @dataclass
@@ -104,6 +108,9 @@ def summarize(evaluation_uri: str, spec: DatasetSpec, blessed: bool) -> Evaluati
             check = MetricCheck(metric=threshold.name, slice=where, value=candidate(where, threshold.name),
                                 baseline=values.get((where, BASELINE_NAME, threshold.name, False)),
                                 change=candidate(where, threshold.name, is_diff=True))
+            check.undefined = undefined_reason(threshold.name, check.value, candidate(where, "mean_label"))
+            if check.undefined:
+                check.value = check.baseline = check.change = None
             if where == OVERALL:
                 check.lower_bound = threshold.lower_bound
                 check.change_bound = (-spec.change_tolerance or 0.0) if has_baseline else None
@@ -119,6 +126,20 @@ def summarize(evaluation_uri: str, spec: DatasetSpec, blessed: bool) -> Evaluati
     return summary
 
 
+def undefined_reason(metric: str, value: Optional[float], mean_label: Optional[float]) -> str:
+    """Why ``value`` is no number at all ("" when it is one): NaN, or a metric that needs both
+    classes on a slice whose labels are all one class (mean label 0 or 1)."""
+    if value is not None and math.isnan(value):
+        return "undefined (NaN)"
+    if metric in NEED_BOTH_CLASSES and mean_label is not None and min(mean_label, 1 - mean_label) < 1e-9:
+        return "undefined: every example in this slice has the same label"
+    return ""
+
+
+def _shown(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def verdict(summary: EvaluationSummary) -> str:
     gated = [c for c in summary.checks if c.passed is not None]
     if not summary.blessed:
@@ -126,7 +147,7 @@ def verdict(summary: EvaluationSummary) -> str:
         return "NOT BLESSED: " + ("; ".join(failed) or "the Evaluator did not bless the model")
     parts = []
     for c in gated:
-        part = f"{c.metric} {c.value:.4f} >= {c.lower_bound:.4f}"
+        part = f"{c.metric} {_shown(c.value)} >= {c.lower_bound:.4f}"
         if c.change is not None:
             part += f", {c.change:+.4f} vs the last blessed model"
         parts.append(part)

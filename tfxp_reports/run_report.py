@@ -106,9 +106,9 @@ def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed
     }
 
 
-def _number(value: Optional[float], signed: bool = False) -> str:
+def _number(value: Optional[float], signed: bool = False, missing: str = "-") -> str:
     if value is None:
-        return "-"
+        return missing
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
@@ -120,7 +120,9 @@ def check_rows(report: dict) -> list[list[str]]:
         if c["change_bound"] is not None:
             bound += f"; change >= {c['change_bound']:+.4f}"
         result = {True: "pass", False: "FAIL", None: "(reported)"}[c["passed"]]
-        rows.append([c["metric"], c["slice"], _number(c["value"]), bound, _number(c["baseline"]),
+        undefined = "n/a" if c.get("undefined") else "-"  # no number at all, not zero
+        rows.append([c["metric"], c["slice"], _number(c["value"], missing=undefined), bound,
+                     _number(c["baseline"], missing=undefined if c["baseline"] is None else "-"),
                      _number(c["change"], signed=True), result])
     return rows
 
