@@ -2,9 +2,13 @@
 
 TFX's filesystem Pusher copies straight into ``<root>/<unix time>``: a crash mid-copy leaves
 a partial version that a model server may try to load, and two pushes in the same second
-collide. This one copies into a hidden temporary directory beside the target and renames
-it into place (atomic on a local filesystem; on GCS a rename is a copy, but the version
-directory name only appears once the copy is complete). Versions strictly increase.
+collide. On a local filesystem this one copies into a hidden ``.incoming-*`` directory beside
+the target and renames it into place (atomic). On an object store (gs://) a rename is a copy
+object by object, so it copies straight into the version directory and writes
+``assets.extra/push_complete`` last: a version without it is incomplete, is not counted as
+served, and is removed by a later push once an hour old. Versions strictly increase; a push
+that finds its version taken moves to the next one. Staging left by a killed push is removed
+by the next push once untouched for an hour.
 
 Each version records which Trainer model it holds (``assets.extra/``, which model servers
 ignore), so blessing the model that is already served again does not add a copy of it.
@@ -14,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from absl import logging
 from tfx import types
@@ -22,17 +26,34 @@ from tfx.components import Pusher
 from tfx.components.pusher import executor as pusher_executor
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
+from tfx.dsl.io.filesystem import NotFoundError
 from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from tfxp_contract.names import SERVED_SOURCE_FILE
+from tfxp_contract.names import PUSH_COMPLETE_FILE, SERVED_SOURCE_FILE
 
 
-def served_versions(serving_root: str) -> list[int]:
+def atomic_renames(serving_root: str) -> bool:
+    """Local paths rename a directory in one step; object stores (scheme://) copy it."""
+    return "://" not in serving_root or serving_root.startswith("file://")
+
+
+def _numbered(serving_root: str) -> list[int]:
+    """Every version directory, complete or not."""
     if not fileio.exists(serving_root):
         return []
     return sorted(int(name.rstrip("/")) for name in fileio.listdir(serving_root) if name.rstrip("/").isdigit())
+
+
+def is_complete(serving_root: str, version: int) -> bool:
+    return atomic_renames(serving_root) or fileio.exists(
+        os.path.join(serving_root, str(version), PUSH_COMPLETE_FILE))
+
+
+def served_versions(serving_root: str) -> list[int]:
+    """The complete versions, oldest first."""
+    return [v for v in _numbered(serving_root) if is_complete(serving_root, v)]
 
 
 def _source_of(version_dir: str) -> str:
@@ -49,21 +70,38 @@ def version_clock() -> int:
 
 
 def remove_stale_staging(serving_root: str, now: float) -> list[str]:
-    """Removes ``.incoming-*`` folders left by pushes that were killed mid-copy."""
+    """Removes ``.incoming-*`` folders and (object stores) incomplete versions left by pushes
+    that were killed mid-copy, once they are older than ``STALE_STAGING_SECONDS``."""
     removed = []
     for name in fileio.listdir(serving_root) if fileio.exists(serving_root) else []:
         path = os.path.join(serving_root, name.rstrip("/"))
-        if name.startswith(".incoming-") and now - _modified(path) > STALE_STAGING_SECONDS:
-            fileio.rmtree(path)
+        modified = _modified(path) if name.startswith(".incoming-") else None
+        if modified is not None and now - modified > STALE_STAGING_SECONDS and _remove(path):
             removed.append(path)
+    for version in _numbered(serving_root):
+        # A version's number is the second its push began: older than an hour and still
+        # without its marker, that push is dead.
+        if now - version > STALE_STAGING_SECONDS and not is_complete(serving_root, version):
+            path = os.path.join(serving_root, str(version))
+            if _remove(path):
+                removed.append(path)
     return removed
 
 
-def _modified(path: str) -> float:
+def _remove(path: str) -> bool:
+    try:
+        fileio.rmtree(path)
+        return True
+    except NotFoundError:  # another push removed or renamed it meanwhile
+        return False
+
+
+def _modified(path: str) -> Optional[float]:
+    """None when the folder is gone (another push just renamed its own staging into place)."""
     try:
         return fileio.stat(path).mtime_nsec / 1e9
-    except Exception:  # a backend without mtimes (object stores): treat it as old
-        return 0.0
+    except NotFoundError:
+        return None
 
 
 def publish_model(model_path: str, serving_root: str, attempts: int = 5) -> tuple[str, str]:
@@ -77,7 +115,9 @@ def publish_model(model_path: str, serving_root: str, attempts: int = 5) -> tupl
     versions = served_versions(serving_root)
     if versions and _source_of(os.path.join(serving_root, str(versions[-1]))) == model_path:
         return str(versions[-1]), os.path.join(serving_root, str(versions[-1]))
-    version = max([version_clock()] + [v + 1 for v in versions])
+    version = max([version_clock()] + [v + 1 for v in _numbered(serving_root)])
+    if not atomic_renames(serving_root):
+        return _copy_with_marker(model_path, serving_root, version, attempts)
     staging = os.path.join(serving_root, f".incoming-{version}-{uuid.uuid4().hex[:8]}")
     try:
         io_utils.copy_dir(model_path, staging)
@@ -87,15 +127,29 @@ def publish_model(model_path: str, serving_root: str, attempts: int = 5) -> tupl
             if not fileio.exists(final):
                 try:
                     fileio.rename(staging, final)
+                    io_utils.write_string_file(os.path.join(final, PUSH_COMPLETE_FILE), "")
                     return str(version), final
                 except Exception:  # another push renamed into this version first
                     if not fileio.exists(final):
                         raise
-            version = max([version + 1] + [v + 1 for v in served_versions(serving_root)])
+            version = max([version + 1] + [v + 1 for v in _numbered(serving_root)])
         raise RuntimeError(f"{serving_root}: no free version after {attempts} attempts (other pushes keep taking them)")
     finally:
         if fileio.exists(staging):
             fileio.rmtree(staging)
+
+
+def _copy_with_marker(model_path: str, serving_root: str, version: int, attempts: int) -> tuple[str, str]:
+    """Object stores: copy into the first free version directory, the completion marker last."""
+    for _ in range(attempts):
+        final = os.path.join(serving_root, str(version))
+        if not fileio.exists(final):
+            io_utils.copy_dir(model_path, final)
+            io_utils.write_string_file(os.path.join(final, SERVED_SOURCE_FILE), model_path)
+            io_utils.write_string_file(os.path.join(final, PUSH_COMPLETE_FILE), "")
+            return str(version), final
+        version = max([version + 1] + [v + 1 for v in _numbered(serving_root)])
+    raise RuntimeError(f"{serving_root}: no free version after {attempts} attempts (other pushes keep taking them)")
 
 
 class Executor(pusher_executor.Executor):

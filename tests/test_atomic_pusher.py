@@ -83,3 +83,30 @@ def test_staging_left_by_a_killed_push_is_removed(tmp_path):
     os.utime(stale, (two_hours_ago, two_hours_ago))
     publish_model(_model(tmp_path, "m1"), str(root))
     assert not stale.exists() and fresh.exists()  # a push still copying is left alone
+
+
+def test_object_store_versions_count_only_with_their_completion_marker(tmp_path):
+    """TF's in-memory filesystem stands in for an object store: it cannot rename a directory
+    in one step either, so the pusher copies in place and writes the marker last."""
+    import time
+    import uuid
+
+    from tfx.dsl.io import fileio
+
+    from components.atomic_pusher import atomic_renames
+    from tfxp_contract.names import PUSH_COMPLETE_FILE
+    root = f"ram://serving-{uuid.uuid4().hex}"
+    assert not atomic_renames(root) and atomic_renames(str(tmp_path)) and not atomic_renames("gs://bucket/serving")
+    now = int(time.time())
+    dead, busy = f"{root}/{now - 7200}", f"{root}/{now}"  # a push killed two hours ago; one copying now
+    for partial in (dead, busy):
+        fileio.makedirs(f"{partial}/variables")
+        with fileio.open(f"{partial}/saved_model.pb", "w") as f:
+            f.write("half a graph")
+    assert served_versions(root) == []
+    version, path = publish_model(_model(tmp_path, "m1"), root)
+    assert int(version) == now + 1  # after every numbered folder, complete or not
+    assert fileio.exists(f"{path}/{PUSH_COMPLETE_FILE}") and fileio.exists(f"{path}/saved_model.pb")
+    assert fileio.exists(f"{path}/variables/variables.index")
+    assert not fileio.exists(dead) and fileio.exists(busy)  # the dead one is removed, the busy one left alone
+    assert served_versions(root) == [int(version)]
