@@ -3,6 +3,7 @@ that started them, and within 10 s none of them is alive (real processes, not a 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -46,3 +47,30 @@ def test_workers_die_with_their_launcher(tmp_path, sig):
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in pids if _alive(pid)], f"workers outlived the launcher's {sig.name}"
+
+
+# A worker as far as the ports go: TF's own collective start-up on its TF_CONFIG port.
+BIND_AND_EXIT = "import tensorflow as tf; tf.distribute.MultiWorkerMirroredStrategy()"
+
+
+def test_a_port_taken_before_the_worker_binds_it_starts_the_cluster_again(tmp_path):
+    from trainers.local_cluster import free_ports, run_local_workers
+    from trainers.training_job import TrainingJob
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()  # another program took the port between choosing it and the worker's bind
+    chosen = []
+
+    def choose_ports(count):
+        ports = [squatter.getsockname()[1]] + free_ports(count - 1) if not chosen else free_ports(count)
+        chosen.append(ports)
+        return ports
+
+    job = TrainingJob(spec_json="{}", train_files=[], eval_files=[], transform_output="", serving_model_dir="",
+                      model_run_dir="")
+    try:
+        run_local_workers(job, 2, str(tmp_path), worker_command=[sys.executable, "-c", BIND_AND_EXIT],
+                          choose_ports=choose_ports)
+    finally:
+        squatter.close()
+    assert len(chosen) == 2 and chosen[1][0] != chosen[0][0]

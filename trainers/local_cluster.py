@@ -4,6 +4,11 @@ Each worker runs ``python -m trainers.worker JOB.json`` with its own TF_CONFIG, 
 cluster scheduler (Vertex AI, Kubernetes) would start it; the launcher waits for all of
 them. If one dies, the others are stopped (they would wait forever in a collective) and the
 error names the worker, its exit status and the end of its log.
+
+Ports are chosen free but cannot be held until TF binds them (its gRPC server refuses to
+share a port), so a worker that finds its port taken meanwhile ("Could not start gRPC
+server") makes the launcher start the whole cluster again on new ports, up to
+``PORT_ATTEMPTS`` times.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from absl import logging
 
@@ -29,10 +34,16 @@ from tfxp_contract.errors import ExplainedError
 from trainers.training_job import TrainingJob
 
 WORKERS_FILE = "workers.json"  # index -> pid, for operators (and tests) to find the processes
+PORT_ATTEMPTS = 3
+PORT_TAKEN = ("Could not start gRPC server", "Address already in use")  # in a worker's log
 
 
 class WorkerFailed(ExplainedError, RuntimeError):
     """A local training worker exited with an error or was killed."""
+
+    def __init__(self, message: str, port_taken: bool = False):
+        super().__init__(message)
+        self.port_taken = port_taken
 
 
 @dataclass
@@ -126,7 +137,8 @@ def _stop_on_sigterm() -> Iterator[None]:
 
 
 def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_seconds: float = 0.5,
-                      worker_command: Optional[list[str]] = None) -> None:
+                      worker_command: Optional[list[str]] = None,
+                      choose_ports: Callable[[int], list[int]] = free_ports) -> None:
     """Runs ``job`` on ``num_workers`` local processes; returns when all have finished.
     ``worker_command`` replaces ``python -m trainers.worker JOB.json`` (tests)."""
     work = Path(work_dir)
@@ -136,23 +148,36 @@ def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_se
     job = dataclasses.replace(job, scratch_dir=str(scratch))
     job_file = work / "job.json"
     job_file.write_text(job.to_json())
-    workers = []
     command = worker_command or [sys.executable, "-m", "trainers.worker", str(job_file)]
     with _stop_on_sigterm():
         try:
-            for index, config in enumerate(tf_configs(free_ports(num_workers))):
-                env = {**os.environ, "TF_CONFIG": json.dumps(config)}
-                env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-                log_path = work / f"worker-{index}.log"
-                workers.append(_Worker(index, start_worker(command, env, log_path), log_path))
-            (work / WORKERS_FILE).write_text(json.dumps({w.index: w.process.pid for w in workers}))
-            logging.info("started %d local workers; logs in %s", num_workers, work)
-            _wait(workers, num_workers, poll_seconds)
-        except BaseException:  # a failed worker, Ctrl-C, SIGTERM: none of the workers outlives the run
-            _stop(workers)
-            raise
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                try:
+                    _run_cluster(command, choose_ports(num_workers), work, poll_seconds)
+                    return
+                except WorkerFailed as err:
+                    if not err.port_taken or attempt == PORT_ATTEMPTS:
+                        raise
+                    logging.warning("%s; starting the workers again on new ports (attempt %d of %d)",
+                                    str(err).splitlines()[0], attempt + 1, PORT_ATTEMPTS)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_cluster(command: list[str], ports: list[int], work: Path, poll_seconds: float) -> None:
+    workers = []
+    try:
+        for index, config in enumerate(tf_configs(ports)):
+            env = {**os.environ, "TF_CONFIG": json.dumps(config)}
+            env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            log_path = work / f"worker-{index}.log"
+            workers.append(_Worker(index, start_worker(command, env, log_path), log_path))
+        (work / WORKERS_FILE).write_text(json.dumps({w.index: w.process.pid for w in workers}))
+        logging.info("started %d local workers on ports %s; logs in %s", len(ports), ports, work)
+        _wait(workers, len(ports), poll_seconds)
+    except BaseException:  # a failed worker, Ctrl-C, SIGTERM: none of the workers outlives the run
+        _stop(workers)
+        raise
 
 
 def _wait(workers: list[_Worker], num_workers: int, poll_seconds: float) -> None:
@@ -162,9 +187,11 @@ def _wait(workers: list[_Worker], num_workers: int, poll_seconds: float) -> None
             # A killed worker is the cause; the survivors' errors are its consequence.
             first = min(failed, key=lambda w: (w.process.returncode >= 0, w.index))
             _stop(workers)
+            tail = log_tail(first.log_path)
             raise WorkerFailed(
                 f"local multi-worker training failed: {first.name} {describe_exit(first.process.returncode)}; "
-                f"the other workers were stopped. Log: {first.log_path}\n{log_tail(first.log_path)}")
+                f"the other workers were stopped. Log: {first.log_path}\n{tail}",
+                port_taken=any(marker in tail for marker in PORT_TAKEN))
         if all(w.process.returncode == 0 for w in workers):
             logging.info("all %d local workers finished", num_workers)
             return
