@@ -4,7 +4,7 @@ ExampleValidator only records anomalies; TFX lets Transform and Trainer run rega
 Transform depends on this gate, so a failing gate ends the run and nothing is pushed.
 """
 
-from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.annotations import InputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils
 from tfx.types.standard_artifacts import ExampleAnomalies
@@ -22,8 +22,9 @@ def anomaly_lines(anomalies: ExampleAnomalies) -> list[str]:
 
 
 @component
-def AnomalyGate(anomalies: InputArtifact[ExampleAnomalies]) -> None:
-    """Raises DataAnomalyError naming every anomaly; passes silently on clean data."""
+def AnomalyGate(anomalies: InputArtifact[ExampleAnomalies], code_version: Parameter[str] = "") -> None:
+    """Raises DataAnomalyError naming every anomaly; passes silently on clean data.
+    ``code_version``: a fingerprint of this code, for the cache key only."""
     problems = anomaly_lines(anomalies)
     if problems:
         raise DataAnomalyError("ExampleValidator found anomalies; stopping before training:\n  "

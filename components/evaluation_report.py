@@ -28,7 +28,8 @@ def pushed_facts(pushed_model) -> dict:
 def EvaluationReport(statistics: InputArtifact[ExampleStatistics], anomalies: InputArtifact[ExampleAnomalies],
                      model_run: InputArtifact[ModelRun], evaluation: InputArtifact[ModelEvaluation],
                      blessing: InputArtifact[ModelBlessing], pushed_model: InputArtifact[PushedModel],
-                     spec_json: Parameter[str]) -> None:
+                     spec_json: Parameter[str], code_version: Parameter[str] = "") -> None:
+    """report.html and summary.json beside the evaluation (``code_version``: cache key only)."""
     report = build_report(
         spec_from_json(spec_json), run_id=os.path.basename(evaluation.uri.rstrip("/")), evaluation_uri=evaluation.uri,
         blessed=blessing.get_int_custom_property("blessed") == 1, statistics_uri=statistics.uri,

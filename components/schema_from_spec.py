@@ -54,8 +54,9 @@ def tighten_schema(schema: schema_pb2.Schema, spec: DatasetSpec) -> schema_pb2.S
 
 @component
 def SchemaFromSpec(statistics: InputArtifact[ExampleStatistics], schema: OutputArtifact[Schema],
-                   spec_json: Parameter[str]) -> None:
-    """Infers the schema from the training split's statistics and applies the spec's domains."""
+                   spec_json: Parameter[str], code_version: Parameter[str] = "") -> None:
+    """Infers the schema from the training split's statistics and applies the spec's domains.
+    ``code_version``: a fingerprint of this code, for the cache key only."""
     spec = spec_from_json(spec_json)
     stats = tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], "train"), STATISTICS_FILE))
     # No fixed shapes: every feature parses as VarLen, so Transform and the serving

@@ -97,6 +97,8 @@ def create_pipeline(
 
     # Raw published files -> sharded, gzipped tf.Examples, in train and eval splits.
     recorded = {"data_version": data_version(data_files), "data_files": dict(data_files)} if data_files else {}
+    if code.get("ExampleGen"):
+        recorded["code_version"] = code["ExampleGen"]
     example_gen = example_gen_for(spec, data_root, num_shards or spec.num_shards, *split_configs(spec, spans),
                                   max_examples, recorded, span)
 
@@ -104,13 +106,15 @@ def create_pipeline(
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
 
     # Inferred schema, tightened with the spec's domains so that validation can fail.
-    schema_gen = SchemaFromSpec(statistics=statistics_gen.outputs["statistics"], spec_json=data_json)
+    schema_gen = SchemaFromSpec(statistics=statistics_gen.outputs["statistics"], spec_json=data_json,
+                                code_version=code.get("SchemaFromSpec", ""))
 
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
 
     # ExampleValidator only records anomalies; this gate fails the run on any.
-    anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+    anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"],
+                               code_version=code.get("AnomalyGate", ""))
 
     # Normalisations and vocabularies learned over the full training split; the graph
     # is embedded in the exported model.
@@ -153,13 +157,15 @@ def create_pipeline(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_root)))
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_root)),
+        custom_config={"code_version": code.get("Pusher", "")})
 
     # Every run's outcome, legible: report.html and summary.json beside the Evaluator's output.
     report = EvaluationReport(
         statistics=statistics_gen.outputs["statistics"], anomalies=example_validator.outputs["anomalies"],
         model_run=trainer.outputs["model_run"], evaluation=evaluator.outputs["evaluation"],
-        blessing=evaluator.outputs["blessing"], pushed_model=pusher.outputs["pushed_model"], spec_json=spec_json)
+        blessing=evaluator.outputs["blessing"], pushed_model=pusher.outputs["pushed_model"], spec_json=spec_json,
+        code_version=code.get("EvaluationReport", ""))
 
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
                   transform, trainer, model_resolver, evaluator, pusher, report]

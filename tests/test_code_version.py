@@ -2,7 +2,7 @@
 import shutil
 
 import transforms
-from pipelines.code_version import code_versions, package_fingerprint
+from pipelines.code_version import COMPONENT_CODE, code_versions, package_fingerprint
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
 
@@ -16,7 +16,7 @@ def test_a_changed_function_body_changes_the_fingerprint(tmp_path):
     tabular = copy / "tabular.py"
     tabular.write_text(tabular.read_text().replace("OOV_BUCKETS = 1", "OOV_BUCKETS = 2"))
     assert package_fingerprint([copy]) != before
-    assert code_versions() == code_versions() and set(code_versions()) == {"Transform", "Trainer"}
+    assert code_versions() == code_versions() and set(code_versions()) == set(COMPONENT_CODE)
 
 
 def _exec_properties(versions: dict) -> dict:
@@ -34,3 +34,13 @@ def test_code_versions_reach_only_the_components_that_run_the_code():
     assert base["Transform"] != new_transform["Transform"]
     for unaffected in ("CsvSpecExampleGen", "SchemaFromSpec", "Evaluator"):
         assert base[unaffected] == new_model[unaffected] == new_transform[unaffected], unaffected
+
+
+def test_each_of_our_components_has_its_own_code_version():
+    versions = dict.fromkeys(COMPONENT_CODE, "v1")
+    base = _exec_properties(versions)
+    ids = {"ExampleGen": "CsvSpecExampleGen", "Pusher": "AtomicPusher"}
+    for component in COMPONENT_CODE:
+        changed = _exec_properties({**versions, component: "v2"})
+        differing = {node for node in base if base[node] != changed[node]}
+        assert differing == {ids.get(component, component)}, (component, differing)

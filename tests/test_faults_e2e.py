@@ -1,0 +1,112 @@
+"""The product under faults users cause: a run SIGKILLed anywhere, code edited between runs.
+
+Real `tfxp run` processes on house_votes; each kill is aimed by waiting for the component's
+start line in the run's own progress output.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from components.atomic_pusher import served_versions
+from tests.helpers import REPO
+from tests.pipeline_checks import CACHED, COMPLETE, executions_by_node
+from tfxp_contract.names import PUSH_COMPLETE_FILE, SERVED_SOURCE_FILE
+from tfxp_reports.outcome import latest_outcome
+
+pytestmark = pytest.mark.e2e
+
+
+def start_run(out: Path, data_dir, log: Path, env=None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tfxp_cli.main", "run", "house_votes", "--data-dir", str(data_dir),
+         "--output-dir", str(out)],
+        stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def kill_when(process: subprocess.Popen, log: Path, line: str, after_seconds: float) -> None:
+    """SIGKILL the run (its whole process group, Beam's workers too) once ``line`` is printed."""
+    deadline = time.monotonic() + 600
+    while line not in log.read_text():
+        assert process.poll() is None, f"the run ended before {line!r}:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
+    time.sleep(after_seconds)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+
+
+def test_a_run_killed_in_any_component_is_completed_by_a_plain_rerun(tmp_path, data_dir):
+    out = tmp_path / "out"
+    # Each re-run gets past the component the previous run was killed in, to the next kill.
+    for n, (component, after) in enumerate([("CsvSpecExampleGen", 2.0), ("Transform", 3.0), ("Trainer", 3.0),
+                                            ("AtomicPusher", 0.0)]):
+        log = tmp_path / f"killed-{n}.log"
+        kill_when(start_run(out, data_dir, log), log, f"] {component} ...", after)
+    log = tmp_path / "rerun.log"
+    run = start_run(out, data_dir, log)
+    assert run.wait(timeout=900) == 0, log.read_text()[-3000:]
+    assert "model BLESSED and pushed" in log.read_text(), log.read_text()[-3000:]
+
+    home = out / "house_votes"
+    assert latest_outcome(str(home / "metadata.sqlite"), "house_votes").blessed
+    serving = home / "serving"
+    versions = served_versions(str(serving))
+    assert versions and sorted(os.listdir(serving)) == [str(v) for v in versions]  # no .incoming-*, no partial
+    for version in versions:
+        folder = serving / str(version)
+        assert (folder / "saved_model.pb").is_file() and (folder / SERVED_SOURCE_FILE).is_file()
+        assert (folder / PUSH_COMPLETE_FILE).is_file()
+        assert list((folder / "variables").glob("variables.data-*"))
+
+
+def _source_copy(tmp_path: Path) -> Path:
+    """The packages a test edits, copied; PYTHONPATH puts the copy before the installed ones."""
+    src = tmp_path / "src"
+    for package in ("transforms", "trainers"):
+        shutil.copytree(REPO / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
+    return src
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def test_an_edited_function_reruns_exactly_the_components_that_run_it(tmp_path, data_dir):
+    src = _source_copy(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "out"
+    metadata = str(out / "house_votes" / "metadata.sqlite")
+
+    def run_and_states(name: str) -> dict:
+        log = tmp_path / f"{name}.log"
+        assert start_run(out, data_dir, log, env).wait(timeout=900) == 0, log.read_text()[-3000:]
+        return {node: executions[-1].last_known_state for node, executions in
+                executions_by_node(metadata, "house_votes").items()}
+
+    run_and_states("first")
+    unchanged = run_and_states("unchanged")
+    assert {unchanged[n] for n in ("CsvSpecExampleGen", "SchemaFromSpec", "Transform", "Trainer", "Evaluator")} \
+        == {CACHED}, unchanged
+
+    # One function body in the transform: Transform and everything after it run again.
+    _edit(src / "transforms" / "tabular.py", "    outputs = {}\n    numeric =",
+          "    outputs = {}  # edited by the test\n    numeric =")
+    edited_transform = run_and_states("edited-transform")
+    assert edited_transform["CsvSpecExampleGen"] == edited_transform["SchemaFromSpec"] == CACHED, edited_transform
+    assert edited_transform["Transform"] == edited_transform["Trainer"] == COMPLETE, edited_transform
+
+    # One function body in a model builder: only the Trainer (and what reads its model) runs.
+    _edit(src / "trainers" / "models.py", '    """A small MLP over one-hot categoricals, z-scored numerics and missing '
+          'indicators."""\n', '    """A small MLP over one-hot categoricals, z-scored numerics and missing '
+          'indicators."""\n    hidden_units = tuple(hidden_units)  # edited by the test\n')
+    edited_model = run_and_states("edited-model")
+    assert edited_model["Transform"] == CACHED and edited_model["Trainer"] == COMPLETE, edited_model
+    assert edited_model["Evaluator"] == COMPLETE, edited_model

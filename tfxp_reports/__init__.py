@@ -1,0 +1,1 @@
+"""Reports of runs: evaluation summaries, HTML pages, lineage and outcomes, read from ML Metadata (no TFX)."""
