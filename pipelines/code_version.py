@@ -41,7 +41,10 @@ def package_fingerprint(folders: list[Path]) -> str:
 
 def _source(module: str) -> Path:
     """A package's folder or a module's file, found without importing it."""
-    path = Path(importlib.util.find_spec(module).origin)
+    found = importlib.util.find_spec(module)
+    if found.origin is None:  # a namespace package (no __init__.py): its folder
+        return Path(list(found.submodule_search_locations)[0])
+    path = Path(found.origin)
     return path.parent if path.name == "__init__.py" else path
 
 

@@ -1,6 +1,10 @@
 """TF flowers and IMDB through the same factory, on slices: archive -> examples -> Transform
 (decode/resize, or a vocabulary) -> Trainer -> Evaluator -> Pusher; the served models take a
 JPEG's bytes or a review's raw text."""
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -66,3 +70,14 @@ def test_imdb_slice_learns_a_vocabulary_and_serves_raw_text(tmp_path, data_dir):
     assert set(outputs["classes"].numpy()) <= {b"negative", b"positive"}
     truth = np.array([r.label == "pos" for r in reviews])
     assert np.mean(outputs["class_ids"].numpy() == truth) > 0.6  # 1,000 training reviews; chance is 50%
+
+    # `tfxp predict` with two sentences, the newest served version found in the output folder.
+    sentences = ["A wonderful film, moving and beautifully acted.", "Dull, far too long, and the plot makes no sense."]
+    result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", str(tmp_path / "imdb.yaml"),
+                             "--output-dir", run.output_dir, "--text", sentences[0], "--text", sentences[1],
+                             "--output", str(tmp_path / "p.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((tmp_path / "p.json").read_text())
+    assert [r["input"] for r in rows] == ["text 1", "text 2"]
+    direct = _serve(run)(examples=_examples("review", [s.encode() for s in sentences]))["probabilities"].numpy()
+    assert np.allclose([[r["p(negative)"], r["p(positive)"]] for r in rows], direct, atol=1e-5)

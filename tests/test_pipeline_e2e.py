@@ -314,3 +314,75 @@ def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
     assert outputs["probabilities"].shape == (200, 10) and outputs["probabilities"].dtype == tf.float32
     accuracy = np.mean(outputs["class_ids"].numpy() == np.array([label for _, _, label in pairs]))
     assert accuracy > 0.6  # chance is 10%
+
+    # `tfxp predict` on PNG files, in folders named by their digit (so it scores them), some
+    # at twice the size (the model's own transform resizes), and one file that is no image.
+    from PIL import Image
+    files = []
+    for i, (_, pixels, label) in enumerate(pairs[:40]):
+        image = Image.fromarray(pixels)
+        path = tmp_path / "photos" / str(label) / f"digit-{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (image.resize((56, 56)) if i % 2 else image).save(path)
+        files.append(path)
+    (tmp_path / "photos" / "notes.png").write_text("not an image")
+    result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", str(tmp_path / "mnist.yaml"),
+                             *map(str, files), str(tmp_path / "photos" / "notes.png"), "--model",
+                             os.path.join(run.serving_root, version), "--output", str(tmp_path / "p.csv")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"skipped {tmp_path / 'photos' / 'notes.png'}: not a decodable image" in result.stderr
+    assert "accuracy" in result.stdout and "40 labelled inputs" in result.stdout
+    import pandas as pd
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert list(table["input"]) == [str(f) for f in files]
+    direct = serve(examples=_image_examples([f.read_bytes() for f in files]))["probabilities"].numpy()
+    names = list(load_spec(str(tmp_path / "mnist.yaml")).label.names)
+    assert np.allclose(table[[f"p({n})" for n in names]].to_numpy(), direct, atol=1e-5)
+
+
+def _image_examples(contents: list):
+    import tensorflow as tf
+    return tf.constant([tf.train.Example(features=tf.train.Features(feature={
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[c]))})).SerializeToString() for c in contents])
+
+
+def test_predict_on_table_rows_names_and_skips_a_malformed_row(votes_run, tmp_path, data_dir):
+    from components.delimited_rows import parse_fields, to_example
+    spec = load_spec("house_votes")
+    lines = (data_dir / "house_votes" / "house-votes-84.data").read_text().splitlines()[:20]
+    published = tmp_path / "new_votes.csv"  # the publisher's layout, label included, one broken row
+    published.write_text("\n".join(lines[:10] + ["democrat,y,n"] + lines[10:]) + "\n")
+    names = [c.name for c in spec.feature_columns]
+    headed = tmp_path / "headed.csv"  # a header naming the columns, in another order, no label
+    headed.write_text(",".join(reversed(names)) + "\n" + "".join(
+        ",".join(reversed(line.split(",")[1:])) + "\n" for line in lines[:5]))
+
+    def predict(*extra):
+        return subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", "house_votes", str(published),
+                               str(headed), "--output-dir", votes_run.output_dir, *extra],
+                              capture_output=True, text=True, timeout=300)
+
+    strict = predict("--strict", "--output", str(tmp_path / "p.json"))
+    assert strict.returncode == 1, strict.stderr[-3000:]
+    assert f"skipped {published}:11: expected 17 columns, found 3" in strict.stderr
+    assert "accuracy" in strict.stdout and "20 labelled inputs" in strict.stdout
+    rows = json.loads((tmp_path / "p.json").read_text())
+    assert len(rows) == 25 and rows[10]["input"] == f"{published}:12" and rows[20]["label"] is None
+
+    import tensorflow as tf
+    examples = []
+    for line in lines + lines[:5]:
+        row = parse_fields(spec, line.split(","), "test")
+        row.pop(spec.label.column)
+        examples.append(to_example(row).SerializeToString())
+    direct = _serve_newest(votes_run)(examples=tf.constant(examples))["probabilities"].numpy()
+    got = np.array([[r[f"p({n})"] for n in spec.label.names] for r in rows])
+    assert np.allclose(got, direct, atol=1e-5)
+    assert predict().returncode == 0  # without --strict a skipped row is reported, not an error
+
+
+def _serve_newest(run):
+    import tensorflow as tf
+    version = serving_versions(run.serving_root)[-1]
+    return tf.saved_model.load(os.path.join(run.serving_root, version)).signatures["serving_default"]

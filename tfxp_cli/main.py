@@ -9,6 +9,7 @@ import warnings
 from tfxp_cli.cloud_commands import add_cloud_commands
 from tfxp_cli.errors import explain
 from tfxp_cli.local_commands import add_local_commands
+from tfxp_cli.predict_command import add_predict_command
 from tfxp_cli.spec_commands import add_spec_commands
 from tfxp_contract.fetch import DATA_DIR_ENV
 
@@ -21,6 +22,7 @@ examples:
   tfxp run house_votes --data-dir ../shared/datasets
   tfxp run mammographic --data-dir ../shared/datasets --output-dir /tmp/out --shards 4
   tfxp spec init customers.csv --label churn --out customers.yaml && tfxp run customers.yaml
+  tfxp predict house_votes new_rows.csv --output predictions.csv
   tfxp run-compiled compiled/house-votes.json --root /tmp/cloud-root --param data_root=DIR
 """
 
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_local_commands(commands)
+    add_predict_command(commands)
     add_spec_commands(commands)
     add_cloud_commands(commands)
     return parser

@@ -1,0 +1,55 @@
+"""`tfxp predict`: the command line of ``tfxp_cli.predict`` (imported when the command runs,
+so that `tfxp --help` does not load TensorFlow)."""
+from __future__ import annotations
+
+import sys
+
+from tfxp_contract.dataset_spec import load_spec
+
+
+def cmd_predict(args) -> int:
+    from tfxp_cli.predict import PredictError, confusion, model_dir, predict, prediction_table, read_inputs, write_table
+    spec = load_spec(args.dataset)
+    model = model_dir(spec, args.output_dir, args.version, args.model)
+    inputs = read_inputs(spec, args.inputs, args.text)
+    for problem in inputs.skipped:
+        print(f"skipped {problem}", file=sys.stderr)
+    if not inputs.items:
+        raise PredictError("no input to predict on" + (f" ({len(inputs.skipped)} skipped)" if inputs.skipped else
+                                                       ": give files (or --text for a text dataset)"))
+    frame = prediction_table(spec, inputs.items, predict(model, inputs.items))
+    print(f"model: {model}", file=sys.stderr)
+    if args.output:
+        write_table(frame, args.output)
+        print(f"{len(frame)} predictions written to {args.output}", file=sys.stderr)
+    else:
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if "label" in frame:
+        accuracy, matrix = confusion(spec, frame)
+        print(f"\naccuracy {accuracy:.4f} on {frame['label'].notna().sum()} labelled inputs\n{matrix.to_string()}")
+    if inputs.skipped:
+        print(f"{len(inputs.skipped)} input(s) skipped", file=sys.stderr)
+        return 1 if args.strict else 0
+    return 0
+
+
+def add_predict_command(commands) -> None:
+    p = commands.add_parser(
+        "predict", help="ask the pushed model: image files, text files or strings, table rows",
+        description="Runs the newest served model of DATASET (<output-dir>/<dataset>/serving/<version>/) on your "
+                    "inputs: image files (JPEG/PNG, any size: the model's own transform resizes), text files or "
+                    "--text strings, or CSV/Parquet tables with the spec's raw columns (a header row naming them, "
+                    "or the spec's order; the label column is optional). Prints input, predicted class and each "
+                    "class's probability; with labels (a table's label column, or files in folders named like the "
+                    "classes), accuracy and a confusion matrix. Bad inputs are named and skipped.")
+    p.add_argument("dataset", help="a built-in dataset name or a spec file")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="files to predict on")
+    p.add_argument("--text", action="append", default=[], metavar="TEXT",
+                   help="a text to classify (text datasets; repeat for more)")
+    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    p.add_argument("--version", default=None, help="a served version (default: the newest)")
+    p.add_argument("--model", default=None, metavar="DIR", help="a SavedModel folder instead of a served version")
+    p.add_argument("--output", default=None, metavar="FILE",
+                   help="write the predictions to FILE (.csv, .parquet or .json) instead of printing them")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
+    p.set_defaults(func=cmd_predict)
