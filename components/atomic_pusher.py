@@ -10,6 +10,10 @@ served, and is removed by a later push once an hour old. Versions strictly incre
 that finds its version taken moves to the next one. Staging left by a killed push is removed
 by the next push once untouched for an hour.
 
+With eval ``examples`` as input, the candidate must first pass ``components.serving_check``
+(loaded in a fresh process, called on raw eval examples); one that fails is not pushed and
+the PushedModel says why. The same examples go into the version as TF Serving warm-up requests.
+
 Each version records which Trainer model it holds (``assets.extra/``, which model servers
 ignore), so blessing the model that is already served again does not add a copy of it.
 """
@@ -24,14 +28,16 @@ from absl import logging
 from tfx import types
 from tfx.components import Pusher
 from tfx.components.pusher import executor as pusher_executor
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.dsl.io import fileio
 from tfx.dsl.io.filesystem import NotFoundError
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import io_utils, proto_utils
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ChannelParameter
+from tfx.utils import io_utils, json_utils, proto_utils
 
-from tfxp_contract.names import PUSH_COMPLETE_FILE, SERVED_SOURCE_FILE
+from components.serving_check import check_in_fresh_process, raw_sample, write_warmup_requests
+from tfxp_contract.names import PUSH_COMPLETE_FILE, SERVED_SOURCE_FILE, SERVING_CHECK_PROPERTY
 
 
 def atomic_renames(serving_root: str) -> bool:
@@ -104,8 +110,10 @@ def _modified(path: str) -> Optional[float]:
         return None
 
 
-def publish_model(model_path: str, serving_root: str, attempts: int = 5) -> tuple[str, str]:
+def publish_model(model_path: str, serving_root: str, attempts: int = 5,
+                  warmup: Optional[list[bytes]] = None) -> tuple[str, str]:
     """Copies a SavedModel to a new version directory atomically; returns (version, path).
+    ``warmup``: serialized raw examples, written into it as TF Serving warm-up requests.
 
     If the newest version already holds this model, returns that version instead. If another
     push takes the chosen version first, the next one is tried."""
@@ -117,11 +125,13 @@ def publish_model(model_path: str, serving_root: str, attempts: int = 5) -> tupl
         return str(versions[-1]), os.path.join(serving_root, str(versions[-1]))
     version = max([version_clock()] + [v + 1 for v in _numbered(serving_root)])
     if not atomic_renames(serving_root):
-        return _copy_with_marker(model_path, serving_root, version, attempts)
+        return _copy_with_marker(model_path, serving_root, version, attempts, warmup)
     staging = os.path.join(serving_root, f".incoming-{version}-{uuid.uuid4().hex[:8]}")
     try:
         io_utils.copy_dir(model_path, staging)
         io_utils.write_string_file(os.path.join(staging, SERVED_SOURCE_FILE), model_path)
+        if warmup:
+            write_warmup_requests(staging, warmup)
         for _ in range(attempts):
             final = os.path.join(serving_root, str(version))
             if not fileio.exists(final):
@@ -139,13 +149,16 @@ def publish_model(model_path: str, serving_root: str, attempts: int = 5) -> tupl
             fileio.rmtree(staging)
 
 
-def _copy_with_marker(model_path: str, serving_root: str, version: int, attempts: int) -> tuple[str, str]:
+def _copy_with_marker(model_path: str, serving_root: str, version: int, attempts: int,
+                      warmup: Optional[list[bytes]]) -> tuple[str, str]:
     """Object stores: copy into the first free version directory, the completion marker last."""
     for _ in range(attempts):
         final = os.path.join(serving_root, str(version))
         if not fileio.exists(final):
             io_utils.copy_dir(model_path, final)
             io_utils.write_string_file(os.path.join(final, SERVED_SOURCE_FILE), model_path)
+            if warmup:
+                write_warmup_requests(final, warmup)
             io_utils.write_string_file(os.path.join(final, PUSH_COMPLETE_FILE), "")
             return str(version), final
         version = max([version + 1] + [v + 1 for v in _numbered(serving_root)])
@@ -163,11 +176,48 @@ class Executor(pusher_executor.Executor):
         destination = pusher_pb2.PushDestination()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
         model_path = self.GetModelPath(input_dict)
-        version, serving_path = publish_model(model_path, destination.filesystem.base_directory)
+        warmup = None
+        if input_dict.get(EXAMPLES_KEY):
+            config = json_utils.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
+            examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+            sample = raw_sample(examples.uri, config.get("eval_split", "eval"), config["label"])
+            result = check_in_fresh_process(model_path, sample, int(config["num_classes"]), self._get_tmp_dir())
+            if not result.ok:
+                reason = "; ".join(result.problems)
+                logging.error("The serving check failed; the model is not pushed: %s", reason)
+                model_push.set_string_custom_property(SERVING_CHECK_PROPERTY, f"failed: {reason}")
+                self._MarkNotPushed(model_push)
+                return
+            model_push.set_string_custom_property(
+                SERVING_CHECK_PROPERTY, f"passed: {len(sample)} raw eval examples answered in {result.batch_ms:.0f} ms "
+                                        "by a fresh process")
+            warmup = sample
+        version, serving_path = publish_model(model_path, destination.filesystem.base_directory, warmup=warmup)
         logging.info("Model version %s published to %s", version, serving_path)
         io_utils.copy_dir(model_path, model_push.uri)  # the artifact keeps its own copy, as TFX's does
         self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)
 
 
+EXAMPLES_KEY = "examples"
+
+
+class AtomicPusherSpec(standard_component_specs.PusherSpec):
+    INPUTS = {**standard_component_specs.PusherSpec.INPUTS,
+              EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples, optional=True)}
+
+
 class AtomicPusher(Pusher):
+    """TFX's Pusher, publishing atomically; with ``examples``, after a serving check."""
+
+    SPEC_CLASS = AtomicPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+
+    def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel,
+                 push_destination: pusher_pb2.PushDestination, custom_config: Optional[Dict[str, Any]] = None,
+                 examples: Optional[types.BaseChannel] = None):
+        """``examples``: the ExampleGen's output (its eval split) for the serving check; then
+        ``custom_config`` needs ``label`` (the raw label column) and ``num_classes``."""
+        spec = AtomicPusherSpec(model=model, model_blessing=model_blessing, push_destination=push_destination,
+                                custom_config=json_utils.dumps(custom_config),
+                                pushed_model=types.Channel(type=standard_artifacts.PushedModel), examples=examples)
+        base_component.BaseComponent.__init__(self, spec=spec)

@@ -12,16 +12,18 @@ from tfx.types.standard_artifacts import ExampleAnomalies, ExampleStatistics, Mo
 
 from components.anomaly_gate import anomaly_lines
 from tfxp_contract.dataset_spec import spec_from_json
-from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SUMMARY_FILE
+from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SERVING_CHECK_PROPERTY, SUMMARY_FILE
 from tfxp_reports.report_html import render_html
 from tfxp_reports.run_report import build_report
 
 
 def pushed_facts(pushed_model) -> dict:
+    check = (pushed_model.get_string_custom_property(SERVING_CHECK_PROPERTY)
+             if pushed_model.has_custom_property(SERVING_CHECK_PROPERTY) else "")
     if not pushed_model.has_custom_property("pushed") or not pushed_model.get_int_custom_property("pushed"):
-        return {"pushed": False}
+        return {"pushed": False, "serving_check": check}
     return {"pushed": True, "version": pushed_model.get_string_custom_property("pushed_version"),
-            "destination": pushed_model.get_string_custom_property("pushed_destination")}
+            "destination": pushed_model.get_string_custom_property("pushed_destination"), "serving_check": check}
 
 
 @component

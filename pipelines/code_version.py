@@ -22,7 +22,7 @@ COMPONENT_CODE = {
     "AnomalyGate": ("components.anomaly_gate", "tfxp_reports"),
     "Transform": ("transforms", "tfxp_contract"),
     "Trainer": ("trainers", "transforms", "tfxp_contract"),
-    "Pusher": ("components.atomic_pusher",),
+    "Pusher": ("components.atomic_pusher", "components.serving_check"),
     "EvaluationReport": ("components.evaluation_report", "tfxp_reports", "tfxp_contract"),
 }
 

@@ -158,7 +158,11 @@ def create_pipeline(
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_root)),
-        custom_config={"code_version": code.get("Pusher", "")})
+        # Before a push: the candidate answers raw eval examples in a fresh process (they also
+        # become its TF Serving warm-up requests).
+        examples=example_gen.outputs["examples"],
+        custom_config={"code_version": code.get("Pusher", ""), "label": spec.label.column,
+                       "num_classes": spec.num_classes})
 
     # Every run's outcome, legible: report.html and summary.json beside the Evaluator's output.
     report = EvaluationReport(

@@ -59,6 +59,15 @@ def test_every_component_runs_and_a_blessed_model_is_served(votes_run, data_dir)
     assert outcome.destination == served
     assert os.path.isfile(os.path.join(served, "saved_model.pb"))
     assert not [n for n in os.listdir(votes_run.serving_root) if n.startswith(".")]  # no staging left
+    # The serving check passed, and left TF Serving warm-up requests in the version.
+    assert outcome.serving_check.startswith("passed: 32 raw eval examples"), outcome.serving_check
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from components.serving_check import WARMUP_FILE
+    warmups = [prediction_log_pb2.PredictionLog.FromString(r.numpy())
+               for r in tf.data.TFRecordDataset(os.path.join(served, WARMUP_FILE))]
+    assert len(warmups) == 1 and warmups[0].predict_log.request.inputs["examples"].tensor_shape.dim[0].size == 32
 
     spec = load_spec("house_votes")
     accuracy, outputs = classify_raw_rows(served, spec, str(data_dir / "house_votes" / "house-votes-84.data"))

@@ -10,6 +10,7 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from tfxp_contract.errors import ExplainedError
+from tfxp_contract.names import SERVING_CHECK_PROPERTY
 
 
 @dataclass
@@ -19,14 +20,18 @@ class Outcome:
     destination: str = ""
     version: str = ""
     failures: List[str] = field(default_factory=list)  # failed thresholds when not blessed
+    serving_check: str = ""  # "passed: ..." or "failed: ..." (the pusher's check before a push)
 
     def summary(self) -> str:
         if self.blessed is None:
             return "no evaluation recorded"
         if not self.blessed:
             return "model NOT BLESSED (" + ("; ".join(self.failures) or "no threshold failed") + "); nothing pushed"
-        return f"model BLESSED and pushed as version {self.version} to {self.destination}" if self.pushed \
-            else "model BLESSED but not pushed"
+        if self.pushed:
+            return f"model BLESSED and pushed as version {self.version} to {self.destination}"
+        if self.serving_check.startswith("failed"):
+            return f"model BLESSED but not pushed: the serving check {self.serving_check}"
+        return "model BLESSED but not pushed"
 
 
 def artifacts_of(store: metadata_store.MetadataStore, type_name: str, pipeline: Optional[str] = None) -> list:
@@ -123,4 +128,6 @@ def latest_outcome(metadata_path: str, pipeline: Optional[str] = None) -> Outcom
             if "pushed_destination" in pushed.custom_properties else ""
         outcome.version = pushed.custom_properties["pushed_version"].string_value \
             if "pushed_version" in pushed.custom_properties else ""
+        outcome.serving_check = pushed.custom_properties[SERVING_CHECK_PROPERTY].string_value \
+            if SERVING_CHECK_PROPERTY in pushed.custom_properties else ""
     return outcome

@@ -148,9 +148,10 @@ def render_html(report: dict) -> str:
         "Dataset statistics": _statistics(report),
         "Anomalies": ("<ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in report["anomalies"]) + "</ul>")
         if report["anomalies"] else "<p>None: the data matched the schema.</p>",
-        "Pushed model": (f"<p>Version <b>{html.escape(str(pushed['version']))}</b> at "
-                         f"<code>{html.escape(pushed['destination'])}</code></p>") if pushed.get("pushed")
-        else "<p>Nothing was pushed by this run.</p>",
+        "Pushed model": ((f"<p>Version <b>{html.escape(str(pushed['version']))}</b> at "
+                          f"<code>{html.escape(pushed['destination'])}</code></p>") if pushed.get("pushed")
+                         else "<p>Nothing was pushed by this run.</p>") + (
+            f"<p>Serving check: {html.escape(pushed['serving_check'])}</p>" if pushed.get("serving_check") else ""),
     }
     body = "".join(f'<section id="{name.lower().replace(" ", "-")}"><h2>{html.escape(name)}</h2>{sections[name]}'
                    f"</section>" for name in SECTIONS)

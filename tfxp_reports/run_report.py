@@ -141,4 +141,6 @@ def terminal_summary(report: dict) -> str:
     pushed = report["pushed"]
     lines += ["", f"pushed: version {pushed['version']} at {pushed['destination']}" if pushed.get("pushed")
               else "pushed: nothing"]
+    if pushed.get("serving_check"):
+        lines.append(f"serving check: {pushed['serving_check']}")
     return "\n".join(lines)

@@ -1,0 +1,130 @@
+"""Does the candidate serve? The check TFX's InfraValidator does, without Docker: before a push,
+the model is loaded in a fresh process (nothing of the training process helps it) and its
+``serving_default`` is called on raw eval examples as a client sends them (label removed). The
+outputs must have one row of class probabilities per example, finite, each summing to 1.
+
+The same examples become TF Serving warm-up requests (``assets.extra/tf_serving_warmup_requests``,
+PredictionLog records, as InfraValidator's ``make_warmup`` writes), so a server loading the pushed
+version answers its first request without a cold start.
+
+Run as ``python -m components.serving_check MODEL_DIR EXAMPLES_FILE CLASSES``: prints a JSON result.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+from tfxp_contract.names import PROBABILITIES, SERVING_SIGNATURE
+
+SAMPLE_SIZE = 32
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+
+
+@dataclass
+class ServingResult:
+    problems: list[str]
+    batch_ms: Optional[float] = None  # one call on the whole sample, after a first one
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def raw_sample(examples_uri: str, split: str, label_key: str, size: int = SAMPLE_SIZE) -> list[bytes]:
+    """Up to ``size`` serialized examples of ``split`` without their label, as a client sends them."""
+    import tensorflow as tf
+    from tfx.dsl.io import fileio
+    files = sorted(fileio.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    sample = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").take(size):
+        example = tf.train.Example.FromString(record.numpy())
+        if label_key in example.features.feature:
+            del example.features.feature[label_key]
+        sample.append(example.SerializeToString())
+    return sample
+
+
+def probe(model_dir: str, examples: list[bytes], num_classes: int) -> ServingResult:
+    """In this process: load the model, call it twice, check what comes out."""
+    import numpy as np
+    import tensorflow as tf
+    try:
+        serve = tf.saved_model.load(model_dir).signatures[SERVING_SIGNATURE]
+    except Exception as err:  # a model that does not load is exactly what this looks for
+        return ServingResult([f"the model does not load with its {SERVING_SIGNATURE} signature ({err})"])
+    batch = tf.constant(examples)
+    try:
+        serve(examples=batch)
+        start = time.perf_counter()
+        outputs = serve(examples=batch)
+        batch_ms = (time.perf_counter() - start) * 1000
+    except Exception as err:
+        return ServingResult([f"{SERVING_SIGNATURE} fails on raw examples ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:300]})"])
+    if PROBABILITIES not in outputs:
+        return ServingResult([f"{SERVING_SIGNATURE} has no {PROBABILITIES!r} output"], batch_ms)
+    probabilities = outputs[PROBABILITIES].numpy()
+    problems = []
+    if probabilities.shape != (len(examples), num_classes):
+        problems.append(f"{PROBABILITIES} has shape {probabilities.shape}, expected ({len(examples)}, {num_classes})")
+    elif not np.isfinite(probabilities).all():
+        problems.append(f"{PROBABILITIES} holds NaN or infinite values")
+    else:
+        sums = probabilities.sum(axis=1)
+        worst = float(sums[np.argmax(np.abs(sums - 1))])
+        if abs(worst - 1) > 1e-3:
+            problems.append(f"{PROBABILITIES} of an example sum to {worst:.4f}, not 1")
+    return ServingResult(problems, batch_ms)
+
+
+def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: int, work_dir: str,
+                           timeout_seconds: float = 600) -> ServingResult:
+    """``probe`` in a new Python process; a crash or a hang there is a failed check too."""
+    import tensorflow as tf
+    os.makedirs(work_dir, exist_ok=True)
+    sample_file = os.path.join(work_dir, "serving_check_sample.tfrecord")
+    with tf.io.TFRecordWriter(sample_file) as writer:
+        for example in examples:
+            writer.write(example)
+    try:
+        done = subprocess.run([sys.executable, "-m", "components.serving_check", model_dir, sample_file,
+                               str(num_classes)], capture_output=True, text=True, timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        return ServingResult([f"loading and calling the model took over {timeout_seconds:.0f} s"])
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = " ".join(done.stderr.strip().splitlines()[-2:])[:400]
+        return ServingResult([f"the serving check's process ended with status {done.returncode}: {tail}"])
+    result = json.loads(lines[-1])
+    return ServingResult(result["problems"], result["batch_ms"])
+
+
+def write_warmup_requests(model_dir: str, examples: list[bytes]) -> str:
+    """TF Serving's warm-up file inside a SavedModel folder: one PredictionLog per request."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+    from tfx.dsl.io import fileio
+    request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(signature_name=SERVING_SIGNATURE))
+    request.inputs["examples"].CopyFrom(tf.make_tensor_proto(examples, dtype=tf.string))
+    path = os.path.join(model_dir, WARMUP_FILE)
+    fileio.makedirs(os.path.dirname(path))
+    with tf.io.TFRecordWriter(path) as writer:
+        writer.write(prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
+    return path
+
+
+def _main(model_dir: str, sample_file: str, num_classes: str) -> None:
+    import tensorflow as tf
+    examples = [r.numpy() for r in tf.data.TFRecordDataset(sample_file)]
+    result = probe(model_dir, examples, int(num_classes))
+    print(json.dumps({"problems": result.problems, "batch_ms": result.batch_ms}))
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:4])
