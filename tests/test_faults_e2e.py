@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from components.atomic_pusher import served_versions
-from tests.helpers import REPO
+from tests.helpers import REPO, builtin_spec_dict, write_spec
 from tests.pipeline_checks import CACHED, COMPLETE, executions_by_node
 from tfxp_contract.names import PUSH_COMPLETE_FILE, SERVED_SOURCE_FILE
 from tfxp_reports.outcome import latest_outcome
@@ -22,9 +22,9 @@ from tfxp_reports.outcome import latest_outcome
 pytestmark = pytest.mark.e2e
 
 
-def start_run(out: Path, data_dir, log: Path, env=None) -> subprocess.Popen:
+def start_run(out: Path, data_dir, log: Path, env=None, dataset: str = "house_votes") -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tfxp_cli.main", "run", "house_votes", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "tfxp_cli.main", "run", dataset, "--data-dir", str(data_dir),
          "--output-dir", str(out)],
         # Not started in the repository: `python -m` puts the working folder first on sys.path,
         # ahead of PYTHONPATH's edited copy.
@@ -82,6 +82,12 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_an_edited_function_reruns_exactly_the_components_that_run_it(tmp_path, data_dir):
+    """Then an edit that breaks serving: the Evaluator blesses it, the serving check stops it."""
+    raw = builtin_spec_dict("house_votes")
+    # Accuracy alone, and any change allowed: the Evaluator blesses every retrained model, so
+    # the last step shows the serving check deciding alone.
+    raw["metrics"], raw["change_tolerance"] = [{"name": "accuracy", "lower_bound": 0.85}], 1.0
+    spec_path = str(write_spec(tmp_path, raw, "votes.yaml"))
     src = _source_copy(tmp_path)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     out = tmp_path / "out"
@@ -89,7 +95,7 @@ def test_an_edited_function_reruns_exactly_the_components_that_run_it(tmp_path, 
 
     def run_and_states(name: str) -> dict:
         log = tmp_path / f"{name}.log"
-        assert start_run(out, data_dir, log, env).wait(timeout=900) == 0, log.read_text()[-3000:]
+        assert start_run(out, data_dir, log, env, spec_path).wait(timeout=900) == 0, log.read_text()[-3000:]
         return {node: executions[-1].last_known_state for node, executions in
                 executions_by_node(metadata, "house_votes").items()}
 
@@ -113,3 +119,15 @@ def test_an_edited_function_reruns_exactly_the_components_that_run_it(tmp_path, 
     edited_model = run_and_states("edited-model")
     assert edited_model["Transform"] == CACHED and edited_model["Trainer"] == COMPLETE, edited_model
     assert edited_model["Evaluator"] == COMPLETE, edited_model
+
+    # The served signature now returns probabilities times two: still the right class for
+    # the Evaluator's accuracy, but no client can read it as probabilities.
+    served = served_versions(str(out / "house_votes" / "serving"))
+    _edit(src / "trainers" / "export.py", "        probabilities = model(_model_inputs(model, transformed))\n",
+          "        probabilities = model(_model_inputs(model, transformed)) * 2.0  # broken by the test\n")
+    broken = run_and_states("broken-serving")
+    assert broken["Trainer"] == broken["Evaluator"] == broken["AtomicPusher"] == COMPLETE, broken
+    log = (tmp_path / "broken-serving.log").read_text()
+    assert "model BLESSED but not pushed: the serving check failed: probabilities of an example sum to 2.0000, " \
+           "not 1" in log, log[-3000:]
+    assert served_versions(str(out / "house_votes" / "serving")) == served  # the previous model stays
