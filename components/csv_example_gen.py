@@ -21,8 +21,9 @@ from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
 
 
 class _ParseFile(beam.DoFn):
-    def __init__(self, spec_json: str):
+    def __init__(self, spec_json: str, label_optional: bool = False):
         self._spec_json = spec_json
+        self._label_optional = label_optional
         self._out_of_range = beam.metrics.Metrics.counter("csv_example_gen", "out_of_range_values")
 
     def setup(self):
@@ -33,7 +34,7 @@ class _ParseFile(beam.DoFn):
             self._out_of_range.inc()
             logging.warning("%s: %s=%s is outside the documented range; treated as missing", path, column, value)
 
-        for row in read_rows(self._spec, path, out_of_range):
+        for row in read_rows(self._spec, path, out_of_range, self._label_optional):
             RECORDS_READ.inc()
             yield to_example(row)
 
@@ -47,7 +48,7 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], spli
     return (pipeline
             | "Files" >> beam.Create(files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "Parse" >> beam.ParDo(_ParseFile(config["spec"])))
+            | "Parse" >> beam.ParDo(_ParseFile(config["spec"], bool(config.get("label_optional")))))
 
 
 class Executor(ShardedExampleGenExecutor):

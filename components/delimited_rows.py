@@ -26,10 +26,16 @@ class RawDataError(ExplainedError, ValueError):
 
 def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
                  on_out_of_range: Optional[Callable[[str, float], None]] = None,
-                 order: Optional[HeaderOrder] = None) -> dict[str, RawValue]:
+                 order: Optional[HeaderOrder] = None, label_optional: bool = False) -> dict[str, RawValue]:
     """Returns {column name: value} for every non-ignored column, label included.
-    ``order``: where each spec column is among the fields (from a header row); default: in order."""
+    ``order``: where each spec column is among the fields (from a header row); default: in order.
+    ``label_optional``: a row one field short has no label column (new data to score); its
+    row has no label either."""
     expected = len(spec.columns) if order is None else order.width
+    unlabelled = label_optional and order is None and len(fields) == expected - 1
+    if unlabelled:
+        at = [c.name for c in spec.columns].index(spec.label.column)
+        fields = [*fields[:at], spec.label.values[0], *fields[at:]]  # a placeholder, dropped below
     if len(fields) != expected:
         raise RawDataError(f"{where}: expected {expected} columns, found {len(fields)}")
     if order is not None:
@@ -49,6 +55,8 @@ def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
             row[column.name] = None
         else:
             row[column.name] = text
+    if unlabelled:
+        del row[spec.label.column]
     return row
 
 
@@ -85,14 +93,14 @@ def _parse_number(column: Column, text: str, missing_token: str, where: str,
     return value
 
 
-def read_rows(spec: DatasetSpec, path: str,
-              on_out_of_range: Optional[Callable[[str, float], None]] = None) -> Iterator[dict[str, RawValue]]:
+def read_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callable[[str, float], None]] = None,
+              label_optional: bool = False) -> Iterator[dict[str, RawValue]]:
     """Streams the rows of one file (local or gs://), line by line. A UTF-8 byte-order mark
     and CRLF line ends are accepted; with ``header: true`` the first row names the columns
     and gives their order (columns it has that the spec does not list are not read). A
     Parquet file (``format: parquet``) is read by column name, one row group at a time."""
     if spec.format == "parquet":
-        yield from _parquet_rows(spec, path, on_out_of_range)
+        yield from _parquet_rows(spec, path, on_out_of_range, label_optional)
         return
     with tf.io.gfile.GFile(path, "r") as text:  # GFile: local paths and gs:// alike
         reader = csv.reader(_without_bom(text), delimiter=spec.delimiter)
@@ -107,7 +115,7 @@ def read_rows(spec: DatasetSpec, path: str,
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue  # blank line (UCI files often end with one)
                 rows += 1
-                yield parse_fields(spec, fields, f"{path}:{lineno}", on_out_of_range, order)
+                yield parse_fields(spec, fields, f"{path}:{lineno}", on_out_of_range, order, label_optional)
         except UnicodeDecodeError as err:
             raise RawDataError(f"{path}:{reader.line_num + 1}: not UTF-8 text ({err.reason})") from None
         except csv.Error as err:
@@ -125,8 +133,8 @@ def _parquet_text(value, missing_token: str) -> str:
     return str(value)
 
 
-def _parquet_rows(spec: DatasetSpec, path: str,
-                  on_out_of_range: Optional[Callable[[str, float], None]]) -> Iterator[dict[str, RawValue]]:
+def _parquet_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callable[[str, float], None]],
+                  label_optional: bool = False) -> Iterator[dict[str, RawValue]]:
     import pyarrow
     import pyarrow.parquet as pq
 
@@ -139,6 +147,8 @@ def _parquet_rows(spec: DatasetSpec, path: str,
     except (pyarrow.ArrowException, OSError) as err:
         raise RawDataError(f"{path}: not a readable Parquet file ({err})") from None
     absent = [name for name in wanted if name not in parquet.schema_arrow.names]
+    if label_optional and absent == [spec.label.column]:
+        wanted, absent = [n for n in wanted if n != spec.label.column], []  # new data, no label
     if absent:
         raise RawDataError(f"{path}: no column(s) {absent} that the spec lists; it has {parquet.schema_arrow.names}")
     for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
@@ -146,7 +156,7 @@ def _parquet_rows(spec: DatasetSpec, path: str,
         for i in range(batch.num_rows):
             rows += 1
             fields = [_parquet_text(cells[name][i], spec.missing_token) for name in wanted]
-            yield parse_fields(spec, fields, f"{path}: row {rows}", on_out_of_range)
+            yield parse_fields(spec, fields, f"{path}: row {rows}", on_out_of_range, label_optional=label_optional)
     if rows == 0:
         raise RawDataError(f"{path}: file has no data rows")
 

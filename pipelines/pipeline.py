@@ -21,9 +21,11 @@ from components.schema_from_spec import SchemaFromSpec
 from pipelines.evaluation import eval_config
 from tfxp_contract.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
 from tfxp_contract.fetch import SPAN_FOLDER, data_version
+from tfxp_contract.names import SCORES_SIGNATURE
 from trainers.models import hyperparameter_names
 
 RUN_FN = "trainers.run_fn.run_fn"
+INFERENCE_SPLIT = "unlabelled"
 
 
 def split_configs(spec: DatasetSpec, spans: bool = False
@@ -43,6 +45,19 @@ def split_configs(spec: DatasetSpec, spans: bool = False
             example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
                 example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=train),
                 example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_)])))
+
+
+def inference_components(spec: DatasetSpec, trainer: Any, evaluator: Any, code_version: str) -> list:
+    """The spec's ``inference`` files as examples (label optional) and their predictions."""
+    inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name=INFERENCE_SPLIT,
+                                                                       pattern=spec.inference.pattern)])
+    examples = example_gen_for(spec.data_view(), spec.inference.folder, 1, inputs, None, None,
+                               {"label_optional": True, "code_version": code_version}).with_id("InferenceExampleGen")
+    inferrer = tfx.components.BulkInferrer(
+        examples=examples.outputs["examples"], model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        data_spec=tfx.proto.DataSpec(), model_spec=tfx.proto.ModelSpec(model_signature_name=[SCORES_SIGNATURE]))
+    return [examples, inferrer]
 
 
 def create_pipeline(
@@ -176,6 +191,9 @@ def create_pipeline(
     if model_registry:
         # Cloud runs: the pushed version also becomes a version in the Vertex AI Model Registry.
         components.append(VertexModelRegistry(pushed_model=pusher.outputs["pushed_model"], **model_registry))
+    if spec.inference:
+        # New, unlabelled rows scored by this run's model when it is blessed (TFX's BulkInferrer).
+        components += inference_components(spec, trainer, evaluator, code.get("ExampleGen", ""))
 
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,

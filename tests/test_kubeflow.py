@@ -153,3 +153,14 @@ def test_dockerfile_builds_on_the_pinned_tfx_image_and_installs_the_project():
         assert f"COPY {package}/ {package}/" in dockerfile, package
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv/" in ignored and "outputs/" in ignored
+
+
+def test_a_spec_with_batch_inference_compiles_with_the_bulk_inferrer(config, tmp_path):
+    from tests.helpers import builtin_spec_dict
+    from tfxp_contract.dataset_spec import spec_from_dict
+    raw = builtin_spec_dict("house_votes")
+    raw["inference"] = {"folder": "gs://acme-ml/new-votes", "pattern": "*.csv"}
+    path = compile_pipeline(spec_from_dict(raw), config, str(tmp_path / "votes.json"))
+    executors = json.loads(Path(path).read_text())["pipelineSpec"]["deploymentSpec"]["executors"]
+    assert {"InferenceExampleGen_executor", "BulkInferrer_executor"} <= set(executors)
+    vertex_pipeline_job(config, path, "house-votes", {}, credentials=AnonymousCredentials())

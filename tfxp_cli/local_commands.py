@@ -136,7 +136,7 @@ def cmd_schedule(args) -> int:
     return 1 if failures else 0
 
 
-def _store(args) -> tuple[str, str]:
+def store_of(args) -> tuple[str, str]:
     """(ML Metadata, pipeline name) of a dataset's runs, found without building a pipeline."""
     from tfxp_reports.outcome import store_exists
     name = load_spec(args.dataset).name
@@ -150,7 +150,7 @@ def _store(args) -> tuple[str, str]:
 def _reports(args) -> list[tuple[str, str]]:
     """(run id, report folder) of every evaluated run, oldest first."""
     from tfxp_reports.outcome import artifacts_of, open_store
-    metadata, name = _store(args)
+    metadata, name = store_of(args)
     evaluations = sorted(artifacts_of(open_store(metadata), "ModelEvaluation", name), key=lambda a: a.id)
     return [(os.path.basename(a.uri.rstrip("/")), os.path.join(a.uri, REPORT_DIR)) for a in evaluations]
 
@@ -183,7 +183,7 @@ def cmd_report(args) -> int:
 
 def cmd_lineage(args) -> int:
     from tfxp_reports.lineage import describe, pushed_model_lineage
-    lineage = pushed_model_lineage(*_store(args))
+    lineage = pushed_model_lineage(*store_of(args))
     print(json.dumps(lineage, indent=1) if args.json else describe(lineage))
     return 0
 

@@ -9,7 +9,7 @@ import warnings
 from tfxp_cli.cloud_commands import add_cloud_commands
 from tfxp_cli.errors import explain
 from tfxp_cli.local_commands import add_local_commands
-from tfxp_cli.predict_command import add_predict_command
+from tfxp_cli.predict_command import add_predict_command, add_predictions_command
 from tfxp_cli.spec_commands import add_spec_commands
 from tfxp_contract.fetch import DATA_DIR_ENV
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_local_commands(commands)
     add_predict_command(commands)
+    add_predictions_command(commands)
     add_spec_commands(commands)
     add_cloud_commands(commands)
     return parser

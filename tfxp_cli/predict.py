@@ -200,3 +200,34 @@ def write_table(frame, path: str) -> None:
         frame.to_json(path, orient="records", indent=1)
     else:
         raise PredictError(f"{path}: --output must end in .csv, .parquet or .json")
+
+
+def inference_table(spec: DatasetSpec, inference_uri: str):
+    """The BulkInferrer's PredictionLogs as a DataFrame: each example's raw columns, then the
+    predicted class, its probability and each class's probability."""
+    import pandas as pd
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+    from tfx.dsl.io import fileio
+    files = sorted(fileio.glob(os.path.join(inference_uri, "*.gz")))
+    names = list(spec.label.names)
+    rows = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log
+        examples = tf.make_ndarray(log.request.inputs["examples"]).reshape(-1)
+        probabilities = tf.make_ndarray(log.response.outputs[PROBABILITIES]).reshape(len(examples), -1)
+        for serialized, p in zip(examples, probabilities):
+            features = tf.train.Example.FromString(serialized).features.feature
+            row = {}
+            for column in spec.feature_columns:
+                value = features.get(column.name)
+                kind = value.WhichOneof("kind") if value is not None else None
+                row[column.name] = (value.bytes_list.value[0].decode() if kind == "bytes_list" and
+                                    value.bytes_list.value else
+                                    value.float_list.value[0] if kind == "float_list" and value.float_list.value
+                                    else None)
+            row["class"] = names[int(p.argmax())]
+            row["probability"] = float(p.max())
+            row.update({f"p({name})": float(p[i]) for i, name in enumerate(names)})
+            rows.append(row)
+    return pd.DataFrame(rows)

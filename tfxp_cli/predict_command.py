@@ -53,3 +53,37 @@ def add_predict_command(commands) -> None:
                    help="write the predictions to FILE (.csv, .parquet or .json) instead of printing them")
     p.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
     p.set_defaults(func=cmd_predict)
+
+
+def cmd_predictions(args) -> int:
+    from tfxp_cli.local_commands import store_of
+    from tfxp_cli.predict import PredictError, inference_table, write_table
+    from tfxp_reports.outcome import artifacts_of, open_store
+    spec = load_spec(args.dataset)
+    metadata, name = store_of(args)
+    results = artifacts_of(open_store(metadata), "InferenceResult", name)
+    if not results:
+        raise PredictError(f"{args.dataset}: no batch predictions recorded; they need an `inference:` section in "
+                           "the spec and a blessed model")
+    newest = max(results, key=lambda a: a.id)
+    frame = inference_table(spec, newest.uri)
+    print(f"{len(frame)} predictions from {newest.uri}", file=sys.stderr)
+    if args.output:
+        write_table(frame, args.output)
+        print(f"written to {args.output}", file=sys.stderr)
+    else:
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def add_predictions_command(commands) -> None:
+    p = commands.add_parser(
+        "predictions", help="the newest batch predictions of a dataset's pipeline (its spec's inference section)",
+        description="A spec's `inference:` section (folder and pattern of new rows, label optional) makes every "
+                    "run score them with its model when that model is blessed (TFX's BulkInferrer). This prints "
+                    "the newest: each row's raw columns, the predicted class and each class's probability.")
+    p.add_argument("dataset", help="a built-in dataset name or a spec file")
+    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    p.add_argument("--metadata", default=None, metavar="URI", help="ML Metadata, as given to `tfxp run`")
+    p.add_argument("--output", default=None, metavar="FILE", help="write them to FILE (.csv, .parquet or .json)")
+    p.set_defaults(func=cmd_predictions)

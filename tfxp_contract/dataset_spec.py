@@ -180,6 +180,15 @@ def distribution_from_dict(raw: dict[str, Any] | None, where: str = "distributio
 
 
 @dataclass(frozen=True, config=STRICT)
+class Inference:
+    """New, unlabelled data the pipeline scores with the blessed model (BulkInferrer): files
+    matching ``pattern`` in ``folder`` (local, relative to the spec file, or gs://), in the
+    dataset's raw table format; the label column may be left out."""
+    folder: str
+    pattern: str = "*"
+
+
+@dataclass(frozen=True, config=STRICT)
 class DatasetSpec:
     name: str
     # a key of families.FORMATS: the ExampleGen that reads the files
@@ -205,6 +214,7 @@ class DatasetSpec:
     archive_split_folders: dict[str, str] = field(default_factory=dict)
     # format archive: a file inside it larger than this is skipped (and reported) unread
     archive_file_limit_mb: int = Field(256, ge=1, le=1 << 20)
+    inference: Optional[Inference] = None  # batch predictions after each run (table formats)
 
     @field_validator("name")
     @classmethod
@@ -250,7 +260,7 @@ class DatasetSpec:
         starts at the Trainer)."""
         return dataclasses.replace(self, description="", model=Model(family=""), change_tolerance=0.0,
                                    metrics=(MetricThreshold("accuracy", 0.0),), distribution=Distribution(),
-                                   slices=())
+                                   slices=(), inference=None)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -272,6 +282,9 @@ def spec_from_dict(raw: Any, where: str = "spec", base_dir: Optional[Path] = Non
         files = tuple(dataclasses.replace(f, path=str((base_dir / f.path).resolve()))
                       if f.is_own and not _is_absolute(f.path) else f for f in spec.files)
         spec = dataclasses.replace(spec, files=files)
+    if base_dir is not None and spec.inference and not _is_absolute(spec.inference.folder):
+        spec = dataclasses.replace(spec, inference=dataclasses.replace(
+            spec.inference, folder=str((base_dir / spec.inference.folder).resolve())))
     return spec
 
 
@@ -307,6 +320,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         fail("label", "label needs at least two values and one name per value")
     if not spec.feature_columns:
         fail("columns", "no feature columns")
+    if spec.inference and spec.format not in ("csv", "parquet"):
+        fail("inference", "batch inference reads tables (format csv or parquet) for now")
     if spec.format not in FORMATS:
         fail("format", f"format {spec.format!r} has no ExampleGen; known: {', '.join(FORMATS)}")
     if spec.data_family not in FORMATS[spec.format]:

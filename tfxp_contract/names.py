@@ -11,6 +11,8 @@ LABEL_KEY = "label"
 # The served model's signatures and outputs.
 SERVING_SIGNATURE = "serving_default"  # serialized raw tf.Examples (no label) -> the outputs below
 TRANSFORM_SIGNATURE = "transform_features"  # raw tf.Examples -> transformed features (for TFMA)
+# serving_default without the class-name strings, which TFX's BulkInferrer cannot split per row
+SCORES_SIGNATURE = "scores"
 PROBABILITIES = "probabilities"
 CLASS_IDS = "class_ids"
 CLASSES = "classes"
