@@ -1,6 +1,6 @@
 import pytest
 
-from components.delimited_rows import RawDataError, read_rows, to_example
+from components.delimited_rows import RawDataError, parse_fields, read_rows, to_example
 from tfxp_contract.dataset_spec import load_spec
 
 VOTES = load_spec("house_votes")
@@ -55,3 +55,13 @@ def test_examples_hold_strings_as_bytes_numbers_as_floats_and_omit_missing():
     assert features["shape"].bytes_list.value == [b"3"]
     assert features["age"].float_list.value == [61.0]
     assert "density" not in features
+
+
+def test_a_row_without_its_label_column_is_new_data_only_where_that_is_allowed():
+    spec = VOTES
+    votes = ["y", "n", "?"] * 5 + ["y"]
+    row = parse_fields(spec, votes, "new.csv:1", label_optional=True)
+    assert spec.label.column not in row and row["handicapped_infants"] == "y"
+    assert parse_fields(spec, ["democrat", *votes], "new.csv:2", label_optional=True)["party"] == "democrat"
+    with pytest.raises(RawDataError, match="new.csv:1: expected 17 columns, found 16"):
+        parse_fields(spec, votes, "new.csv:1")
