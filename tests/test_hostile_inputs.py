@@ -16,6 +16,7 @@ import pytest
 from tests.helpers import REPO
 
 PEAK_LIMIT_MB = 500
+pytestmark = pytest.mark.slow  # each case starts a Python process that imports TensorFlow
 
 READ_IN_CHILD = textwrap.dedent("""
     import json, resource, sys

@@ -53,6 +53,7 @@ def test_workers_die_with_their_launcher(tmp_path, sig):
 BIND_AND_EXIT = "import tensorflow as tf; tf.distribute.MultiWorkerMirroredStrategy()"
 
 
+@pytest.mark.slow
 def test_a_port_taken_before_the_worker_binds_it_starts_the_cluster_again(tmp_path):
     from trainers.local_cluster import free_ports, run_local_workers
     from trainers.training_job import TrainingJob
