@@ -11,17 +11,19 @@ scored: accuracy and a confusion matrix.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from components.archive_records import image_problem, text_problem
 from components.atomic_pusher import served_versions
 from components.delimited_rows import RawDataError, parse_fields, to_example
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.errors import ExplainedError
-from tfxp_contract.names import PROBABILITIES, SERVING_SIGNATURE
+from tfxp_contract.names import PROBABILITIES, SERVING_SIGNATURE, SOURCE_FILE_FEATURE
 
 BATCH = 256
 
@@ -38,9 +40,10 @@ class Item:
 
 
 @dataclass
-class Inputs:
-    items: list[Item] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # "name: why"
+class Predictions:
+    names: list[str] = field(default_factory=list)
+    labels: list[Optional[int]] = field(default_factory=list)
+    probabilities: "object" = None  # numpy [inputs, classes]
 
 
 def model_dir(spec: DatasetSpec, output_dir: str, version: Optional[str] = None, model: Optional[str] = None) -> str:
@@ -74,40 +77,43 @@ def _feature_example(feature: str, content: bytes):
         feature: tf.train.Feature(bytes_list=tf.train.BytesList(value=[content]))})).SerializeToString()
 
 
-def read_inputs(spec: DatasetSpec, paths: Sequence[str], texts: Sequence[str] = ()) -> Inputs:
-    """The raw examples for ``paths`` (and ``texts`` for text datasets), bad ones in ``skipped``."""
-    inputs = Inputs()
+def read_inputs(spec: DatasetSpec, paths: Sequence[str], texts: Sequence[str] = (),
+                skip: Callable[[str], None] = lambda problem: None) -> Iterator[Item]:
+    """Streams the raw examples for ``paths`` (and ``texts`` for text datasets), one file or row at
+    a time; a bad input is passed to ``skip`` as "name: why" and left out."""
     family = spec.data_family
     if texts and family != "text":
         raise PredictError(f"{spec.name} takes {family} inputs; --text is for text datasets")
     for path in map(Path, paths):
         if not path.is_file():
-            inputs.skipped.append(f"{path}: no such file")
+            skip(f"{path}: no such file")
         elif family == "tabular":
-            _read_table(spec, path, inputs)
+            yield from _read_table(spec, path, skip)
         else:
             content = path.read_bytes()
             problem = image_problem(content) if family == "image" else text_problem(content)
             if problem:
-                inputs.skipped.append(f"{path}: {problem}")
+                skip(f"{path}: {problem}")
                 continue
             [feature] = spec.feature_columns
-            inputs.items.append(Item(str(path), _feature_example(feature.name, content),
-                                     _label_from_folder(spec, path)))
+            yield Item(str(path), _feature_example(feature.name, content), _label_from_folder(spec, path))
     [feature] = spec.feature_columns if texts else [None]
     for n, text in enumerate(texts, 1):
-        inputs.items.append(Item(f"text {n}", _feature_example(feature.name, text.encode())))
-    return inputs
+        yield Item(f"text {n}", _feature_example(feature.name, text.encode()))
 
 
 def _table_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line or row number, fields as text) of a CSV or Parquet file."""
+    """(line or row number, fields as text) of a CSV or Parquet file; the Parquet file's column
+    names come first as row 1, then its rows a row group at a time."""
     if path.suffix.lower() == ".parquet":
-        import pandas as pd
-        frame = pd.read_parquet(path)
-        yield 1, [str(c) for c in frame.columns]
-        for number, row in enumerate(frame.itertuples(index=False), 2):
-            yield number, ["" if value is None or value != value else str(value) for value in row]
+        import pyarrow.parquet as pq
+        parquet = pq.ParquetFile(path)
+        yield 1, list(parquet.schema_arrow.names)
+        number = 1
+        for batch in parquet.iter_batches(batch_size=4096):
+            for row in zip(*batch.to_pydict().values()):
+                number += 1
+                yield number, ["" if value is None or value != value else str(value) for value in row]
         return
     with open(path, newline="", encoding="utf-8-sig") as f:
         for number, fields in enumerate(csv.reader(f), 1):
@@ -115,10 +121,9 @@ def _table_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 yield number, fields
 
 
-def _read_table(spec: DatasetSpec, path: Path, inputs: Inputs) -> None:
+def _read_table(spec: DatasetSpec, path: Path, skip: Callable[[str], None]) -> Iterator[Item]:
     """Rows with the spec's raw columns: named by a header row, or in the spec's order with or
     without the label column."""
-    names = [c.name for c in spec.columns]
     label = spec.label.column
     features = [c.name for c in spec.feature_columns]
     header: Optional[dict[str, int]] = None  # column -> field index
@@ -129,54 +134,53 @@ def _read_table(spec: DatasetSpec, path: Path, inputs: Inputs) -> None:
                 header = {f.strip(): i for i, f in enumerate(fields)}
                 continue
             if header is not None:
-                order, width = header, len(header)
-            elif len(fields) == len(names) - 1:
-                order, width = {n: i for i, n in enumerate(n for n in names if n != label)}, len(names) - 1
-            else:
-                order, width = {n: i for i, n in enumerate(names)}, len(names)
-            if len(fields) != width:
-                inputs.skipped.append(f"{where}: expected {width} columns, found {len(fields)}")
-                continue
-            has_label = label in order
-            full = [fields[order[n]] if n in order else spec.missing_token for n in names]
-            if not has_label:
-                full[names.index(label)] = spec.label.values[0]  # a placeholder, dropped below
+                if len(fields) != len(header):
+                    skip(f"{where}: expected {len(header)} columns (as the header), found {len(fields)}")
+                    continue
+                # the spec's order; the label only when the header has it, an unnamed ignored column empty
+                fields = [fields[header[c.name]] if c.name in header else spec.missing_token
+                          for c in spec.columns if c.name != label or label in header]
             try:
-                row = parse_fields(spec, full, where)
+                row = parse_fields(spec, fields, where, label_optional=True)
             except RawDataError as err:
-                inputs.skipped.append(str(err))
+                skip(str(err))
                 continue
-            truth = spec.label.values.index(row.pop(label)) if has_label else None
-            inputs.items.append(Item(where, to_example(row).SerializeToString(), truth))
+            truth = spec.label.values.index(row.pop(label)) if label in row else None
+            yield Item(where, to_example(row).SerializeToString(), truth)
     except (UnicodeDecodeError, csv.Error, OSError, ValueError) as err:
-        inputs.skipped.append(f"{path}: not a readable CSV or Parquet table ({err})")
+        skip(f"{path}: not a readable CSV or Parquet table ({err})")
 
 
-def predict(model: str, items: Sequence[Item], batch_size: int = BATCH):
-    """Class probabilities for every item, [len(items), classes], in batches (with a progress bar
-    on a terminal)."""
+def predict(model: str, items: Iterable[Item], batch_size: int = BATCH) -> Predictions:
+    """Class probabilities for every item, read and sent ``batch_size`` at a time (only names,
+    labels and probabilities are kept), with a progress bar on a terminal."""
     import numpy as np
     import tensorflow as tf
     from tqdm import tqdm
     serve = tf.saved_model.load(model).signatures[SERVING_SIGNATURE]
-    batches = []
-    for start in tqdm(range(0, len(items), batch_size), desc="predicting", unit="batch", disable=None, leave=False):
-        chunk = [item.example for item in items[start:start + batch_size]]
-        batches.append(serve(examples=tf.constant(chunk))[PROBABILITIES].numpy())
-    return np.concatenate(batches) if batches else np.zeros((0, 0))
+    out, batches = Predictions(), []
+    with tqdm(desc="predicting", unit=" inputs", disable=None, leave=False) as progress:
+        items = iter(items)
+        while chunk := list(itertools.islice(items, batch_size)):
+            batches.append(serve(examples=tf.constant([item.example for item in chunk]))[PROBABILITIES].numpy())
+            out.names += [item.name for item in chunk]
+            out.labels += [item.label for item in chunk]
+            progress.update(len(chunk))
+    out.probabilities = np.concatenate(batches) if batches else np.zeros((0, 0))
+    return out
 
 
-def prediction_table(spec: DatasetSpec, items: Sequence[Item], probabilities):
+def prediction_table(spec: DatasetSpec, predictions: Predictions):
     """A pandas DataFrame: input, predicted class, its probability, each class's probability, label."""
     import pandas as pd
-    names = list(spec.label.names)
-    frame = pd.DataFrame({"input": [item.name for item in items],
-                          "class": [names[i] for i in probabilities.argmax(axis=1)] if len(items) else [],
-                          "probability": probabilities.max(axis=1) if len(items) else []})
+    names, probabilities = list(spec.label.names), predictions.probabilities
+    frame = pd.DataFrame({"input": predictions.names,
+                          "class": [names[i] for i in probabilities.argmax(axis=1)],
+                          "probability": probabilities.max(axis=1)})
     for index, name in enumerate(names):
-        frame[f"p({name})"] = probabilities[:, index] if len(items) else []
-    if any(item.label is not None for item in items):
-        frame["label"] = [names[item.label] if item.label is not None else None for item in items]
+        frame[f"p({name})"] = probabilities[:, index]
+    if any(label is not None for label in predictions.labels):
+        frame["label"] = [names[label] if label is not None else None for label in predictions.labels]
     return frame
 
 
@@ -190,27 +194,50 @@ def confusion(spec: DatasetSpec, frame) -> tuple[float, object]:
     return float((labelled["label"] == labelled["class"]).mean()), matrix
 
 
-def write_table(frame, path: str) -> None:
-    suffix = Path(path).suffix.lower()
+def output_suffix(output: str) -> str:
+    """``output``'s suffix, checked before any work is done."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".csv", ".parquet", ".json"):
+        raise PredictError(f"{output}: --output must end in .csv, .parquet or .json")
+    return suffix
+
+
+def show_table(frame, output: Optional[str]) -> None:
+    """Writes ``frame`` to ``output`` (.csv, .parquet or .json), or prints it when there is none."""
+    if not output:
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        return
+    suffix = output_suffix(output)
     if suffix == ".csv":
-        frame.to_csv(path, index=False)
+        frame.to_csv(output, index=False)
     elif suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif suffix == ".json":
-        frame.to_json(path, orient="records", indent=1)
+        frame.to_parquet(output, index=False)
     else:
-        raise PredictError(f"{path}: --output must end in .csv, .parquet or .json")
+        frame.to_json(output, orient="records", indent=1)
+    print(f"{len(frame)} predictions written to {output}", file=sys.stderr)
+
+
+def _raw_value(feature):
+    """A raw feature's single value as shown in a table: text, a number, or None."""
+    kind = feature.WhichOneof("kind") if feature is not None else None
+    if kind == "bytes_list" and feature.bytes_list.value:
+        return feature.bytes_list.value[0].decode("utf-8", "replace")
+    if kind == "float_list" and feature.float_list.value:
+        return feature.float_list.value[0]
+    return None
 
 
 def inference_table(spec: DatasetSpec, inference_uri: str):
-    """The BulkInferrer's PredictionLogs as a DataFrame: each example's raw columns, then the
-    predicted class, its probability and each class's probability."""
+    """The BulkInferrer's PredictionLogs as a DataFrame: each input (a table's raw columns; an
+    image's file, a text's file and its first 80 characters), then the predicted class, its
+    probability and each class's probability."""
     import pandas as pd
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
     from tfx.dsl.io import fileio
     files = sorted(fileio.glob(os.path.join(inference_uri, "*.gz")))
     names = list(spec.label.names)
+    family = spec.data_family
     rows = []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         log = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log
@@ -218,14 +245,13 @@ def inference_table(spec: DatasetSpec, inference_uri: str):
         probabilities = tf.make_ndarray(log.response.outputs[PROBABILITIES]).reshape(len(examples), -1)
         for serialized, p in zip(examples, probabilities):
             features = tf.train.Example.FromString(serialized).features.feature
-            row = {}
-            for column in spec.feature_columns:
-                value = features.get(column.name)
-                kind = value.WhichOneof("kind") if value is not None else None
-                row[column.name] = (value.bytes_list.value[0].decode() if kind == "bytes_list" and
-                                    value.bytes_list.value else
-                                    value.float_list.value[0] if kind == "float_list" and value.float_list.value
-                                    else None)
+            if family == "tabular":
+                row = {column.name: _raw_value(features.get(column.name)) for column in spec.feature_columns}
+            else:
+                row = {"input": _raw_value(features.get(SOURCE_FILE_FEATURE))}
+                if family == "text":
+                    [column] = spec.feature_columns
+                    row[column.name] = (_raw_value(features.get(column.name)) or "")[:80]
             row["class"] = names[int(p.argmax())]
             row["probability"] = float(p.max())
             row.update({f"p({name})": float(p[i]) for i, name in enumerate(names)})

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import sys
 
+from tfxp_cli.local_commands import METADATA_HELP, store_of
 from tfxp_contract.dataset_spec import load_spec
 
 
 def cmd_predict(args) -> int:
-    from tfxp_cli.predict import PredictError, confusion, model_dir, predict, prediction_table, read_inputs, write_table
+    from tfxp_cli.predict import PredictError, confusion, model_dir, output_suffix, predict, prediction_table, read_inputs, show_table
     spec = load_spec(args.dataset)
-    model = model_dir(spec, args.output_dir, args.version, args.model)
-    inputs = read_inputs(spec, args.inputs, args.text)
-    for problem in inputs.skipped:
-        print(f"skipped {problem}", file=sys.stderr)
-    if not inputs.items:
-        raise PredictError("no input to predict on" + (f" ({len(inputs.skipped)} skipped)" if inputs.skipped else
-                                                       ": give files (or --text for a text dataset)"))
-    frame = prediction_table(spec, inputs.items, predict(model, inputs.items))
-    print(f"model: {model}", file=sys.stderr)
     if args.output:
-        write_table(frame, args.output)
-        print(f"{len(frame)} predictions written to {args.output}", file=sys.stderr)
-    else:
-        print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        output_suffix(args.output)
+    model = model_dir(spec, args.output_dir, args.version, args.model)
+    print(f"model: {model}", file=sys.stderr)
+    skipped = []
+
+    def skip(problem: str) -> None:
+        skipped.append(problem)
+        print(f"skipped {problem}", file=sys.stderr)
+
+    predictions = predict(model, read_inputs(spec, args.inputs, args.text, skip))
+    if not predictions.names:
+        raise PredictError("no input to predict on" + (f" ({len(skipped)} skipped)" if skipped else
+                                                       ": give files (or --text for a text dataset)"))
+    frame = prediction_table(spec, predictions)
+    show_table(frame, args.output)
     if "label" in frame:
         accuracy, matrix = confusion(spec, frame)
         print(f"\naccuracy {accuracy:.4f} on {frame['label'].notna().sum()} labelled inputs\n{matrix.to_string()}")
-    if inputs.skipped:
-        print(f"{len(inputs.skipped)} input(s) skipped", file=sys.stderr)
+    if skipped:
+        print(f"{len(skipped)} input(s) skipped", file=sys.stderr)
         return 1 if args.strict else 0
     return 0
 
@@ -56,10 +59,11 @@ def add_predict_command(commands) -> None:
 
 
 def cmd_predictions(args) -> int:
-    from tfxp_cli.local_commands import store_of
-    from tfxp_cli.predict import PredictError, inference_table, write_table
+    from tfxp_cli.predict import PredictError, inference_table, output_suffix, show_table
     from tfxp_reports.outcome import artifacts_of, open_store
     spec = load_spec(args.dataset)
+    if args.output:
+        output_suffix(args.output)
     metadata, name = store_of(args)
     results = artifacts_of(open_store(metadata), "InferenceResult", name)
     if not results:
@@ -68,11 +72,7 @@ def cmd_predictions(args) -> int:
     newest = max(results, key=lambda a: a.id)
     frame = inference_table(spec, newest.uri)
     print(f"{len(frame)} predictions from {newest.uri}", file=sys.stderr)
-    if args.output:
-        write_table(frame, args.output)
-        print(f"written to {args.output}", file=sys.stderr)
-    else:
-        print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    show_table(frame, args.output)
     return 0
 
 
@@ -84,6 +84,6 @@ def add_predictions_command(commands) -> None:
                     "the newest: each row's raw columns, the predicted class and each class's probability.")
     p.add_argument("dataset", help="a built-in dataset name or a spec file")
     p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
-    p.add_argument("--metadata", default=None, metavar="URI", help="ML Metadata, as given to `tfxp run`")
+    p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--output", default=None, metavar="FILE", help="write them to FILE (.csv, .parquet or .json)")
     p.set_defaults(func=cmd_predictions)
