@@ -13,8 +13,11 @@ from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.archive_example_gen import ArchiveExampleGen
 from components.csv_example_gen import CsvSpecExampleGen
+from components.file_example_gen import FilesExampleGen
 from components.idx_example_gen import IdxExampleGen
 from tfxp_contract.dataset_spec import DatasetSpec, SpecError
+
+INFERENCE_SPLIT = "unlabelled"
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,17 @@ def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, input_co
         static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span))
     return reader.make(spec, data_root, num_shards, input_config, output_config, max_examples,
                        dict(extra_config or {}), ranges)
+
+
+def inference_example_gen_for(spec: DatasetSpec, folder: str, pattern: str, extra_config: dict) -> FileBasedExampleGen:
+    """New data to score, as one split named "unlabelled": a table's rows (its own reader, the
+    label column optional), or loose image / text files for the other formats (whose published
+    form, an archive of class folders or an IDX pair, is for labelled data)."""
+    inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="files", pattern=pattern)])
+    # one output split holding everything (TFX's default for one input split is train:eval 2:1)
+    outputs = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+        example_gen_pb2.SplitConfig.Split(name=INFERENCE_SPLIT, hash_buckets=1)]))
+    if spec.data_family == "tabular":
+        return example_gen_for(spec, folder, 1, inputs, outputs, None, {**extra_config, "label_optional": True})
+    return FilesExampleGen(input_base=folder, spec=spec, num_shards=1, input_config=inputs, output_config=outputs,
+                           extra_config=extra_config)

@@ -17,7 +17,8 @@ from pathlib import Path
 COMPONENT_CODE = {
     "ExampleGen": ("components.example_gens", "components.sharded_example_gen", "components.csv_example_gen",
                    "components.delimited_rows", "components.idx_example_gen", "components.idx_records",
-                   "components.archive_example_gen", "components.archive_records", "tfxp_contract"),
+                   "components.archive_example_gen", "components.archive_records", "components.file_example_gen",
+                   "tfxp_contract"),
     "SchemaFromSpec": ("components.schema_from_spec", "tfxp_contract"),
     "AnomalyGate": ("components.anomaly_gate", "tfxp_reports"),
     "Transform": ("transforms", "tfxp_contract"),

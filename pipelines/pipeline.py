@@ -15,7 +15,7 @@ import transforms
 from components.anomaly_gate import AnomalyGate
 from components.atomic_pusher import AtomicPusher
 from components.evaluation_report import EvaluationReport
-from components.example_gens import example_gen_for
+from components.example_gens import example_gen_for, inference_example_gen_for
 from components.model_registry import VertexModelRegistry
 from components.schema_from_spec import SchemaFromSpec
 from pipelines.evaluation import eval_config
@@ -25,7 +25,6 @@ from tfxp_contract.names import SCORES_SIGNATURE
 from trainers.models import hyperparameter_names
 
 RUN_FN = "trainers.run_fn.run_fn"
-INFERENCE_SPLIT = "unlabelled"
 
 
 def split_configs(spec: DatasetSpec, spans: bool = False
@@ -49,10 +48,8 @@ def split_configs(spec: DatasetSpec, spans: bool = False
 
 def inference_components(spec: DatasetSpec, trainer: Any, evaluator: Any, code_version: str) -> list:
     """The spec's ``inference`` files as examples (label optional) and their predictions."""
-    inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name=INFERENCE_SPLIT,
-                                                                       pattern=spec.inference.pattern)])
-    examples = example_gen_for(spec.data_view(), spec.inference.folder, 1, inputs, None, None,
-                               {"label_optional": True, "code_version": code_version}).with_id("InferenceExampleGen")
+    examples = inference_example_gen_for(spec.data_view(), spec.inference.folder, spec.inference.pattern,
+                                         {"code_version": code_version}).with_id("InferenceExampleGen")
     inferrer = tfx.components.BulkInferrer(
         examples=examples.outputs["examples"], model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],

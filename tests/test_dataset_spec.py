@@ -97,3 +97,25 @@ def test_published_splits_in_any_order_give_one_example_gen_cache_key():
     assert list(reordered["published_splits"]) == ["eval", "train"]
     assert (_exec_properties(spec_from_dict(raw), "ArchiveExampleGen")
             == _exec_properties(spec_from_dict(reordered), "ArchiveExampleGen"))
+
+
+@pytest.mark.parametrize("dataset, reader", [("house_votes", "CsvSpecExampleGen"), ("imdb", "FilesExampleGen"),
+                                             ("mnist", "FilesExampleGen")])
+def test_an_inference_section_adds_a_reader_of_its_format_and_the_bulk_inferrer(tmp_path, dataset, reader):
+    raw = builtin_spec_dict(dataset)
+    raw["inference"] = {"folder": "new", "pattern": "*"}
+    spec = load_spec(str(write_spec(tmp_path, raw)))
+    assert spec.inference.folder == str(tmp_path / "new")  # relative to the spec file
+    pipeline = create_pipeline(pipeline_name=spec.name, pipeline_root="/tmp/unused", spec=spec, data_root="/data",
+                               serving_root="/tmp/unused-serving")
+    nodes = {c.id: c for c in pipeline.components}
+    assert type(nodes["InferenceExampleGen"]).__name__ == reader and "BulkInferrer" in nodes
+    assert '"unlabelled"' in nodes["InferenceExampleGen"].exec_properties["output_config"]
+
+
+def test_inference_on_files_needs_one_content_column():
+    raw = builtin_spec_dict("imdb")
+    raw["inference"] = {"folder": "/new"}
+    raw["columns"][0]["name"] = "source_file"
+    with pytest.raises(SpecError, match="not named 'source_file'"):
+        spec_from_dict(raw)

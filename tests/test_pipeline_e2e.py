@@ -297,9 +297,29 @@ def test_tfx_cli_creates_and_runs_the_pipeline(tmp_path, data_dir):
 def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
     """The image family through the same factory: IDX -> PNG examples -> decode/scale in
     Transform -> CNN; the served model takes PNG bytes. A slice, with a spec whose threshold
-    suits 1,000 training images (the built-in spec's 0.98 is for the full data)."""
+    suits 1,000 training images (the built-in spec's 0.98 is for the full data). New PNG files
+    (an inference section) are scored in the same run; `tfxp predict` scores them again."""
+    from components.idx_example_gen import to_example
+    from components.idx_records import read_pairs
+    pairs = list(read_pairs(str(data_dir / "mnist" / "t10k-images-idx3-ubyte.gz"),
+                            str(data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz"), limit=200))
+    # PNG files in folders named by their digit (so `tfxp predict` scores them), some at twice
+    # the size (the model's own transform resizes), and one file that is no image.
+    from PIL import Image
+    files = []
+    for i, (_, pixels, label) in enumerate(pairs[:40]):
+        image = Image.fromarray(pixels)
+        path = tmp_path / "photos" / str(label) / f"digit-{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (image.resize((56, 56)) if i % 2 else image).save(path)
+        files.append(path)
+    junk = tmp_path / "photos" / "junk" / "notes.png"
+    junk.parent.mkdir()
+    junk.write_text("not an image")
+
     raw = builtin_spec_dict("mnist")
     raw["metrics"] = [{"name": "accuracy", "lower_bound": 0.6}]
+    raw["inference"] = {"folder": "photos", "pattern": "*/*.png"}
     run = LocalRun(dataset=str(write_spec(tmp_path, raw, "mnist.yaml")), data_dir=str(data_dir),
                    output_dir=str(tmp_path / "out"), max_examples=1000, num_shards=2,
                    hyperparameters={"epochs": 5, "batch_size": 32, "filters": [16, 32], "dense_units": 64})
@@ -308,10 +328,6 @@ def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
     assert outcome.blessed and outcome.pushed, outcome.summary()
     [version] = serving_versions(run.serving_root)
 
-    from components.idx_example_gen import to_example
-    from components.idx_records import read_pairs
-    pairs = list(read_pairs(str(data_dir / "mnist" / "t10k-images-idx3-ubyte.gz"),
-                            str(data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz"), limit=200))
     examples = []
     for _, pixels, _ in pairs:
         example = to_example(pixels, 0)
@@ -323,30 +339,28 @@ def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
     assert outputs["probabilities"].shape == (200, 10) and outputs["probabilities"].dtype == tf.float32
     accuracy = np.mean(outputs["class_ids"].numpy() == np.array([label for _, _, label in pairs]))
     assert accuracy > 0.6  # chance is 10%
+    direct = serve(examples=_image_examples([f.read_bytes() for f in files]))["probabilities"].numpy()
+    names = list(load_spec(str(tmp_path / "mnist.yaml")).label.names)
+    import pandas as pd
 
-    # `tfxp predict` on PNG files, in folders named by their digit (so it scores them), some
-    # at twice the size (the model's own transform resizes), and one file that is no image.
-    from PIL import Image
-    files = []
-    for i, (_, pixels, label) in enumerate(pairs[:40]):
-        image = Image.fromarray(pixels)
-        path = tmp_path / "photos" / str(label) / f"digit-{i}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        (image.resize((56, 56)) if i % 2 else image).save(path)
-        files.append(path)
-    (tmp_path / "photos" / "notes.png").write_text("not an image")
+    # The run's batch predictions: every image file once (the broken one skipped), as served.
+    result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predictions", str(tmp_path / "mnist.yaml"),
+                             "--output-dir", run.output_dir, "--output", str(tmp_path / "batch.csv")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    batch = pd.read_csv(tmp_path / "batch.csv").set_index("input").loc[[str(f) for f in files]]
+    assert len(batch) == len(files) and not batch.index.duplicated().any()
+    assert np.allclose(batch[[f"p({n})" for n in names]].to_numpy(), direct, atol=1e-5)
+
     result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", str(tmp_path / "mnist.yaml"),
-                             *map(str, files), str(tmp_path / "photos" / "notes.png"), "--model",
+                             *map(str, files), str(junk), "--model",
                              os.path.join(run.serving_root, version), "--output", str(tmp_path / "p.csv")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"skipped {tmp_path / 'photos' / 'notes.png'}: not a decodable image" in result.stderr
+    assert f"skipped {junk}: not a decodable image" in result.stderr
     assert "accuracy" in result.stdout and "40 labelled inputs" in result.stdout
-    import pandas as pd
     table = pd.read_csv(tmp_path / "p.csv")
     assert list(table["input"]) == [str(f) for f in files]
-    direct = serve(examples=_image_examples([f.read_bytes() for f in files]))["probabilities"].numpy()
-    names = list(load_spec(str(tmp_path / "mnist.yaml")).label.names)
     assert np.allclose(table[[f"p({n})" for n in names]].to_numpy(), direct, atol=1e-5)
 
 

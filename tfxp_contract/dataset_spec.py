@@ -20,6 +20,7 @@ from pydantic.dataclasses import dataclass
 
 from tfxp_contract.errors import ExplainedError
 from tfxp_contract.families import FORMATS, MODEL_FAMILIES, data_family
+from tfxp_contract.names import SOURCE_FILE_FEATURE
 from tfxp_contract.strict import STRICT, check_plain_name, parse
 
 COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
@@ -182,8 +183,9 @@ def distribution_from_dict(raw: dict[str, Any] | None, where: str = "distributio
 @dataclass(frozen=True, config=STRICT)
 class Inference:
     """New, unlabelled data the pipeline scores with the blessed model (BulkInferrer): files
-    matching ``pattern`` in ``folder`` (local, relative to the spec file, or gs://), in the
-    dataset's raw table format; the label column may be left out."""
+    matching ``pattern`` in ``folder`` (local, relative to the spec file, or gs://). Tables in
+    the dataset's raw format, the label column may be left out; for image and text datasets,
+    loose image files (JPEG/PNG) or text files (.txt), one input each."""
     folder: str
     pattern: str = "*"
 
@@ -214,7 +216,7 @@ class DatasetSpec:
     archive_split_folders: dict[str, str] = field(default_factory=dict)
     # format archive: a file inside it larger than this is skipped (and reported) unread
     archive_file_limit_mb: int = Field(256, ge=1, le=1 << 20)
-    inference: Optional[Inference] = None  # batch predictions after each run (table formats)
+    inference: Optional[Inference] = None  # batch predictions after each run
 
     @field_validator("name")
     @classmethod
@@ -320,8 +322,10 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         fail("label", "label needs at least two values and one name per value")
     if not spec.feature_columns:
         fail("columns", "no feature columns")
-    if spec.inference and spec.format not in ("csv", "parquet"):
-        fail("inference", "batch inference reads tables (format csv or parquet) for now")
+    if spec.inference and spec.data_family != "tabular" and (
+            len(spec.feature_columns) != 1 or spec.feature_columns[0].name == SOURCE_FILE_FEATURE):
+        fail("inference", f"batch inference on {spec.data_family} files needs one feature column (the file's "
+                          f"content), not named {SOURCE_FILE_FEATURE!r}")
     if spec.format not in FORMATS:
         fail("format", f"format {spec.format!r} has no ExampleGen; known: {', '.join(FORMATS)}")
     if spec.data_family not in FORMATS[spec.format]:

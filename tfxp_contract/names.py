@@ -16,6 +16,9 @@ SCORES_SIGNATURE = "scores"
 PROBABILITIES = "probabilities"
 CLASS_IDS = "class_ids"
 CLASSES = "classes"
+# Batch inference on image or text files: each example also holds its file's path (the served
+# model parses only its own features, so this one is ignored there and shown beside the scores).
+SOURCE_FILE_FEATURE = "source_file"
 
 # Files inside TFX artifacts.
 STATISTICS_FILE = "FeatureStats.pb"  # in each Split-<name>/ of an ExampleStatistics artifact

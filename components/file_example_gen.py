@@ -1,0 +1,93 @@
+"""ExampleGen for loose image or text files, one example per file: new photos or reviews to
+score (batch inference) in the form a user has them, not the publisher's archive or IDX pair.
+
+Each example holds the file's content under the spec's feature column, as the served model
+takes it (``image``: the file's bytes; ``text``: its UTF-8 text) and the file's path under
+``SOURCE_FILE_FEATURE``. Files whose extension is not one of the family's are left alone;
+a file that does not decode (or is not UTF-8, or is empty, or is over the spec's
+``archive_file_limit_mb``) is logged by name and skipped; if none is usable the run stops.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import apache_beam as beam
+import tensorflow as tf
+from absl import logging
+from tfx.components import FileBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
+
+from components.archive_example_gen import EXTENSIONS
+from components.archive_records import image_problem, text_problem
+from components.delimited_rows import RawDataError
+from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from tfxp_contract.dataset_spec import DatasetSpec
+from tfxp_contract.names import SOURCE_FILE_FEATURE
+
+SKIPPED = beam.metrics.Metrics.counter("file_example_gen", "skipped_files")
+
+
+def file_example(feature: str, content: bytes, path: str) -> tf.train.Example:
+    return tf.train.Example(features=tf.train.Features(feature={
+        feature: tf.train.Feature(bytes_list=tf.train.BytesList(value=[content])),
+        SOURCE_FILE_FEATURE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode()])),
+    }))
+
+
+class _ReadFile(beam.DoFn):
+    def __init__(self, config: dict):
+        self._config = config
+
+    def process(self, path: str):
+        c = self._config
+        size = fileio.stat(path).length
+        if size > int(c["max_file_bytes"]):
+            problem = f"{size:,} bytes, over the limit of {int(c['max_file_bytes']):,} (archive_file_limit_mb)"
+        else:
+            with fileio.open(path, "rb") as f:
+                content = f.read()
+            problem = image_problem(content) if c["content"] == "image" else text_problem(content)
+        if problem:
+            logging.warning("%s: skipped: %s", path, problem)
+            SKIPPED.inc()
+            return
+        RECORDS_READ.inc()
+        yield file_example(c["feature"], content, path)
+
+
+@beam.ptransform_fn
+@beam.typehints.with_input_types(beam.Pipeline)
+@beam.typehints.with_output_types(tf.train.Example)
+def _FilesToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
+    config = unpack_config(exec_properties)
+    files = [f for f in matching_files(exec_properties["input_base"], split_pattern)
+             if f.lower().endswith(tuple(EXTENSIONS[config["content"]]))]
+    if not files:
+        raise RawDataError(f"{exec_properties['input_base']}/{split_pattern}: no {config['content']} file matches "
+                           f"(extensions {', '.join(EXTENSIONS[config['content']])})")
+    return (pipeline
+            | "Files" >> beam.Create(files)
+            | "Spread" >> beam.Reshuffle()
+            | "Read" >> beam.ParDo(_ReadFile(config)))
+
+
+class Executor(ShardedExampleGenExecutor):
+    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+        return _FilesToExample
+
+
+class FilesExampleGen(FileBasedExampleGen):
+    """Loose image or text files -> tf.Examples with the file's content and path."""
+
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(self, input_base: str, spec: DatasetSpec, num_shards: int, input_config: example_gen_pb2.Input,
+                 output_config: Optional[example_gen_pb2.Output] = None, extra_config: Optional[dict] = None):
+        [feature] = spec.feature_columns
+        super().__init__(
+            input_base=input_base, input_config=input_config, output_config=output_config,
+            custom_config=pack_config({**(extra_config or {}), "content": feature.type, "feature": feature.name,
+                                       "max_file_bytes": spec.archive_file_limit_mb << 20,
+                                       "num_shards": num_shards}))
