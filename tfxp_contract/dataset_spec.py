@@ -19,7 +19,7 @@ from pydantic import Field, WithJsonSchema, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from tfxp_contract.errors import ExplainedError
-from tfxp_contract.families import FORMATS, MODEL_FAMILIES, data_family
+from tfxp_contract.families import FORMATS, GENERATIVE_FAMILIES, MODEL_FAMILIES, TASKS, data_family
 from tfxp_contract.names import SOURCE_FILE_FEATURE
 from tfxp_contract.strict import STRICT, check_plain_name, parse
 
@@ -31,6 +31,9 @@ MISSING_POLICIES = ("impute", "category", "never")
 # Metric names a spec may threshold, and the TFMA metric each one means.
 KNOWN_METRICS = {"accuracy": "SparseCategoricalAccuracy", "auc": "AUC"}
 BINARY_ONLY_METRICS = {"auc"}
+# Generative models' metrics (components.generative_evaluator) -> whether lower is better.
+GENERATIVE_METRICS = {"negative_elbo": True, "frechet_distance": True, "min_class_share": False}
+VAE_ONLY_METRICS = {"negative_elbo"}
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 SPECS_DIR = Path(__file__).parent / "specs"
 MAX_SHARDS = 1024
@@ -145,8 +148,10 @@ class Label:
 
 @dataclass(frozen=True, config=STRICT)
 class MetricThreshold:
-    name: Annotated[str, Field(json_schema_extra={"enum": list(KNOWN_METRICS)})]  # a key of KNOWN_METRICS
-    lower_bound: float  # absolute threshold: the model is not blessed below it
+    # a key of KNOWN_METRICS (classification) or GENERATIVE_METRICS (task: generative)
+    name: Annotated[str, Field(json_schema_extra={"enum": list(KNOWN_METRICS) + list(GENERATIVE_METRICS)})]
+    lower_bound: Optional[float] = None  # absolute threshold: the model is not blessed below it
+    upper_bound: Optional[float] = None  # for lower-is-better metrics: not blessed above it
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -200,6 +205,9 @@ class DatasetSpec:
     label: Label
     model: Model
     metrics: tuple[MetricThreshold, ...]
+    # classification (the label, evaluated by TFMA) or generative (the images: vae, gan; the
+    # label only names the classes whose coverage the evaluation reports)
+    task: Annotated[str, Field(json_schema_extra={"enum": list(TASKS)})] = "classification"
     description: str = ""
     mirror_folder: str = ""  # folder of a local mirror holding the files (default: name)
     delimiter: str = Field(",", min_length=1, max_length=1)
@@ -208,7 +216,9 @@ class DatasetSpec:
     train_eval_buckets: tuple[int, int] = (4, 1)  # hash-bucket ratio of the split
     # The publisher's own split, {split name: file pattern}; replaces the hash split.
     published_splits: dict[str, str] = field(default_factory=dict)
-    change_tolerance: float = Field(0.0, ge=0.0, le=1.0)  # a new model may be at most this much worse
+    # how much worse than the last blessed model a new one may be: classification, absolute (0.01
+    # = one point of accuracy lower); generative, a share of the baseline (0.1 = 10% worse)
+    change_tolerance: float = Field(0.0, ge=0.0, le=1.0)
     num_shards: int = Field(2, ge=1, le=MAX_SHARDS)
     distribution: Distribution = Distribution()
     slices: tuple[str, ...] = ()  # raw columns whose values the evaluation reports separately
@@ -261,6 +271,7 @@ class DatasetSpec:
         changes those reuses their cached outputs (a new model family or ``--set epochs=...``
         starts at the Trainer)."""
         return dataclasses.replace(self, description="", model=Model(family=""), change_tolerance=0.0,
+                                   task="classification",
                                    metrics=(MetricThreshold("accuracy", 0.0),), distribution=Distribution(),
                                    slices=(), inference=None)
 
@@ -341,13 +352,29 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
     if not spec.metrics:
         # TFX writes no blessing at all when nothing is thresholded (tensorflow/tfx#5148).
         fail("metrics", "needs at least one metric threshold, or no model is ever blessed")
+    if spec.task not in TASKS:
+        fail("task", f"task {spec.task!r} is not one of {TASKS}")
+    generative = spec.task == "generative"
+    if family and (family in GENERATIVE_FAMILIES) != generative:
+        fail("model.family", f"model family {family!r} is not for task {spec.task!r}; "
+                             f"generative families ({', '.join(GENERATIVE_FAMILIES)}) need task: generative")
+    if generative and spec.data_family != "image":
+        fail("task", f"generative models are for image data; {spec.name} is {spec.data_family} data")
     for i, m in enumerate(spec.metrics):
-        if m.name not in KNOWN_METRICS:
-            fail(f"metrics[{i}].name", f"metric {m.name!r} is not computed by the evaluation; "
-                                       f"known: {sorted(KNOWN_METRICS)}")
+        known = GENERATIVE_METRICS if generative else KNOWN_METRICS
+        if m.name not in known:
+            fail(f"metrics[{i}].name", f"metric {m.name!r} is not computed by the evaluation of a {spec.task} "
+                                       f"model; known: {sorted(known)}")
         if m.name in BINARY_ONLY_METRICS and spec.num_classes != 2:
             fail(f"metrics[{i}].name", f"metric {m.name!r} needs a binary label, "
                                        f"{spec.name} has {spec.num_classes} classes")
+        if m.name in VAE_ONLY_METRICS and family and family != "vae":
+            fail(f"metrics[{i}].name", f"metric {m.name!r} is a VAE's; model family {family!r} has none")
+        lower_is_better = generative and GENERATIVE_METRICS[m.name]
+        wanted, other = ("upper_bound", "lower_bound") if lower_is_better else ("lower_bound", "upper_bound")
+        if getattr(m, wanted) is None or getattr(m, other) is not None:
+            fail(f"metrics[{i}]", f"metric {m.name!r} is {'lower' if lower_is_better else 'higher'} is better: "
+                                  f"give it {wanted} (only)")
     file_names = [f.name for f in spec.files]
     if len(set(file_names)) != len(file_names):
         fail("files", f"two files have one name in {file_names}; give each its own name:")

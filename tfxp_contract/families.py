@@ -5,7 +5,7 @@ A data family is what a spec's feature columns are: ``tabular`` (numeric and cat
 columns), ``image`` (one encoded image) or ``text`` (one text). It picks the
 preprocessing_fn (``transforms.MODULES``); the format picks the ExampleGen
 (``components.example_gens.EXAMPLE_GENS``); the model family picks the builder
-(``trainers.models.BUILDERS``). Those tables are keyed like these (a test keeps them equal),
+(``trainers.models.BUILDERS``, generative ones in ``trainers.generative``). Those tables are keyed like these (a test keeps them equal),
 so a new format or model family is one row here and one beside its code.
 """
 from __future__ import annotations
@@ -29,7 +29,13 @@ MODEL_FAMILIES: dict[str, str] = {
     "text_cnn": "text",
     "text_bag": "text",
     "text_lstm": "text",
+    "vae": "image",  # generative (task: generative): the course's variational autoencoder
+    "gan": "image",  # generative: a DCGAN
 }
+
+# What a spec's model is for: a classifier of the label, or a model of the images themselves.
+TASKS = ("classification", "generative")
+GENERATIVE_FAMILIES = ("vae", "gan")
 
 
 def data_family(column_types: set[str]) -> str:

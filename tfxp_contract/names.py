@@ -14,6 +14,11 @@ TRANSFORM_SIGNATURE = "transform_features"  # raw tf.Examples -> transformed fea
 # serving_default without the class-name strings, which TFX's BulkInferrer cannot split per row
 SCORES_SIGNATURE = "scores"
 PROBABILITIES = "probabilities"
+# A generative model's (task: generative): generate is also its serving_default.
+GENERATE_SIGNATURE = "generate"  # count, seed -> images [count, h, w, c] in [0, 1], png
+ENCODE_SIGNATURE = "encode"  # VAE: raw image bytes -> latent_mean
+DECODE_SIGNATURE = "decode"  # VAE: latent -> images, png
+ELBO_SIGNATURE = "negative_elbo"  # VAE: serialized raw tf.Examples -> negative_elbo per image
 CLASS_IDS = "class_ids"
 CLASSES = "classes"
 # Batch inference on image or text files: each example also holds its file's path (the served

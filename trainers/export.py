@@ -1,4 +1,5 @@
-"""The served model: serialized raw tf.Examples in, class probabilities out.
+"""The served model: serialized raw tf.Examples in, class probabilities out (a generative
+model's: see ``export_generative_model``).
 
 The Transform graph is embedded through TFT's Keras layer, so serving applies exactly the
 normalisations and vocabularies learned over the training data. A second signature,
@@ -12,7 +13,19 @@ import tensorflow_transform as tft
 import tf_keras as keras
 
 from tfxp_contract.dataset_spec import DatasetSpec
-from tfxp_contract.names import CLASS_IDS, CLASSES, PROBABILITIES, SCORES_SIGNATURE, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from tfxp_contract.names import (
+    CLASS_IDS,
+    CLASSES,
+    DECODE_SIGNATURE,
+    ELBO_SIGNATURE,
+    ENCODE_SIGNATURE,
+    GENERATE_SIGNATURE,
+    PROBABILITIES,
+    SCORES_SIGNATURE,
+    SERVING_SIGNATURE,
+    TRANSFORM_SIGNATURE,
+)
+from trainers.generative import VAE, vae_losses
 
 
 def _model_inputs(model: keras.Model, transformed: dict) -> dict:
@@ -44,3 +57,68 @@ def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransfor
 
     model.save(export_dir, save_format="tf",
                signatures={SERVING_SIGNATURE: serve, SCORES_SIGNATURE: scores, TRANSFORM_SIGNATURE: transform_features})
+
+
+def _as_raw_feature(values: tf.Tensor, feature_spec) -> tf.Tensor:
+    """[batch] values shaped as ``tf.io.parse_example`` gives them for ``feature_spec``."""
+    if isinstance(feature_spec, tf.io.VarLenFeature):
+        return tf.sparse.from_dense(tf.reshape(values, [-1, 1]))
+    return tf.reshape(values, [-1, *feature_spec.shape])
+
+
+def _png(images: tf.Tensor) -> tf.Tensor:
+    pixels = tf.cast(tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0), tf.uint8)
+    return tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)
+
+
+def export_generative_model(model: keras.Model, tf_transform_output: tft.TFTransformOutput, spec: DatasetSpec,
+                            export_dir: str) -> None:
+    """A VAE's or GAN's served model (``tf.saved_model.load``):
+    ``generate`` (= ``serving_default``): ``count`` and ``seed`` -> ``images`` [count, h, w, c]
+    in [0, 1] and ``png`` (encoded), the same for the same seed; for a VAE also ``encode``:
+    raw image bytes -> ``latent_mean``; ``decode``: ``latent`` -> ``images``, ``png``; and
+    ``negative_elbo``: serialized raw tf.Examples -> the loss per image (reconstruction + KL,
+    one sample of z drawn with a fixed seed), which the evaluation reads."""
+    served = tf.Module()
+    served.tft_layer = tf_transform_output.transform_features_layer()
+    raw_spec = tf_transform_output.raw_feature_spec()
+    [image_key] = [c.name for c in spec.feature_columns]
+    is_vae = isinstance(model, VAE)
+    served.net = model.decoder if is_vae else model.generator
+    latent_dim = model.latent_dim
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="count"), tf.TensorSpec([], tf.int32, name="seed")])
+    def generate(count, seed):
+        z = tf.random.stateless_normal(tf.stack([count, latent_dim]), seed=tf.stack([seed, 0]))
+        images = served.net(z, training=False)
+        return {"images": images, "png": _png(images)}
+
+    signatures = {SERVING_SIGNATURE: generate, GENERATE_SIGNATURE: generate}
+    if is_vae:
+        served.encoder = model.encoder
+
+        def pixels(raw: dict) -> tf.Tensor:
+            return served.tft_layer(raw)[image_key]
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+        def encode(images):
+            z_mean, _ = served.encoder(pixels({image_key: _as_raw_feature(images, raw_spec[image_key])}),
+                                       training=False)
+            return {"latent_mean": z_mean}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="latent")])
+        def decode(latent):
+            images = served.net(latent, training=False)
+            return {"images": images, "png": _png(images)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def negative_elbo(examples):
+            images = pixels(tf.io.parse_example(examples, {image_key: raw_spec[image_key]}))
+            z_mean, z_log_var = served.encoder(images, training=False)
+            noise = tf.random.stateless_normal(tf.shape(z_mean), seed=[1, 2])
+            z = z_mean + tf.exp(0.5 * z_log_var) * noise
+            reconstruction, kl = vae_losses(images, served.net(z, training=False), z_mean, z_log_var)
+            return {"negative_elbo": reconstruction + kl, "reconstruction": reconstruction, "kl": kl}
+
+        signatures.update({ENCODE_SIGNATURE: encode, DECODE_SIGNATURE: decode, ELBO_SIGNATURE: negative_elbo})
+    tf.saved_model.save(served, export_dir, signatures=signatures)

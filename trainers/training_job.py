@@ -134,7 +134,10 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                                  steps_per_epoch=steps_per_epoch, log_dir=log_dir, backup_dir=backup_dir,
                                  timer=timer).history
                 history = {k: v + more.get(k, []) for k, v in history.items()}
-            export.export_serving_model(model, tf_transform_output, spec, export_dir)
+            if spec.task == "generative":
+                export.export_generative_model(model, tf_transform_output, spec, export_dir)
+            else:
+                export.export_serving_model(model, tf_transform_output, spec, export_dir)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     if not role.is_chief:
