@@ -111,9 +111,10 @@ def _modified(path: str) -> Optional[float]:
 
 
 def publish_model(model_path: str, serving_root: str, attempts: int = 5,
-                  warmup: Optional[list[bytes]] = None) -> tuple[str, str]:
+                  warmup: Optional[list[bytes]] = None, task: str = "classification") -> tuple[str, str]:
     """Copies a SavedModel to a new version directory atomically; returns (version, path).
-    ``warmup``: serialized raw examples, written into it as TF Serving warm-up requests.
+    ``warmup``: serialized raw examples, written into it as TF Serving warm-up requests (for a
+    ``task`` generative model: a request for as many samples).
 
     If the newest version already holds this model, returns that version instead. If another
     push takes the chosen version first, the next one is tried."""
@@ -125,13 +126,13 @@ def publish_model(model_path: str, serving_root: str, attempts: int = 5,
         return str(versions[-1]), os.path.join(serving_root, str(versions[-1]))
     version = max([version_clock()] + [v + 1 for v in _numbered(serving_root)])
     if not atomic_renames(serving_root):
-        return _copy_with_marker(model_path, serving_root, version, attempts, warmup)
+        return _copy_with_marker(model_path, serving_root, version, attempts, warmup, task)
     staging = os.path.join(serving_root, f".incoming-{version}-{uuid.uuid4().hex[:8]}")
     try:
         io_utils.copy_dir(model_path, staging)
         io_utils.write_string_file(os.path.join(staging, SERVED_SOURCE_FILE), model_path)
         if warmup:
-            write_warmup_requests(staging, warmup)
+            write_warmup_requests(staging, warmup, task)
         for _ in range(attempts):
             final = os.path.join(serving_root, str(version))
             if not fileio.exists(final):
@@ -150,7 +151,7 @@ def publish_model(model_path: str, serving_root: str, attempts: int = 5,
 
 
 def _copy_with_marker(model_path: str, serving_root: str, version: int, attempts: int,
-                      warmup: Optional[list[bytes]]) -> tuple[str, str]:
+                      warmup: Optional[list[bytes]], task: str = "classification") -> tuple[str, str]:
     """Object stores: copy into the first free version directory, the completion marker last."""
     for _ in range(attempts):
         final = os.path.join(serving_root, str(version))
@@ -158,7 +159,7 @@ def _copy_with_marker(model_path: str, serving_root: str, version: int, attempts
             io_utils.copy_dir(model_path, final)
             io_utils.write_string_file(os.path.join(final, SERVED_SOURCE_FILE), model_path)
             if warmup:
-                write_warmup_requests(final, warmup)
+                write_warmup_requests(final, warmup, task)
             io_utils.write_string_file(os.path.join(final, PUSH_COMPLETE_FILE), "")
             return str(version), final
         version = max([version + 1] + [v + 1 for v in _numbered(serving_root)])
@@ -176,23 +177,27 @@ class Executor(pusher_executor.Executor):
         destination = pusher_pb2.PushDestination()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
         model_path = self.GetModelPath(input_dict)
-        warmup = None
+        warmup, task = None, "classification"
         if input_dict.get(EXAMPLES_KEY):
             config = json_utils.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
             examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
             sample = raw_sample(examples.uri, config.get("eval_split", "eval"), config["label"])
-            result = check_in_fresh_process(model_path, sample, int(config["num_classes"]), self._get_tmp_dir())
+            task = config.get("task", "classification")
+            result = check_in_fresh_process(model_path, sample, int(config["num_classes"]), self._get_tmp_dir(),
+                                            task=task)
             if not result.ok:
                 reason = "; ".join(result.problems)
                 logging.error("The serving check failed; the model is not pushed: %s", reason)
                 model_push.set_string_custom_property(SERVING_CHECK_PROPERTY, f"failed: {reason}")
                 self._MarkNotPushed(model_push)
                 return
+            asked = (f"{len(sample)} samples generated" if task == "generative" else
+                     f"{len(sample)} raw eval examples answered")
             model_push.set_string_custom_property(
-                SERVING_CHECK_PROPERTY, f"passed: {len(sample)} raw eval examples answered in {result.batch_ms:.0f} ms "
-                                        "by a fresh process")
+                SERVING_CHECK_PROPERTY, f"passed: {asked} in {result.batch_ms:.0f} ms by a fresh process")
             warmup = sample
-        version, serving_path = publish_model(model_path, destination.filesystem.base_directory, warmup=warmup)
+        version, serving_path = publish_model(model_path, destination.filesystem.base_directory, warmup=warmup,
+                                              task=task)
         logging.info("Model version %s published to %s", version, serving_path)
         io_utils.copy_dir(model_path, model_push.uri)  # the artifact keeps its own copy, as TFX's does
         self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)

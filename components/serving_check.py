@@ -7,7 +7,12 @@ The same examples become TF Serving warm-up requests (``assets.extra/tf_serving_
 PredictionLog records, as InfraValidator's ``make_warmup`` writes), so a server loading the pushed
 version answers its first request without a cold start.
 
-Run as ``python -m components.serving_check MODEL_DIR EXAMPLES_FILE CLASSES``: prints a JSON result.
+A generative model (task: generative) is asked for samples instead: ``generate`` with a count
+and a seed must return that many images in [0, 1] and their PNGs; a VAE's ``encode`` must take
+the raw eval images' bytes and ``decode`` their latent means back to images. Its warm-up
+request is a ``generate`` call.
+
+Run as ``python -m components.serving_check MODEL_DIR EXAMPLES_FILE CLASSES [TASK]``: prints a JSON result.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from tfxp_contract.names import PROBABILITIES, SERVING_SIGNATURE
+from tfxp_contract.names import DECODE_SIGNATURE, ENCODE_SIGNATURE, GENERATE_SIGNATURE, PROBABILITIES, SERVING_SIGNATURE
 
 SAMPLE_SIZE = 32
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -49,10 +54,12 @@ def raw_sample(examples_uri: str, split: str, label_key: str, size: int = SAMPLE
     return sample
 
 
-def probe(model_dir: str, examples: list[bytes], num_classes: int) -> ServingResult:
+def probe(model_dir: str, examples: list[bytes], num_classes: int, task: str = "classification") -> ServingResult:
     """In this process: load the model, call it twice, check what comes out."""
     import numpy as np
     import tensorflow as tf
+    if task == "generative":
+        return probe_generative(model_dir, examples)
     try:
         serve = tf.saved_model.load(model_dir).signatures[SERVING_SIGNATURE]
     except Exception as err:  # a model that does not load is exactly what this looks for
@@ -82,8 +89,48 @@ def probe(model_dir: str, examples: list[bytes], num_classes: int) -> ServingRes
     return ServingResult(problems, batch_ms)
 
 
+def _first_error(err: Exception) -> str:
+    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:300]}"
+
+
+def probe_generative(model_dir: str, examples: list[bytes]) -> ServingResult:
+    """``generate`` (and a VAE's ``encode`` / ``decode`` on the raw images of ``examples``)."""
+    import numpy as np
+    import tensorflow as tf
+    try:
+        signatures = tf.saved_model.load(model_dir).signatures
+        generate = signatures[GENERATE_SIGNATURE]
+    except Exception as err:
+        return ServingResult([f"the model does not load with its {GENERATE_SIGNATURE} signature ({err})"])
+    count = len(examples)
+    try:
+        generate(count=tf.constant(count), seed=tf.constant(0))
+        start = time.perf_counter()
+        outputs = generate(count=tf.constant(count), seed=tf.constant(0))
+        batch_ms = (time.perf_counter() - start) * 1000
+    except Exception as err:
+        return ServingResult([f"{GENERATE_SIGNATURE} fails ({_first_error(err)})"])
+    images, problems = outputs["images"].numpy(), []
+    if images.ndim != 4 or len(images) != count or len(outputs["png"].numpy()) != count:
+        problems.append(f"{GENERATE_SIGNATURE} gave images of shape {images.shape} for a count of {count}")
+    elif not np.isfinite(images).all() or images.min() < 0 or images.max() > 1:
+        problems.append(f"{GENERATE_SIGNATURE} gave pixels outside [0, 1]")
+    if ENCODE_SIGNATURE in signatures and not problems:
+        raw = [next(f.bytes_list.value[0] for f in tf.train.Example.FromString(e).features.feature.values()
+                    if f.bytes_list.value) for e in examples]
+        try:
+            means = signatures[ENCODE_SIGNATURE](images=tf.constant(raw))["latent_mean"]
+            decoded = signatures[DECODE_SIGNATURE](latent=means)["images"].numpy()
+            if decoded.shape != images.shape:
+                problems.append(f"{DECODE_SIGNATURE} of the encoded raw images has shape {decoded.shape}, "
+                                f"not {images.shape}")
+        except Exception as err:
+            problems.append(f"{ENCODE_SIGNATURE}/{DECODE_SIGNATURE} fail on raw images ({_first_error(err)})")
+    return ServingResult(problems, batch_ms)
+
+
 def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: int, work_dir: str,
-                           timeout_seconds: float = 600) -> ServingResult:
+                           timeout_seconds: float = 600, task: str = "classification") -> ServingResult:
     """``probe`` in a new Python process; a crash or a hang there is a failed check too."""
     import tensorflow as tf
     os.makedirs(work_dir, exist_ok=True)
@@ -93,7 +140,7 @@ def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: i
             writer.write(example)
     try:
         done = subprocess.run([sys.executable, "-m", "components.serving_check", model_dir, sample_file,
-                               str(num_classes)], capture_output=True, text=True, timeout=timeout_seconds)
+                               str(num_classes), task], capture_output=True, text=True, timeout=timeout_seconds)
     except subprocess.TimeoutExpired:
         return ServingResult([f"loading and calling the model took over {timeout_seconds:.0f} s"])
     lines = done.stdout.strip().splitlines()
@@ -104,13 +151,19 @@ def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: i
     return ServingResult(result["problems"], result["batch_ms"])
 
 
-def write_warmup_requests(model_dir: str, examples: list[bytes]) -> str:
-    """TF Serving's warm-up file inside a SavedModel folder: one PredictionLog per request."""
+def write_warmup_requests(model_dir: str, examples: list[bytes], task: str = "classification") -> str:
+    """TF Serving's warm-up file inside a SavedModel folder: one PredictionLog per request (a
+    generative model's: ``generate`` as many images as there are examples)."""
     import tensorflow as tf
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
     from tfx.dsl.io import fileio
-    request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(signature_name=SERVING_SIGNATURE))
-    request.inputs["examples"].CopyFrom(tf.make_tensor_proto(examples, dtype=tf.string))
+    if task == "generative":
+        request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(signature_name=GENERATE_SIGNATURE))
+        request.inputs["count"].CopyFrom(tf.make_tensor_proto(len(examples), dtype=tf.int32))
+        request.inputs["seed"].CopyFrom(tf.make_tensor_proto(0, dtype=tf.int32))
+    else:
+        request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(signature_name=SERVING_SIGNATURE))
+        request.inputs["examples"].CopyFrom(tf.make_tensor_proto(examples, dtype=tf.string))
     path = os.path.join(model_dir, WARMUP_FILE)
     fileio.makedirs(os.path.dirname(path))
     with tf.io.TFRecordWriter(path) as writer:
@@ -119,12 +172,12 @@ def write_warmup_requests(model_dir: str, examples: list[bytes]) -> str:
     return path
 
 
-def _main(model_dir: str, sample_file: str, num_classes: str) -> None:
+def _main(model_dir: str, sample_file: str, num_classes: str, task: str = "classification") -> None:
     import tensorflow as tf
     examples = [r.numpy() for r in tf.data.TFRecordDataset(sample_file)]
-    result = probe(model_dir, examples, int(num_classes))
+    result = probe(model_dir, examples, int(num_classes), task)
     print(json.dumps({"problems": result.problems, "batch_ms": result.batch_ms}))
 
 
 if __name__ == "__main__":
-    _main(*sys.argv[1:4])
+    _main(*sys.argv[1:5])

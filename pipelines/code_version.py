@@ -25,6 +25,7 @@ COMPONENT_CODE = {
     "Trainer": ("trainers", "transforms", "tfxp_contract"),
     "Pusher": ("components.atomic_pusher", "components.serving_check"),
     "EvaluationReport": ("components.evaluation_report", "tfxp_reports", "tfxp_contract"),
+    "GenerativeEvaluator": ("components.generative_evaluator", "components.generative_metrics", "tfxp_contract"),
 }
 
 

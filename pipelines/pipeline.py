@@ -16,6 +16,7 @@ from components.anomaly_gate import AnomalyGate
 from components.atomic_pusher import AtomicPusher
 from components.evaluation_report import EvaluationReport
 from components.example_gens import example_gen_for, inference_example_gen_for
+from components.generative_evaluator import GenerativeEvaluator
 from components.model_registry import VertexModelRegistry
 from components.schema_from_spec import SchemaFromSpec
 from pipelines.evaluation import eval_config
@@ -157,12 +158,19 @@ def create_pipeline(
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
 
-    # Absolute thresholds from the spec, and "no worse than the last blessed model".
-    evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
-        eval_config=eval_config(spec))
+    # Absolute thresholds from the spec, and "no worse than the last blessed model": TFMA for a
+    # classifier; for a generative model, sample quality measured beside the last blessed one.
+    if spec.task == "generative":
+        evaluator = GenerativeEvaluator(
+            examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+            baseline_model=model_resolver.outputs["model"], spec_json=spec_json,
+            code_version=code.get("GenerativeEvaluator", "")).with_id("Evaluator")
+    else:
+        evaluator = tfx.components.Evaluator(
+            examples=example_gen.outputs["examples"],
+            model=trainer.outputs["model"],
+            baseline_model=model_resolver.outputs["model"],
+            eval_config=eval_config(spec))
 
     # Only a blessed model reaches the serving root, as a new, complete version directory.
     pusher = AtomicPusher(
@@ -174,7 +182,7 @@ def create_pipeline(
         # become its TF Serving warm-up requests).
         examples=example_gen.outputs["examples"],
         custom_config={"code_version": code.get("Pusher", ""), "label": spec.label.column,
-                       "num_classes": spec.num_classes})
+                       "num_classes": spec.num_classes, "task": spec.task})
 
     # Every run's outcome, legible: report.html and summary.json beside the Evaluator's output.
     report = EvaluationReport(

@@ -226,6 +226,8 @@ class DatasetSpec:
     archive_split_folders: dict[str, str] = field(default_factory=dict)
     # format archive: a file inside it larger than this is skipped (and reported) unread
     archive_file_limit_mb: int = Field(256, ge=1, le=1 << 20)
+    # task generative: how many samples the evaluation generates (and held-out images it reads)
+    generative_samples: int = Field(2000, ge=100, le=100_000)
     inference: Optional[Inference] = None  # batch predictions after each run
 
     @field_validator("name")
@@ -271,7 +273,7 @@ class DatasetSpec:
         changes those reuses their cached outputs (a new model family or ``--set epochs=...``
         starts at the Trainer)."""
         return dataclasses.replace(self, description="", model=Model(family=""), change_tolerance=0.0,
-                                   task="classification",
+                                   task="classification", generative_samples=2000,
                                    metrics=(MetricThreshold("accuracy", 0.0),), distribution=Distribution(),
                                    slices=(), inference=None)
 
@@ -358,6 +360,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
     if family and (family in GENERATIVE_FAMILIES) != generative:
         fail("model.family", f"model family {family!r} is not for task {spec.task!r}; "
                              f"generative families ({', '.join(GENERATIVE_FAMILIES)}) need task: generative")
+    if generative and spec.inference:
+        fail("inference", "batch inference scores inputs with a classifier; a generative model has none")
     if generative and spec.data_family != "image":
         fail("task", f"generative models are for image data; {spec.name} is {spec.data_family} data")
     for i, m in enumerate(spec.metrics):

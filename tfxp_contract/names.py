@@ -31,7 +31,9 @@ SCHEMA_FILE = "schema.pbtxt"  # in a Schema artifact
 ANOMALIES_FILE = "SchemaDiff.pb"  # in each Split-<name>/ of an ExampleAnomalies artifact
 TRAINING_SUMMARY_FILE = "training_summary.json"  # in the Trainer's ModelRun artifact
 SERVED_SOURCE_FILE = "assets.extra/source_model.txt"  # in a served version: the Trainer model it holds
-SERVING_CHECK_PROPERTY = "serving_check"  # on a PushedModel: "passed: ..." or "failed: ..."
+SERVING_CHECK_PROPERTY = "serving_check"
+# In a generative model's ModelEvaluation artifact: metrics, checks, verdict (and PNGs beside it).
+GENERATIVE_EVALUATION_FILE = "generative_evaluation.json"  # on a PushedModel: "passed: ..." or "failed: ..."
 # Written last into a served version on object stores (gs://), where a copy is not atomic.
 PUSH_COMPLETE_FILE = "assets.extra/push_complete"
 

@@ -7,11 +7,13 @@ and whether the check passed, plus a one-line verdict.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Optional
 
 from tfxp_contract.dataset_spec import DatasetSpec
+from tfxp_contract.names import GENERATIVE_EVALUATION_FILE
 
 OVERALL = "overall"
 CANDIDATE_NAMES = ("", "candidate")  # TFMA's model name without / with a baseline
@@ -28,10 +30,12 @@ class MetricCheck:
     baseline: Optional[float] = None  # the last blessed model, on the same examples
     change: Optional[float] = None  # value - baseline
     lower_bound: Optional[float] = None  # thresholds gate the overall slice only
-    change_bound: Optional[float] = None
+    change_bound: Optional[float] = None  # the change allowed (>= it; <= it when lower is better)
     passed: Optional[bool] = None  # None: no threshold on this slice
     failure: str = ""
     undefined: str = ""  # why value is None although TFMA gave a number (shown as n/a)
+    upper_bound: Optional[float] = None  # lower-is-better metrics (a generative model's)
+    lower_is_better: bool = False
 
 
 @dataclass
@@ -73,8 +77,13 @@ def _metric_values(evaluation_uri: str) -> dict[tuple[str, str, str, bool], floa
 
 
 def failed_thresholds(evaluation_uri: str) -> dict[tuple[str, str, bool], str]:
-    """(slice, metric, is_diff) -> description of each failed threshold."""
+    """(slice, metric, is_diff) -> description of each failed threshold (a generative model's
+    evaluation: its failed checks)."""
+    import tensorflow as tf
     import tensorflow_model_analysis as tfma
+    if tf.io.gfile.exists(f"{evaluation_uri.rstrip('/')}/{GENERATIVE_EVALUATION_FILE}"):
+        return {(OVERALL, c["metric"], False): c["failure"] for c in read_generative(evaluation_uri)["checks"]
+                if not c["passed"]}
     found = {}
     for per_slice in tfma.load_validation_result(evaluation_uri).metric_validations_per_slice:
         where = slice_name(per_slice.slice_key)
@@ -91,7 +100,37 @@ def failed_thresholds(evaluation_uri: str) -> dict[tuple[str, str, bool], str]:
     return found
 
 
+def read_generative(evaluation_uri: str) -> dict:
+    """What ``components.generative_evaluator`` measured and decided."""
+    import tensorflow as tf
+    with tf.io.gfile.GFile(f"{evaluation_uri.rstrip('/')}/{GENERATIVE_EVALUATION_FILE}") as f:
+        return json.load(f)
+
+
+def generative_summary(evaluation_uri: str, spec: DatasetSpec, blessed: bool) -> EvaluationSummary:
+    """A generative model's checks (gated, overall) and its class coverage (reported per class)."""
+    result = read_generative(evaluation_uri)
+    checks = []
+    for c in result["checks"]:
+        lower, baseline = c["lower_is_better"], c["baseline"]
+        checks.append(MetricCheck(
+            metric=c["metric"], slice=OVERALL, value=c["value"], baseline=baseline,
+            change=None if baseline is None or c["value"] is None else c["value"] - baseline,
+            lower_bound=None if lower else c["bound"], upper_bound=c["bound"] if lower else None,
+            change_bound=None if c["change_bound"] is None else c["change_bound"] - baseline,
+            lower_is_better=lower, passed=c["passed"], failure=c["failure"]))
+    base_shares = (result["baseline"] or {}).get("class_shares") or [None] * len(result["class_names"])
+    for name, share, base in zip(result["class_names"], result["metrics"]["class_shares"], base_shares):
+        checks.append(MetricCheck(metric="class_share", slice=f"class={name}", value=share, baseline=base,
+                                  change=None if base is None else share - base))
+    return EvaluationSummary(blessed=blessed, verdict=result["verdict"], checks=checks,
+                             example_counts={OVERALL: float(result["held_out_images"])},
+                             has_baseline=result["baseline"] is not None)
+
+
 def summarize(evaluation_uri: str, spec: DatasetSpec, blessed: bool) -> EvaluationSummary:
+    if spec.task == "generative":
+        return generative_summary(evaluation_uri, spec, blessed)
     values = _metric_values(evaluation_uri)
     failures = failed_thresholds(evaluation_uri)
     has_baseline = any(model == BASELINE_NAME for _, model, _, _ in values)

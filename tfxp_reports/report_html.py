@@ -11,6 +11,9 @@ from tfxp_reports.run_report import CHECK_HEADER, check_rows
 
 SECTIONS = ("Outcome", "Evaluation", "Baseline comparison", "Confusion matrix", "ROC and precision-recall",
             "Training curves", "Dataset statistics", "Anomalies", "Pushed model")
+# task: generative (components.generative_evaluator)
+GENERATIVE_SECTIONS = ("Outcome", "Evaluation", "Samples", "Class coverage", "Latent space", "Training curves",
+                       "Dataset statistics", "Anomalies", "Pushed model")
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; padding: 0 1em; }
@@ -129,21 +132,70 @@ def _statistics(report: dict) -> str:
     return "".join(parts) or '<p class="muted">No statistics found.</p>'
 
 
+def _embedded(png_base64: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" style="image-rendering: pixelated; width: 32em" ' \
+           f'src="data:image/png;base64,{png_base64}">'
+
+
+def _samples(views: dict) -> str:
+    parts = [f"<p>{views['samples']} samples were generated; the first 64:</p>",
+             _embedded(views["images"]["samples"], "generated samples")]
+    if "reconstructions" in views["images"]:
+        parts += ["<h3>Reconstructions</h3><p>Top: held-out images, one per class; bottom: the decoder's image "
+                  "of each one's latent mean.</p>", _embedded(views["images"]["reconstructions"], "reconstructions")]
+    return "".join(parts)
+
+
+def _coverage(report: dict, views: dict) -> str:
+    classes, shares, base = report["classes"], views["class_shares"], views["baseline_class_shares"]
+    fig, ax = _figure(1.5 + 0.55 * len(classes), 3.2)
+    positions = range(len(classes))
+    if base:
+        ax.bar([p - 0.2 for p in positions], base, 0.4, label="last blessed model", color="#bbb")
+    ax.bar([p + (0.2 if base else 0) for p in positions], shares, 0.4 if base else 0.8, label="this model")
+    ax.axhline(1 / len(classes), linestyle=":", color="grey", label="even share")
+    ax.set_xticks(list(positions), classes, rotation=45, ha="right")
+    ax.set(ylabel="share of samples")
+    ax.legend()
+    c = views["classifier"]
+    return (f"<p>Each sample's class, as a classifier sees it; a class near 0% is a mode the generator lost. "
+            f"Classifier: {html.escape(c['source'])}, {c['training_images']} training images, {c['epochs']} epochs, "
+            f"held-out accuracy {c['held_out_accuracy']:.4f}; the Fréchet distance uses its 128-wide feature "
+            f"layer.</p>" + _png(fig))
+
+
+def _latent(report: dict, views: dict) -> str:
+    latent = views.get("latent")
+    if not latent:
+        return '<p class="muted">A latent space is drawn for a VAE (a GAN has no encoder).</p>'
+    fig, ax = _figure(6, 5)
+    points, labels = latent["points"], latent["labels"]
+    scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=labels, cmap="tab10", s=4)
+    ax.legend(scatter.legend_elements()[0], report["classes"], fontsize=7, loc="best", markerscale=0.8)
+    ax.set(title=f"held-out images' latent means ({latent['projection']})")
+    return _png(fig)
+
+
 def render_html(report: dict) -> str:
     blessed = report["blessed"]
     pushed = report["pushed"]
     rows = check_rows(report)
     css = ["fail" if r[-1] == "FAIL" else "pass" if r[-1] == "pass" else "" for r in rows]
     counts = report["evaluation"]["example_counts"]
+    generative = report["plots"].get("generative")
     sections = {
         "Outcome": f'<p class="verdict {"blessed" if blessed else "not-blessed"}">{html.escape(report["verdict"])}</p>',
         "Evaluation": ("<p>Thresholds gate the overall eval split; slices are reported. The change is this "
-                       "model's value minus the last blessed model's, on the same examples.</p>"
+                       "model's value minus the last blessed model's, on the same examples"
+                       + (", both measured in this run" if generative else "") + ".</p>"
                        + _table(CHECK_HEADER, rows, css)
                        + _table(["slice", "examples"], [[k, f"{v:.0f}"] for k, v in counts.items()])),
-        "Baseline comparison": _baseline_chart(report),
-        "Confusion matrix": _confusion(report),
-        "ROC and precision-recall": _curves(report),
+        "Baseline comparison": "" if generative else _baseline_chart(report),
+        "Confusion matrix": "" if generative else _confusion(report),
+        "ROC and precision-recall": "" if generative else _curves(report),
+        "Samples": _samples(generative) if generative else "",
+        "Class coverage": _coverage(report, generative) if generative else "",
+        "Latent space": _latent(report, generative) if generative else "",
         "Training curves": _training(report),
         "Dataset statistics": _statistics(report),
         "Anomalies": ("<ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in report["anomalies"]) + "</ul>")
@@ -154,7 +206,7 @@ def render_html(report: dict) -> str:
             f"<p>Serving check: {html.escape(pushed['serving_check'])}</p>" if pushed.get("serving_check") else ""),
     }
     body = "".join(f'<section id="{name.lower().replace(" ", "-")}"><h2>{html.escape(name)}</h2>{sections[name]}'
-                   f"</section>" for name in SECTIONS)
+                   f"</section>" for name in (GENERATIVE_SECTIONS if generative else SECTIONS))
     title = f"{report['dataset']} - run {report['run']}"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"

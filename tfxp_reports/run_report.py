@@ -9,7 +9,7 @@ from typing import Optional
 
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.names import STATISTICS_FILE, TRAINING_SUMMARY_FILE
-from tfxp_reports.evaluation_summary import OVERALL, summarize
+from tfxp_reports.evaluation_summary import OVERALL, read_generative, summarize
 
 
 def statistics_summary(statistics_uri: str) -> dict:
@@ -89,6 +89,22 @@ def evaluation_plots(evaluation_uri: str, num_classes: int) -> dict:
     return plots
 
 
+def generative_views(evaluation_uri: str) -> dict:
+    """A generative model's pictures: its PNG grids (base64), class coverage (this model's and
+    the last blessed one's), latent points of a VAE, and the classifier that measured them."""
+    import base64
+
+    import tensorflow as tf
+    result = read_generative(evaluation_uri)
+    images = {}
+    for name, file in result["images"].items():
+        with tf.io.gfile.GFile(f"{evaluation_uri.rstrip('/')}/{file}", "rb") as f:
+            images[name] = base64.b64encode(f.read()).decode()
+    return {"images": images, "class_shares": result["metrics"]["class_shares"],
+            "baseline_class_shares": (result["baseline"] or {}).get("class_shares"), "latent": result.get("latent"),
+            "classifier": result["classifier"], "samples": result["samples"]}
+
+
 def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed: bool,
                  statistics_uri: Optional[str] = None, anomalies: Optional[list[str]] = None,
                  model_run_uri: Optional[str] = None, pushed: Optional[dict] = None) -> dict:
@@ -97,7 +113,9 @@ def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed
         "dataset": spec.name, "description": spec.description, "run": run_id,
         "classes": list(spec.label.names), "verdict": evaluation.verdict, "blessed": blessed,
         "evaluation": evaluation.to_dict(),
-        "plots": evaluation_plots(evaluation_uri, spec.num_classes),
+        "task": spec.task,
+        "plots": ({"generative": generative_views(evaluation_uri)} if spec.task == "generative"
+                  else evaluation_plots(evaluation_uri, spec.num_classes)),
         "statistics": statistics_summary(statistics_uri) if statistics_uri else {},
         "anomalies": anomalies or [],
         "training": training_history(model_run_uri),
@@ -116,9 +134,11 @@ def check_rows(report: dict) -> list[list[str]]:
     """The evaluation as table rows: metric, slice, value, bound, baseline, change, result."""
     rows = []
     for c in report["evaluation"]["checks"]:
-        bound = "-" if c["lower_bound"] is None else f">= {c['lower_bound']:.4f}"
+        lower = c.get("lower_is_better")
+        bound = (f"<= {c['upper_bound']:.4f}" if c.get("upper_bound") is not None else
+                 f">= {c['lower_bound']:.4f}" if c["lower_bound"] is not None else "-")
         if c["change_bound"] is not None:
-            bound += f"; change >= {c['change_bound']:+.4f}"
+            bound += f"; change {'<=' if lower else '>='} {c['change_bound']:+.4f}"
         result = {True: "pass", False: "FAIL", None: "(reported)"}[c["passed"]]
         undefined = "n/a" if c.get("undefined") else "-"  # no number at all, not zero
         rows.append([c["metric"], c["slice"], _number(c["value"], missing=undefined), bound,

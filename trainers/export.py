@@ -78,7 +78,8 @@ def export_generative_model(model: keras.Model, tf_transform_output: tft.TFTrans
     in [0, 1] and ``png`` (encoded), the same for the same seed; for a VAE also ``encode``:
     raw image bytes -> ``latent_mean``; ``decode``: ``latent`` -> ``images``, ``png``; and
     ``negative_elbo``: serialized raw tf.Examples -> the loss per image (reconstruction + KL,
-    one sample of z drawn with a fixed seed), which the evaluation reads."""
+    one sample of z drawn with a fixed seed), which the evaluation reads; and for both,
+    ``transform_features`` (raw tf.Examples -> the pixels and label index the model trained on)."""
     served = tf.Module()
     served.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
@@ -93,7 +94,11 @@ def export_generative_model(model: keras.Model, tf_transform_output: tft.TFTrans
         images = served.net(z, training=False)
         return {"images": images, "png": _png(images)}
 
-    signatures = {SERVING_SIGNATURE: generate, GENERATE_SIGNATURE: generate}
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(examples):
+        return served.tft_layer(tf.io.parse_example(examples, raw_spec))
+
+    signatures = {SERVING_SIGNATURE: generate, GENERATE_SIGNATURE: generate, TRANSFORM_SIGNATURE: transform_features}
     if is_vae:
         served.encoder = model.encoder
 

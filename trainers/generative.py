@@ -56,6 +56,9 @@ class VAE(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def count_params(self) -> int:
+        return self.encoder.count_params() + self.decoder.count_params()
+
     def call(self, images, training=False):
         z_mean, _ = self.encoder(images, training=training)
         return self.decoder(z_mean, training=training)
@@ -134,6 +137,9 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def count_params(self) -> int:
+        return self.generator.count_params() + self.discriminator.count_params()
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
