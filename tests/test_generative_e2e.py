@@ -1,0 +1,117 @@
+"""Generative models through the one factory (LocalDagRunner, real Fashion-MNIST slices): a VAE
+and a GAN are ingested, transformed, trained, evaluated (GenerativeEvaluator), checked in a fresh
+process and pushed; a generator that does not learn is stopped by class coverage."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.idx_records import read_pairs
+from components.serving_check import WARMUP_FILE
+from pipelines.local_runner import LocalRun
+from tests.helpers import builtin_spec_dict, write_spec
+from tests.pipeline_checks import run_pipeline, serving_versions
+from tfxp_contract.names import GENERATIVE_EVALUATION_FILE, REPORT_DIR, REPORT_FILE, SUMMARY_FILE
+from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
+
+pytestmark = pytest.mark.e2e
+
+SLICE = 1000  # images per published split
+
+
+def _run(tmp_path, data_dir, raw: dict, file: str, **hyperparameters) -> LocalRun:
+    raw = {**raw, "generative_samples": 300}
+    run = LocalRun(dataset=str(write_spec(tmp_path, raw, file)), data_dir=str(data_dir),
+                   output_dir=str(tmp_path / "out"), max_examples=SLICE, num_shards=1,
+                   hyperparameters={"epochs": 3, **hyperparameters})
+    run_pipeline(run)
+    return run
+
+
+def _report(run) -> tuple[dict, str]:
+    evaluation = newest_artifact_uri(run.metadata_path, "ModelEvaluation", run.name)
+    with open(os.path.join(evaluation, GENERATIVE_EVALUATION_FILE)) as f:
+        result = json.load(f)
+    with open(os.path.join(evaluation, REPORT_DIR, REPORT_FILE)) as f:
+        page = f.read()
+    assert os.path.exists(os.path.join(evaluation, REPORT_DIR, SUMMARY_FILE))
+    return result, page
+
+
+def _raw_test_images(data_dir, count: int) -> list[bytes]:
+    from components.idx_example_gen import to_example
+    folder = data_dir / "fashion_mnist"
+    pairs = read_pairs(str(folder / "t10k-images-idx3-ubyte.gz"), str(folder / "t10k-labels-idx1-ubyte.gz"),
+                       limit=count)
+    return [to_example(pixels, label).features.feature["image"].bytes_list.value[0] for _, pixels, label in pairs]
+
+
+def _warmup_request(version_dir: str):
+    from tensorflow_serving.apis import prediction_log_pb2
+    [record] = list(tf.data.TFRecordDataset(os.path.join(version_dir, WARMUP_FILE)))
+    return prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+
+
+def test_vae_is_evaluated_pushed_and_serves_generate_encode_decode(tmp_path, data_dir):
+    raw = builtin_spec_dict("fashion_mnist_vae")
+    raw["metrics"] = [{"name": "negative_elbo", "upper_bound": 700}, {"name": "frechet_distance", "upper_bound": 1000},
+                      {"name": "min_class_share", "lower_bound": 0.0}]  # bounds for a 3-epoch slice
+    run = _run(tmp_path, data_dir, raw, "vae.yaml")
+    outcome = latest_outcome(run.metadata_path, run.name)
+    assert outcome.blessed and outcome.pushed, outcome.summary()
+    assert outcome.serving_check.startswith("passed: 32 samples generated")
+
+    result, page = _report(run)
+    metrics = result["metrics"]
+    assert 150 < metrics["negative_elbo"] < 700  # per image: 784 pixels' BCE + KL
+    assert metrics["negative_elbo"] == pytest.approx(metrics["reconstruction"] + metrics["kl"], rel=1e-4)
+    assert sum(metrics["class_shares"]) == pytest.approx(1.0) and len(metrics["class_shares"]) == 10
+    # held-out images read: as many as samples generated (300), classifier on the whole train slice
+    assert result["held_out_images"] == 300 and result["classifier"]["training_images"] == SLICE
+    assert result["classifier"]["held_out_accuracy"] > 0.5  # the feature space means something
+    assert len(result["latent"]["points"]) == 300 and len(result["latent"]["points"][0]) == 2
+    for section in ("Samples", "Reconstructions", "Class coverage", "Latent space", "Training curves"):
+        assert section in page
+    assert page.count("data:image/png;base64,") >= 5
+
+    [version] = serving_versions(run.serving_root)
+    served = tf.saved_model.load(os.path.join(run.serving_root, version))
+    generated = served.signatures["generate"](count=tf.constant(4), seed=tf.constant(3))
+    again = served.signatures["serving_default"](count=tf.constant(4), seed=tf.constant(3))
+    assert generated["images"].shape == (4, 28, 28, 1) and np.array_equal(generated["images"], again["images"])
+    assert tf.io.decode_png(generated["png"][0]).shape == (28, 28, 1)
+    raw_images = _raw_test_images(data_dir, 5)
+    latent = served.signatures["encode"](images=tf.constant(raw_images))["latent_mean"]
+    assert latent.shape == (5, 2)
+    decoded = served.signatures["decode"](latent=latent)
+    assert decoded["images"].shape == (5, 28, 28, 1) and len(decoded["png"].numpy()) == 5
+    request = _warmup_request(os.path.join(run.serving_root, version))
+    assert request.model_spec.signature_name == "generate" and tf.make_ndarray(request.inputs["count"]) == 32
+
+
+def test_gan_is_blessed_and_a_generator_that_does_not_learn_is_stopped_by_coverage(tmp_path, data_dir):
+    raw = builtin_spec_dict("fashion_mnist_gan")
+    raw["metrics"] = [{"name": "frechet_distance", "upper_bound": 1000}, {"name": "min_class_share", "lower_bound": 0.0}]
+    raw["change_tolerance"] = 1.0  # this test is about the bounds, not the comparison
+    run = _run(tmp_path, data_dir, raw, "gan.yaml")
+    outcome = latest_outcome(run.metadata_path, run.name)
+    assert outcome.blessed and outcome.pushed, outcome.summary()
+    [version] = serving_versions(run.serving_root)
+    served = tf.saved_model.load(os.path.join(run.serving_root, version))
+    assert set(served.signatures) >= {"generate", "serving_default"} and "encode" not in served.signatures
+    assert served.signatures["generate"](count=tf.constant(2), seed=tf.constant(0))["images"].shape == (2, 28, 28, 1)
+
+    # The same pipeline with a generator that never moves from its initial weights: its samples
+    # are one blur, which the classifier puts in a single class.
+    raw["metrics"][1]["lower_bound"] = 0.001
+    broken = _run(tmp_path, data_dir, raw, "gan.yaml", generator_learning_rate=0.0)
+    outcome = latest_outcome(broken.metadata_path, broken.name)
+    assert not outcome.blessed and not outcome.pushed, outcome.summary()
+    assert any(f.startswith("min_class_share = 0.0000, below the bound 0.0010") for f in outcome.failures)
+    result, page = _report(broken)
+    assert max(result["metrics"]["class_shares"]) == 1.0  # every sample in one class
+    assert result["baseline"] is not None  # the blessed GAN, measured in the same run
+    assert "NOT BLESSED" in page
+    assert serving_versions(run.serving_root) == [version]  # the blessed GAN stays served
