@@ -3,6 +3,8 @@ and a GAN are ingested, transformed, trained, evaluated (GenerativeEvaluator), c
 process and pushed; a generator that does not learn is stopped by class coverage."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -21,11 +23,11 @@ pytestmark = pytest.mark.e2e
 SLICE = 1000  # images per published split
 
 
-def _run(tmp_path, data_dir, raw: dict, file: str, **hyperparameters) -> LocalRun:
+def _run(tmp_path, data_dir, raw: dict, file: str, distribution=None, **hyperparameters) -> LocalRun:
     raw = {**raw, "generative_samples": 300}
     run = LocalRun(dataset=str(write_spec(tmp_path, raw, file)), data_dir=str(data_dir),
-                   output_dir=str(tmp_path / "out"), max_examples=SLICE, num_shards=1,
-                   hyperparameters={"epochs": 3, **hyperparameters})
+                   output_dir=str(tmp_path / "out"), max_examples=SLICE, num_shards=2,
+                   hyperparameters={"epochs": 3, **hyperparameters}, distribution=distribution or {})
     run_pipeline(run)
     return run
 
@@ -90,14 +92,35 @@ def test_vae_is_evaluated_pushed_and_serves_generate_encode_decode(tmp_path, dat
     request = _warmup_request(os.path.join(run.serving_root, version))
     assert request.model_spec.signature_name == "generate" and tf.make_ndarray(request.inputs["count"]) == 32
 
+    # `tfxp generate`: PNG files from the newest served version, the same for the same seed
+    def generate(folder, seed):
+        done = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "generate", str(tmp_path / "vae.yaml"),
+                               "--count", "5", "--seed", str(seed), "--out", str(tmp_path / folder),
+                               "--output-dir", run.output_dir], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return [p.read_bytes() for p in sorted((tmp_path / folder).glob("*.png"))]
+    first, same, other = generate("a", 1), generate("b", 1), generate("c", 2)
+    assert len(first) == 5 and first == same and first != other
+    assert tf.io.decode_png(first[0]).shape == (28, 28, 1)
+
 
 def test_gan_is_blessed_and_a_generator_that_does_not_learn_is_stopped_by_coverage(tmp_path, data_dir):
+    """The GAN trains on a real 2-process MultiWorkerMirroredStrategy cluster (its two optimizers
+    and alternating steps in its own train_step)."""
     raw = builtin_spec_dict("fashion_mnist_gan")
     raw["metrics"] = [{"name": "frechet_distance", "upper_bound": 1000}, {"name": "min_class_share", "lower_bound": 0.0}]
     raw["change_tolerance"] = 1.0  # this test is about the bounds, not the comparison
-    run = _run(tmp_path, data_dir, raw, "gan.yaml")
+    run = _run(tmp_path, data_dir, raw, "gan.yaml", distribution={"strategy": "multi_worker", "local_workers": 2})
     outcome = latest_outcome(run.metadata_path, run.name)
     assert outcome.blessed and outcome.pushed, outcome.summary()
+    model_run = newest_artifact_uri(run.metadata_path, "ModelRun", run.name)
+    with open(os.path.join(model_run, "training_summary.json")) as f:
+        summary = json.load(f)
+    assert (summary["strategy"], summary["workers"], summary["replicas"]) == ("multi_worker", 2, 2)
+    assert set(summary["history"]) >= {"d_loss", "g_loss"}
+    for index in (0, 1):
+        with open(os.path.join(model_run, "workers", f"worker-{index}.log")) as f:
+            assert f"worker {index}: model gan" in f.read()
     [version] = serving_versions(run.serving_root)
     served = tf.saved_model.load(os.path.join(run.serving_root, version))
     assert set(served.signatures) >= {"generate", "serving_default"} and "encode" not in served.signatures

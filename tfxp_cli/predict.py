@@ -23,7 +23,7 @@ from components.atomic_pusher import served_versions
 from components.delimited_rows import RawDataError, parse_fields, to_example
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.errors import ExplainedError
-from tfxp_contract.names import PROBABILITIES, SERVING_SIGNATURE, SOURCE_FILE_FEATURE
+from tfxp_contract.names import GENERATE_SIGNATURE, PROBABILITIES, SERVING_SIGNATURE, SOURCE_FILE_FEATURE
 
 BATCH = 256
 
@@ -75,6 +75,34 @@ def _feature_example(feature: str, content: bytes):
     import tensorflow as tf
     return tf.train.Example(features=tf.train.Features(feature={
         feature: tf.train.Feature(bytes_list=tf.train.BytesList(value=[content]))})).SerializeToString()
+
+
+def check_task(spec: DatasetSpec, command: str) -> None:
+    """``predict`` and ``predictions`` are a classifier's, ``generate`` a generative model's."""
+    if (spec.task == "generative") != (command == "generate"):
+        other = "tfxp generate" if spec.task == "generative" else "tfxp predict"
+        raise PredictError(f"{spec.name} is a {spec.task} model; `tfxp {command}` is not for it (use `{other}`)")
+
+
+def generate_images(model: str, count: int, seed: int, folder: str) -> list[str]:
+    """``count`` samples from a generative model's ``generate`` signature as PNG files in
+    ``folder`` (sample-<seed>-<n>.png); the same seed gives the same images."""
+    import tensorflow as tf
+    from tqdm import tqdm
+    generate = tf.saved_model.load(model).signatures[GENERATE_SIGNATURE]
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    with tqdm(total=count, desc="generating", unit=" images", disable=None, leave=False) as progress:
+        for start in range(0, count, BATCH):
+            # each batch its own seed, derived from the user's: batches never repeat each other
+            png = generate(count=tf.constant(min(BATCH, count - start)),
+                           seed=tf.constant(seed * 1_000_003 + start // BATCH))["png"].numpy()
+            for data in png:
+                paths.append(os.path.join(folder, f"sample-{seed}-{len(paths):05d}.png"))
+                with open(paths[-1], "wb") as f:
+                    f.write(data)
+            progress.update(len(png))
+    return paths
 
 
 def read_inputs(spec: DatasetSpec, paths: Sequence[str], texts: Sequence[str] = (),

@@ -9,8 +9,19 @@ from tfxp_contract.dataset_spec import load_spec
 
 
 def cmd_predict(args) -> int:
-    from tfxp_cli.predict import PredictError, confusion, model_dir, output_suffix, predict, prediction_table, read_inputs, show_table
+    from tfxp_cli.predict import (
+        PredictError,
+        check_task,
+        confusion,
+        model_dir,
+        output_suffix,
+        predict,
+        prediction_table,
+        read_inputs,
+        show_table,
+    )
     spec = load_spec(args.dataset)
+    check_task(spec, "predict")
     if args.output:
         output_suffix(args.output)
     model = model_dir(spec, args.output_dir, args.version, args.model)
@@ -36,6 +47,13 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _add_served_model_arguments(p) -> None:
+    """Which model: the newest served version under --output-dir, another --version, or --model."""
+    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    p.add_argument("--version", default=None, help="a served version (default: the newest)")
+    p.add_argument("--model", default=None, metavar="DIR", help="a SavedModel folder instead of a served version")
+
+
 def add_predict_command(commands) -> None:
     p = commands.add_parser(
         "predict", help="ask the pushed model: image files, text files or strings, table rows",
@@ -49,9 +67,7 @@ def add_predict_command(commands) -> None:
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="files to predict on")
     p.add_argument("--text", action="append", default=[], metavar="TEXT",
                    help="a text to classify (text datasets; repeat for more)")
-    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
-    p.add_argument("--version", default=None, help="a served version (default: the newest)")
-    p.add_argument("--model", default=None, metavar="DIR", help="a SavedModel folder instead of a served version")
+    _add_served_model_arguments(p)
     p.add_argument("--output", default=None, metavar="FILE",
                    help="write the predictions to FILE (.csv, .parquet or .json) instead of printing them")
     p.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
@@ -59,9 +75,10 @@ def add_predict_command(commands) -> None:
 
 
 def cmd_predictions(args) -> int:
-    from tfxp_cli.predict import PredictError, inference_table, output_suffix, show_table
+    from tfxp_cli.predict import PredictError, check_task, inference_table, output_suffix, show_table
     from tfxp_reports.outcome import artifacts_of, open_store
     spec = load_spec(args.dataset)
+    check_task(spec, "predictions")
     if args.output:
         output_suffix(args.output)
     metadata, name = store_of(args)
@@ -87,3 +104,31 @@ def add_predictions_command(commands) -> None:
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--output", default=None, metavar="FILE", help="write them to FILE (.csv, .parquet or .json)")
     p.set_defaults(func=cmd_predictions)
+
+
+def cmd_generate(args) -> int:
+    from tfxp_cli.predict import PredictError, check_task, generate_images, model_dir
+    spec = load_spec(args.dataset)
+    check_task(spec, "generate")
+    if args.count < 1:
+        raise PredictError(f"--count must be at least 1, got {args.count}")
+    model = model_dir(spec, args.output_dir, args.version, args.model)
+    paths = generate_images(model, args.count, args.seed, args.out)
+    print(f"model: {model}", file=sys.stderr)
+    print(f"{len(paths)} images written to {args.out} (seed {args.seed})")
+    return 0
+
+
+def add_generate_command(commands) -> None:
+    p = commands.add_parser(
+        "generate", help="images from a generative model (task: generative): PNG files",
+        description="Runs the newest served version of a generative DATASET (a VAE or a GAN) and writes "
+                    "--count samples as PNG files; the same --seed gives the same images. The served model "
+                    "also answers `generate` (count, seed), and a VAE `encode` (raw image bytes) and `decode` "
+                    "(latent vectors) for any client of tf.saved_model.load or TF Serving.")
+    p.add_argument("dataset", help="a built-in generative dataset (e.g. fashion_mnist_vae) or a spec file")
+    p.add_argument("--count", type=int, default=16, help="how many images (default: 16)")
+    p.add_argument("--seed", type=int, default=0, help="the random seed (default: 0)")
+    p.add_argument("--out", default="samples", metavar="FOLDER", help="where the PNG files go (default: samples)")
+    _add_served_model_arguments(p)
+    p.set_defaults(func=cmd_generate)
