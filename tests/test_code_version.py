@@ -19,8 +19,8 @@ def test_a_changed_function_body_changes_the_fingerprint(tmp_path):
     assert code_versions() == code_versions() and set(code_versions()) == set(COMPONENT_CODE)
 
 
-def _exec_properties(versions: dict) -> dict:
-    spec = load_spec("house_votes")
+def _exec_properties(versions: dict, dataset: str = "house_votes") -> dict:
+    spec = load_spec(dataset)
     pipeline = create_pipeline(pipeline_name=spec.name, pipeline_root="/tmp/unused", spec=spec, data_root="/data",
                                serving_root="/tmp/unused-serving", code_versions=versions)
     return {c.id: c.exec_properties for c in pipeline.components}
@@ -38,9 +38,10 @@ def test_code_versions_reach_only_the_components_that_run_the_code():
 
 def test_each_of_our_components_has_its_own_code_version():
     versions = dict.fromkeys(COMPONENT_CODE, "v1")
-    base = _exec_properties(versions)
-    ids = {"ExampleGen": "CsvSpecExampleGen", "Pusher": "AtomicPusher"}
+    ids = {"ExampleGen": "CsvSpecExampleGen", "Pusher": "AtomicPusher", "GenerativeEvaluator": "Evaluator"}
     for component in COMPONENT_CODE:
-        changed = _exec_properties({**versions, component: "v2"})
+        dataset = "fashion_mnist_vae" if component == "GenerativeEvaluator" else "house_votes"
+        base = _exec_properties(versions, dataset)
+        changed = _exec_properties({**versions, component: "v2"}, dataset)
         differing = {node for node in base if base[node] != changed[node]}
         assert differing == {ids.get(component, component)}, (component, differing)
