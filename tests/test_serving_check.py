@@ -109,3 +109,29 @@ def test_publish_without_examples_writes_no_warmup(tmp_path):
     model = saved_model(tmp_path / "m", 1.0)
     _, path = publish_model(model, str(tmp_path / "serving"))
     assert not os.path.exists(os.path.join(path, WARMUP_FILE))
+
+
+class _Generator(tf.Module):
+    """count, seed -> images: in [0, 1] when ``scale`` is 1, outside it when larger."""
+
+    def __init__(self, scale: float):
+        super().__init__()
+        self.scale = scale
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="count"), tf.TensorSpec([], tf.int32, name="seed")])
+    def generate(self, count, seed):
+        images = tf.random.stateless_uniform(tf.stack([count, 4, 4, 1]), seed=tf.stack([seed, 0])) * self.scale
+        pixels = tf.cast(tf.clip_by_value(images, 0.0, 1.0) * 255.0, tf.uint8)
+        return {"images": images, "png": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale, problem", [(1.0, None), (3.0, "generate gave pixels outside [0, 1]")])
+def test_a_generative_model_is_asked_for_samples(tmp_path, scale, problem):
+    module = _Generator(scale)
+    tf.saved_model.save(module, str(tmp_path / "m"), signatures={"generate": module.generate,
+                                                                 "serving_default": module.generate})
+    result = check_in_fresh_process(str(tmp_path / "m"), raw_examples(8), 0, str(tmp_path / "work"),
+                                    task="generative")
+    assert result.problems == ([problem] if problem else [])
+    assert result.batch_ms is not None  # generate answered; its output was checked
