@@ -86,7 +86,7 @@ def test_vae_is_evaluated_pushed_and_serves_generate_encode_decode(tmp_path, dat
     assert tf.io.decode_png(generated["png"][0]).shape == (28, 28, 1)
     raw_images = _raw_test_images(data_dir, 5)
     latent = served.signatures["encode"](images=tf.constant(raw_images))["latent_mean"]
-    assert latent.shape == (5, 2)
+    assert latent.shape == (5, 8)  # the spec's latent_dim
     decoded = served.signatures["decode"](latent=latent)
     assert decoded["images"].shape == (5, 28, 28, 1) and len(decoded["png"].numpy()) == 5
     request = _warmup_request(os.path.join(run.serving_root, version))
