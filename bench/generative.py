@@ -47,6 +47,7 @@ def measure(spec_path: str, data_dir: str, output_dir: str, max_examples) -> dic
             "conditions": f"load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end",
             "blessed": bool(latest_outcome(run.metadata_path, run.name).blessed), "verdict": result["verdict"],
             "metrics": result["metrics"], "classifier": result["classifier"], "samples": result["samples"],
+            "class_names": result["class_names"],
             "held_out_images": result["held_out_images"], "wall_seconds": round(wall, 1),
             "trainer_seconds": sum(training["epoch_seconds"]), "epochs": training["epochs"],
             "history": training["history"], "component_seconds": component_seconds(run.metadata_path, since)}
@@ -61,6 +62,7 @@ def render(rows: list[dict], cores: int) -> str:
              "| model | negative ELBO (course: 266) | Fréchet distance | smallest class share | largest | "
              "classifier accuracy | training | whole run | blessed | measured (UTC) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    real = rows[0]["classifier"]["held_out_class_shares"] if rows else []
     for r in rows:
         m = r["metrics"]
         elbo = f"{m['negative_elbo']:.1f}" if "negative_elbo" in m else "-"
@@ -69,7 +71,13 @@ def render(rows: list[dict], cores: int) -> str:
                      f"{r['trainer_seconds'] / 60:.1f} min ({r['epochs']} epochs) | {r['wall_seconds'] / 60:.1f} min | "
                      f"{'yes' if r['blessed'] else 'no'} | {r['measured_utc']} |")
     notes = [f"- {r['model']}: {r['conditions']}; {r['verdict']}" for r in rows]
-    return "\n".join(lines + ["", "Machine state and verdicts:", ""] + notes)
+    names = rows[0]["class_names"] if rows else []
+    shares = ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names),
+              "| held-out images (the classifier's view of real data) | " + " | ".join(f"{s:.1%}" for s in real) + " |"]
+    shares += [f"| {r['model']} samples | " + " | ".join(f"{s:.1%}" for s in r["metrics"]["class_shares"]) + " |"
+               for r in rows]
+    return "\n".join(lines + ["", "Class coverage (share of samples per class):", ""] + shares
+                     + ["", "Machine state and verdicts:", ""] + notes)
 
 
 def main() -> None:

@@ -153,12 +153,15 @@ def _coverage(report: dict, views: dict) -> str:
     if base:
         ax.bar([p - 0.2 for p in positions], base, 0.4, label="last blessed model", color="#bbb")
     ax.bar([p + (0.2 if base else 0) for p in positions], shares, 0.4 if base else 0.8, label="this model")
-    ax.axhline(1 / len(classes), linestyle=":", color="grey", label="even share")
+    real = views["classifier"].get("held_out_class_shares")
+    if real:
+        ax.plot(list(positions), real, "k_", markersize=18, label="held-out images")
     ax.set_xticks(list(positions), classes, rotation=45, ha="right")
     ax.set(ylabel="share of samples")
     ax.legend()
     c = views["classifier"]
-    return (f"<p>Each sample's class, as a classifier sees it; a class near 0% is a mode the generator lost. "
+    return (f"<p>Each sample's class, as a classifier sees it; a class near 0% is a mode the generator lost "
+            f"(the black marks: the classifier's shares of the real held-out images). "
             f"Classifier: {html.escape(c['source'])}, {c['training_images']} training images, {c['epochs']} epochs, "
             f"held-out accuracy {c['held_out_accuracy']:.4f}; the Fréchet distance uses its 128-wide feature "
             f"layer.</p>" + _png(fig))
