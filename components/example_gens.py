@@ -39,7 +39,7 @@ EXAMPLE_GENS: dict[str, Reader] = {
     "parquet": _TABLES,
     "idx": Reader(lambda spec, root, shards, inputs, outputs, limit, extra, span: IdxExampleGen(
         input_base=root, num_shards=shards, input_config=inputs, output_config=outputs, max_examples=limit,
-        extra_config=extra, range_config=span), slices=True),
+        extra_config=extra, range_config=span, labelled=spec.label is not None), slices=True),
     "archive": Reader(lambda spec, root, shards, inputs, outputs, limit, extra, span: ArchiveExampleGen(
         input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
         max_examples=limit, extra_config=extra, range_config=span), slices=True),

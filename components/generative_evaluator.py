@@ -5,10 +5,13 @@ and writes the same ModelBlessing artifact the Pusher and the resolver read.
 Metrics (``components.generative_metrics``): for a VAE, the mean negative ELBO per held-out
 image (the model's ``negative_elbo`` signature: the course's reconstruction + KL); for both
 families, the Fréchet distance between held-out images and ``generative_samples`` generated
-ones in the feature space of a Fashion-MNIST-style classifier, and class coverage (the share of
-samples the classifier puts in each class). The classifier is trained here, on up to
-``CLASSIFIER_IMAGES`` training images through the candidate's own transform (a small CNN, a
-fixed seed), and both models are measured with it, so their numbers compare; the report says
+ones in the feature space of an image classifier, and class coverage (the share of samples the
+classifier puts in each class). The classifier is the newest one pushed by the pipeline of the
+spec's ``evaluation_classifier`` (its ``image_features`` signature) when there is one; otherwise
+one trained here on the spec's label, on up to ``CLASSIFIER_IMAGES`` training images through
+the candidate's own transform (a small CNN, a fixed seed). Without either (no label, nothing
+pushed) those two metrics cannot be measured and a threshold on them fails with that reason.
+Both models are measured with the same classifier, so their numbers compare; the report says
 which classifier was used and its held-out accuracy.
 
 Beside the blessing: ``generative_evaluation.json`` (metrics, checks, verdict, coverage,
@@ -18,7 +21,8 @@ evaluation artifact, which the run report shows.
 
 import json
 import os
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -30,6 +34,7 @@ from tfx.dsl.io import fileio
 from tfx.types.standard_artifacts import Examples, Model, ModelBlessing, ModelEvaluation
 from tfx.utils import io_utils, path_utils
 
+from components.atomic_pusher import served_versions
 from components.generative_metrics import check, class_shares, frechet_distance, verdict
 from tfxp_contract.dataset_spec import GENERATIVE_METRICS, DatasetSpec, spec_from_json
 from tfxp_contract.names import (
@@ -38,7 +43,9 @@ from tfxp_contract.names import (
     ENCODE_SIGNATURE,
     GENERATE_SIGNATURE,
     GENERATIVE_EVALUATION_FILE,
+    IMAGE_FEATURES_SIGNATURE,
     LABEL_KEY,
+    PROBABILITIES,
     TRANSFORM_SIGNATURE,
 )
 
@@ -56,15 +63,17 @@ def read_examples(examples_uri: str, split: str, limit: int) -> list[bytes]:
     return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit)]
 
 
-def transformed(model, examples: list[bytes], image_key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(pixels [n, h, w, c], label indices [n]) through the model's own transform."""
+def transformed(model, examples: list[bytes], image_key: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """(pixels [n, h, w, c], label indices [n] or None without a label) through the model's own
+    transform."""
     transform = model.signatures[TRANSFORM_SIGNATURE]
     images, labels = [], []
     for start in range(0, len(examples), BATCH):
         out = transform(examples=tf.constant(examples[start:start + BATCH]))
         images.append(out[image_key].numpy())
-        labels.append(out[LABEL_KEY].numpy().reshape(-1))
-    return np.concatenate(images), np.concatenate(labels)
+        if LABEL_KEY in out:
+            labels.append(out[LABEL_KEY].numpy().reshape(-1))
+    return np.concatenate(images), np.concatenate(labels) if labels else None
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int) -> keras.Model:
@@ -84,9 +93,53 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int) -
     return keras.Model(inputs, [features, probabilities])
 
 
-def _classify(classifier: keras.Model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    features, probabilities = classifier.predict(images, batch_size=BATCH, verbose=0)
-    return features, probabilities.argmax(axis=1)
+@dataclass
+class Classifier:
+    """What samples and real images are measured with: ``embed`` takes pixels [n, h, w, c] in
+    [0, 1] to (feature vectors [n, d], class ids [n])."""
+    embed: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    class_names: list[str]
+    about: dict  # for the report: its source, and how it was trained when it was trained here
+
+
+def trained_classifier(images: np.ndarray, labels: np.ndarray, class_names: list[str]) -> Classifier:
+    model = train_classifier(images, labels, len(class_names))
+
+    def embed(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        features, probabilities = model.predict(pixels, batch_size=BATCH, verbose=0)
+        return features, probabilities.argmax(axis=1)
+    return Classifier(embed, class_names, {"source": "trained in this evaluation (small CNN, fixed seed)",
+                                           "training_images": len(images), "epochs": CLASSIFIER_EPOCHS,
+                                           "feature_width": 128})
+
+
+def pushed_classifier(serving_root: str, probe: np.ndarray) -> tuple[Optional[Classifier], str]:
+    """The newest complete version under ``serving_root`` as a Classifier, or (None, why not);
+    ``probe``: a real image [1, h, w, c] it is first asked about."""
+    versions = served_versions(serving_root) if serving_root else []
+    if not versions:
+        return None, f"no classifier has been pushed to {serving_root}"
+    path = os.path.join(serving_root, str(versions[-1]))
+    served = tf.saved_model.load(path)
+    if IMAGE_FEATURES_SIGNATURE not in served.signatures:
+        return None, f"the classifier at {path} has no {IMAGE_FEATURES_SIGNATURE} signature (pushed by an older version)"
+    signature = served.signatures[IMAGE_FEATURES_SIGNATURE]
+
+    def embed(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        features, classes = [], []
+        for start in range(0, len(pixels), BATCH):
+            out = signature(images=png_bytes(pixels[start:start + BATCH]))
+            features.append(out["features"].numpy())
+            classes.append(out[PROBABILITIES].numpy().argmax(axis=1))
+        return np.concatenate(features), np.concatenate(classes)
+    names = signature(images=png_bytes(probe[:1]))["class_names"].numpy()
+    return Classifier(embed, [n.decode() for n in names], {"source": f"the classifier pushed to {path}"}), ""
+
+
+def png_bytes(pixels: np.ndarray) -> tf.Tensor:
+    """Pixels [n, h, w, c] in [0, 1] as the PNG bytes a client would send (exact for 8-bit images)."""
+    as_bytes = tf.cast(np.round(np.clip(pixels, 0.0, 1.0) * 255.0), tf.uint8)
+    return tf.map_fn(tf.io.encode_png, as_bytes, fn_output_signature=tf.string)
 
 
 def generated(model, count: int) -> np.ndarray:
@@ -97,14 +150,16 @@ def generated(model, count: int) -> np.ndarray:
     return np.concatenate(batches)
 
 
-def measure(model, eval_examples: list[bytes], real_features: np.ndarray, classifier: keras.Model,
-            num_classes: int, samples: int) -> tuple[dict, np.ndarray]:
+def measure(model, eval_examples: list[bytes], real_features: Optional[np.ndarray],
+            classifier: Optional[Classifier], samples: int) -> tuple[dict, np.ndarray]:
     """The model's metrics, and its samples."""
     fake = generated(model, samples)
-    fake_features, fake_classes = _classify(classifier, fake)
-    shares = class_shares(fake_classes, num_classes)
-    metrics = {"frechet_distance": frechet_distance(real_features, fake_features),
-               "min_class_share": float(shares.min()), "class_shares": [float(s) for s in shares]}
+    metrics = {}
+    if classifier is not None:
+        fake_features, fake_classes = classifier.embed(fake)
+        shares = class_shares(fake_classes, len(classifier.class_names))
+        metrics = {"frechet_distance": frechet_distance(real_features, fake_features),
+                   "min_class_share": float(shares.min()), "class_shares": [float(s) for s in shares]}
     if ELBO_SIGNATURE in model.signatures:
         elbo = model.signatures[ELBO_SIGNATURE]
         parts = {"negative_elbo": [], "reconstruction": [], "kl": []}
@@ -138,16 +193,18 @@ def _raw_images(examples: list[bytes], image_key: str) -> list[bytes]:
     return [tf.train.Example.FromString(e).features.feature[image_key].bytes_list.value[0] for e in examples]
 
 
-def vae_views(model, eval_examples: list[bytes], labels: np.ndarray, image_key: str, folder: str) -> dict:
-    """A VAE's reconstructions (first row originals, second row decoded means) and its latent
-    means of held-out images, 2-D (the first two principal axes when the latent is wider)."""
+def vae_views(model, eval_examples: list[bytes], eval_images: np.ndarray, labels: Optional[np.ndarray],
+              image_key: str, folder: str) -> dict:
+    """A VAE's reconstructions (first row originals, one per class when there are labels, second
+    row decoded means) and its latent means of held-out images, 2-D (the first two principal
+    axes when the latent is wider)."""
     encode, decode = model.signatures[ENCODE_SIGNATURE], model.signatures[DECODE_SIGNATURE]
-    picks = [int(np.flatnonzero(labels == k)[0]) for k in np.unique(labels)][:10]
-    originals = transformed(model, [eval_examples[i] for i in picks], image_key)[0]
+    picks = (list(range(min(10, len(eval_examples)))) if labels is None
+             else [int(np.flatnonzero(labels == k)[0]) for k in np.unique(labels)][:10])
     means = encode(images=tf.constant(_raw_images([eval_examples[i] for i in picks], image_key)))["latent_mean"]
     decoded = decode(latent=means)["images"].numpy()
     views = {"reconstructions": _write(folder, "reconstructions.png",
-                                       _grid(np.concatenate([originals, decoded]), len(picks)))}
+                                       _grid(np.concatenate([eval_images[picks], decoded]), len(picks)))}
     subset = eval_examples[:LATENT_POINTS]
     latent = np.concatenate([encode(images=tf.constant(_raw_images(subset[s:s + BATCH], image_key)))["latent_mean"]
                              .numpy() for s in range(0, len(subset), BATCH)])
@@ -156,47 +213,68 @@ def vae_views(model, eval_examples: list[bytes], labels: np.ndarray, image_key: 
         centred = latent - latent.mean(0)
         latent = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
         projection = f"first two principal axes of the {centred.shape[1]}-D latent means"
-    views["latent"] = {"points": latent.round(4).tolist(), "labels": labels[:len(subset)].tolist(),
-                       "projection": projection}
+    views["latent"] = {"points": latent.round(4).tolist(),
+                       "labels": None if labels is None else labels[:len(subset)].tolist(), "projection": projection}
     return views
 
 
+def choose_classifier(spec: DatasetSpec, candidate, examples_uri: str, eval_images: np.ndarray,
+                      classifier_serving_root: str, image_key: str) -> tuple[Optional[Classifier], str]:
+    """The pushed classifier of ``spec.evaluation_classifier`` if there is one, else one trained
+    here on the label; (None, why) when neither can be had."""
+    classifier, why = pushed_classifier(classifier_serving_root, eval_images) if spec.evaluation_classifier \
+        else (None, "no evaluation_classifier in the spec")
+    if classifier is not None:
+        return classifier, ""
+    if spec.label is None:
+        return None, f"{why}, and without a label none can be trained here"
+    logging.info("GenerativeEvaluator: %s; training one on the label", why)
+    train_images, train_labels = transformed(candidate, read_examples(examples_uri, "train", CLASSIFIER_IMAGES),
+                                             image_key)
+    classifier = trained_classifier(train_images, train_labels, list(spec.label.names))
+    classifier.about["instead_of_pushed"] = why if spec.evaluation_classifier else ""
+    return classifier, ""
+
+
 def evaluate(spec: DatasetSpec, examples_uri: str, model_dir: str, baseline_dir: Optional[str],
-             folder: str) -> dict:
+             folder: str, classifier_serving_root: str = "") -> dict:
     """Everything the blessing and the report need; PNGs written into ``folder``."""
     [image_key] = [c.name for c in spec.feature_columns]
     candidate = tf.saved_model.load(model_dir)
-    train_images, train_labels = transformed(candidate, read_examples(examples_uri, "train", CLASSIFIER_IMAGES),
-                                             image_key)
     eval_examples = read_examples(examples_uri, "eval", spec.generative_samples)
     eval_images, eval_labels = transformed(candidate, eval_examples, image_key)
-    logging.info("GenerativeEvaluator: classifier on %d training images, %d held-out images, %d samples",
-                 len(train_images), len(eval_images), spec.generative_samples)
-    classifier = train_classifier(train_images, train_labels, spec.num_classes)
-    real_features, real_classes = _classify(classifier, eval_images)
-    metrics, samples = measure(candidate, eval_examples, real_features, classifier, spec.num_classes,
-                               spec.generative_samples)
+    classifier, unmeasured = choose_classifier(spec, candidate, examples_uri, eval_images, classifier_serving_root,
+                                               image_key)
+    logging.info("GenerativeEvaluator: %d held-out images, %d samples; classifier: %s", len(eval_images),
+                 spec.generative_samples, classifier.about["source"] if classifier else unmeasured)
+    real_features, real_classes = classifier.embed(eval_images) if classifier else (None, None)
+    metrics, samples = measure(candidate, eval_examples, real_features, classifier, spec.generative_samples)
     baseline = None
     if baseline_dir:
         baseline, _ = measure(tf.saved_model.load(baseline_dir), eval_examples, real_features, classifier,
-                              spec.num_classes, spec.generative_samples)
+                              spec.generative_samples)
     checks = [check(t.name, metrics.get(t.name), GENERATIVE_METRICS[t.name],
                     t.upper_bound if GENERATIVE_METRICS[t.name] else t.lower_bound,
                     None if baseline is None else baseline.get(t.name), spec.change_tolerance) for t in spec.metrics]
+    for c in checks:
+        if c.value is None and unmeasured:
+            c.failure += f" ({unmeasured})"
+    about = None
+    if classifier:
+        names_match = spec.label is not None and list(spec.label.names) == classifier.class_names
+        about = {**classifier.about,
+                 "held_out_accuracy": float(np.mean(real_classes == eval_labels)) if names_match else None,
+                 # what it makes of real images: the coverage a perfect generator would get
+                 "held_out_class_shares": [float(x) for x in class_shares(real_classes, len(classifier.class_names))]}
     result = {
         "blessed": all(c.passed for c in checks), "verdict": verdict(checks, baseline is not None),
         "checks": [c.to_dict() for c in checks], "metrics": metrics, "baseline": baseline,
-        "class_names": list(spec.label.names), "held_out_images": len(eval_images),
-        "samples": spec.generative_samples,
-        "classifier": {"source": "trained in this evaluation (small CNN, fixed seed)",
-                       "training_images": len(train_images), "epochs": CLASSIFIER_EPOCHS,
-                       "held_out_accuracy": float(np.mean(real_classes == eval_labels)),
-                       # what it makes of real images: the coverage a perfect generator would get
-                       "held_out_class_shares": [float(x) for x in class_shares(real_classes, spec.num_classes)]},
+        "class_names": classifier.class_names if classifier else [], "held_out_images": len(eval_images),
+        "samples": spec.generative_samples, "classifier": about, "unmeasured": unmeasured,
         "images": {"samples": _write(folder, "samples.png", _grid(samples[:GRID * GRID], GRID))},
     }
     if DECODE_SIGNATURE in candidate.signatures:
-        views = vae_views(candidate, eval_examples, eval_labels, image_key, folder)
+        views = vae_views(candidate, eval_examples, eval_images, eval_labels, image_key, folder)
         result["images"]["reconstructions"] = views.pop("reconstructions")
         result.update(views)
     return result
@@ -206,13 +284,15 @@ def evaluate(spec: DatasetSpec, examples_uri: str, model_dir: str, baseline_dir:
 def GenerativeEvaluator(examples: InputArtifact[Examples], model: InputArtifact[Model],
                         evaluation: OutputArtifact[ModelEvaluation], blessing: OutputArtifact[ModelBlessing],
                         spec_json: Parameter[str], baseline_model: InputArtifact[Model] = None,
-                        code_version: Parameter[str] = "") -> None:
-    """Blesses a generative model on the spec's bounds and the last blessed model (``code_version``:
-    cache key only)."""
+                        classifier_serving_root: Parameter[str] = "", code_version: Parameter[str] = "") -> None:
+    """Blesses a generative model on the spec's bounds and the last blessed model
+    (``classifier_serving_root``: where the spec's evaluation_classifier is pushed;
+    ``code_version``: cache key only)."""
     spec = spec_from_json(spec_json)
     fileio.makedirs(evaluation.uri)
     result = evaluate(spec, examples.uri, path_utils.serving_model_path(model.uri),
-                      path_utils.serving_model_path(baseline_model.uri) if baseline_model else None, evaluation.uri)
+                      path_utils.serving_model_path(baseline_model.uri) if baseline_model else None, evaluation.uri,
+                      classifier_serving_root)
     _write(evaluation.uri, GENERATIVE_EVALUATION_FILE, json.dumps(result, indent=1))
     logging.info("GenerativeEvaluator: %s", result["verdict"])
     # The properties TFX's Evaluator sets: LatestBlessedModelStrategy and the Pusher read them.

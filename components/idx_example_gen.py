@@ -31,15 +31,16 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def to_example(pixels: np.ndarray, label: int) -> tf.train.Example:
-    return tf.train.Example(features=tf.train.Features(feature={
-        IMAGE_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[png_bytes(pixels)])),
-        LABEL_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(label).encode()])),
-    }))
+def to_example(pixels: np.ndarray, label: Optional[int]) -> tf.train.Example:
+    """The image as PNG bytes and the label as text (none when ``label`` is None)."""
+    feature = {IMAGE_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[png_bytes(pixels)]))}
+    if label is not None:
+        feature[LABEL_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(label).encode()]))
+    return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def _read_split(files: list, limit: Optional[int]):
-    images, labels = find_pair(files)
+def _read_split(files: list, limit: Optional[int], labelled: bool):
+    images, labels = find_pair(files, labelled)
     for _, pixels, label in read_pairs(images, labels, limit):
         RECORDS_READ.inc()
         yield to_example(pixels, label)
@@ -55,7 +56,7 @@ def _IdxToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], spli
     # One element per split: the pair is read sequentially (gzip cannot seek), streaming.
     return (pipeline
             | "Pair" >> beam.Create([files])
-            | "Read" >> beam.FlatMap(_read_split, limit))
+            | "Read" >> beam.FlatMap(_read_split, limit, bool(config.get("labelled", True))))
 
 
 class Executor(ShardedExampleGenExecutor):
@@ -64,16 +65,18 @@ class Executor(ShardedExampleGenExecutor):
 
 
 class IdxExampleGen(FileBasedExampleGen):
-    """IDX image/label pairs -> tf.Examples with PNG ``image`` and text ``label``."""
+    """IDX image/label pairs -> tf.Examples with PNG ``image`` and text ``label`` (without
+    ``labelled``: each split's images file alone -> ``image`` only)."""
 
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
     def __init__(self, input_base: str, num_shards: int, input_config: example_gen_pb2.Input,
                  max_examples: Optional[int] = None,
                  output_config: Optional[example_gen_pb2.Output] = None,
-                 range_config: Optional[range_config_pb2.RangeConfig] = None, extra_config: Optional[dict] = None):
+                 range_config: Optional[range_config_pb2.RangeConfig] = None, extra_config: Optional[dict] = None,
+                 labelled: bool = True):
         super().__init__(
             input_base=input_base, input_config=input_config, output_config=output_config,
             range_config=range_config,
             custom_config=pack_config({**(extra_config or {}), "num_shards": num_shards,
-                                       "max_examples": max_examples or 0}))
+                                       "max_examples": max_examples or 0, "labelled": labelled}))

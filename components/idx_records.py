@@ -3,13 +3,15 @@
 An IDX file starts with two zero bytes, a type code (0x08 = unsigned byte) and the number
 of dimensions, then one big-endian uint32 per dimension, then the data. Images (3 dims)
 and labels (1 dim) come in separate files; ``read_pairs`` walks both in step, one record
-at a time, so a 47 MB training set is never held in memory. A wrong magic number, a count
+at a time, so a 47 MB training set is never held in memory (or the images alone, for data
+without labels). A wrong magic number, a count
 mismatch, a file that ends early (or a gzip stream cut short) and a header that promises
 impossible sizes (a dimension of 0, or one record over ``MAX_RECORD_BYTES``) raise
 IdxFormatError naming the file, before anything is allocated from the header's numbers.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import struct
@@ -81,42 +83,55 @@ def _read(stream: BinaryIO, size: int, path: str) -> bytes:
                              f"{err}); fetch the file again") from None
 
 
-def read_pairs(images_path: str, labels_path: str, limit: Optional[int] = None
-               ) -> Iterator[Tuple[int, np.ndarray, int]]:
-    """Yields (index, image as uint8 array, label) for each record, up to ``limit``."""
-    with _open(images_path) as images, _open(labels_path) as labels:
+def read_pairs(images_path: str, labels_path: Optional[str], limit: Optional[int] = None
+               ) -> Iterator[Tuple[int, np.ndarray, Optional[int]]]:
+    """Yields (index, image as uint8 array, label) for each record, up to ``limit``; the label
+    is None when there is no labels file (``labels_path`` None)."""
+    with _open(images_path) as images, (_open(labels_path) if labels_path else contextlib.nullcontext()) as labels:
         image_header = read_header(images, images_path)
-        label_header = read_header(labels, labels_path)
         if len(image_header.dims) < 2:
             raise IdxFormatError(f"{images_path}: expected an image file (2 or more dimensions), "
                                  f"found dimensions {image_header.dims}")
+        count = image_header.count if limit is None else min(limit, image_header.count)
+        if labels is None:
+            for index in range(count):
+                yield index, _image(images, image_header, images_path, index), None
+            return
+        label_header = read_header(labels, labels_path)
         if len(label_header.dims) != 1:
             raise IdxFormatError(f"{labels_path}: expected a label file (1 dimension), "
                                  f"found dimensions {label_header.dims}")
         if image_header.count != label_header.count:
             raise IdxFormatError(f"{images_path} holds {image_header.count} images but {labels_path} "
                                  f"holds {label_header.count} labels")
-        count = image_header.count if limit is None else min(limit, image_header.count)
-        size = image_header.record_size
         for index in range(count):
-            pixels = _read(images, size, images_path)
+            pixels = _image(images, image_header, images_path, index)
             label = _read(labels, 1, labels_path)
-            if len(pixels) < size:
-                raise IdxFormatError(f"{images_path}: truncated: header promises {image_header.count} images, "
-                                     f"data ends in image {index}")
             if not label:
                 raise IdxFormatError(f"{labels_path}: truncated: header promises {label_header.count} labels, "
                                      f"data ends at label {index}")
-            yield index, np.frombuffer(pixels, np.uint8).reshape(image_header.record_shape), label[0]
+            yield index, pixels, label[0]
 
 
-def find_pair(paths: list[str]) -> Tuple[str, str]:
-    """The (images, labels) files among ``paths``, told apart by their headers."""
+def _image(stream: BinaryIO, header: IdxHeader, path: str, index: int) -> np.ndarray:
+    pixels = _read(stream, header.record_size, path)
+    if len(pixels) < header.record_size:
+        raise IdxFormatError(f"{path}: truncated: header promises {header.count} images, data ends in image {index}")
+    return np.frombuffer(pixels, np.uint8).reshape(header.record_shape)
+
+
+def find_pair(paths: list[str], labelled: bool = True) -> Tuple[str, Optional[str]]:
+    """The (images, labels) files among ``paths``, told apart by their headers; without
+    ``labelled``, (images, None): the images file alone, any labels file ignored."""
     images, labels = [], []
     for path in paths:
         with _open(path) as stream:
             header = read_header(stream, path)
         (labels if len(header.dims) == 1 else images).append(path)
+    if not labelled:
+        if len(images) != 1:
+            raise IdxFormatError(f"expected one image file, found {images or 'none'} among {paths}")
+        return images[0], None
     if len(images) != 1 or len(labels) != 1:
         raise IdxFormatError(f"expected one image file and one label file, found images {images} "
                              f"and labels {labels}")

@@ -30,14 +30,14 @@ def tighten_schema(schema: schema_pb2.Schema, spec: DatasetSpec) -> schema_pb2.S
         feature = features.get(name)
         if feature is None:
             continue  # never present in training data; the stats already show it
-        values = spec.label.values if name == spec.label.column else column.values
+        values = spec.label.values if name == spec.label_column else column.values
         if column.type == "categorical" and values:
             feature.ClearField("domain")
             feature.string_domain.CopyFrom(schema_pb2.StringDomain(name=name, value=list(values)))
             feature.distribution_constraints.min_domain_mass = 1.0
         if column.type == "numeric" and column.range is not None:
             feature.float_domain.CopyFrom(schema_pb2.FloatDomain(min=column.range[0], max=column.range[1]))
-        if name == spec.label.column or column.missing in ("category", "never"):
+        if name == spec.label_column or column.missing in ("category", "never"):
             feature.presence.min_fraction = 1.0  # always a value: the label, a token kept as a value
             feature.presence.min_count = 1
         elif column.type in ("categorical", "numeric"):

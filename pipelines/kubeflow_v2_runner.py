@@ -61,6 +61,7 @@ def cloud_pipeline(spec: DatasetSpec, config: CloudConfig, *, hyperparameters: O
         vertex_training=trainer_custom_config(config) if config.training is not None else None,
         train_args=train_args,
         code_versions=code_versions(),
+        classifier_serving_root=config.serving_root(spec.evaluation_classifier) if spec.evaluation_classifier else "",
         model_registry=registry_settings(config, spec) if config.model_registry is not None else None)
 
 

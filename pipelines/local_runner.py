@@ -98,6 +98,8 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline
         spans=run.spans,
         span=span,
         data_files=data.digests if data else None,
+        classifier_serving_root=(RunFolders(run.output_dir, spec.evaluation_classifier).serving_root
+                                 if spec.evaluation_classifier else ""),
         code_versions=code_versions())
 
 

@@ -79,6 +79,7 @@ def create_pipeline(
     data_files: Optional[dict] = None,
     model_registry: Optional[dict] = None,
     code_versions: Optional[dict] = None,
+    classifier_serving_root: str = "",
 ) -> tfx.dsl.Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
     ``spans``: the data root holds ``span-N/`` folders and each run reads the newest (``span``:
@@ -93,7 +94,9 @@ def create_pipeline(
     change. ``model_registry`` (project, region, display_name, serving_image, labels_json) also
     registers each pushed model in the Vertex AI Model Registry. ``code_versions`` (component
     id -> fingerprint, ``pipelines.code_version``) joins those components' cache keys, so an
-    edit of the code they run re-runs them."""
+    edit of the code they run re-runs them. ``classifier_serving_root``: where the pipeline of
+    the spec's ``evaluation_classifier`` pushes (a generative model's evaluation uses its newest
+    version)."""
     code = dict(code_versions or {})
     if not spec.model.family:
         raise SpecError(f"{spec.name}: a data view of a spec has no model to train")
@@ -164,6 +167,7 @@ def create_pipeline(
         evaluator = GenerativeEvaluator(
             examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
             baseline_model=model_resolver.outputs["model"], spec_json=spec_json,
+            classifier_serving_root=classifier_serving_root,
             code_version=code.get("GenerativeEvaluator", "")).with_id("Evaluator")
     else:
         evaluator = tfx.components.Evaluator(
@@ -181,7 +185,7 @@ def create_pipeline(
         # Before a push: the candidate answers raw eval examples in a fresh process (they also
         # become its TF Serving warm-up requests).
         examples=example_gen.outputs["examples"],
-        custom_config={"code_version": code.get("Pusher", ""), "label": spec.label.column,
+        custom_config={"code_version": code.get("Pusher", ""), "label": spec.label_column or "",
                        "num_classes": spec.num_classes, "task": spec.task})
 
     # Every run's outcome, legible: report.html and summary.json beside the Evaluator's output.

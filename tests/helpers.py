@@ -14,6 +14,18 @@ def builtin_spec_dict(name: str) -> dict:
     return yaml.safe_load((SPECS_DIR / f"{name}.yaml").read_text())
 
 
+def unlabelled_vae_dict() -> dict:
+    """fashion_mnist_vae as a user with images only would write it: no label column, no labels
+    files, the published images files as the splits."""
+    raw = builtin_spec_dict("fashion_mnist_vae")
+    raw.pop("label")
+    raw["name"] = "clothes_vae"
+    raw["columns"] = [c for c in raw["columns"] if c["name"] != "label"]
+    raw["files"] = [f for f in raw["files"] if "images" in f["name"]]
+    raw["published_splits"] = {"train": "train-images-idx3-ubyte.gz", "eval": "t10k-images-idx3-ubyte.gz"}
+    return raw
+
+
 def write_spec(tmp_path: Path, raw: dict, name: str = "spec.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(raw))

@@ -1,7 +1,7 @@
 import pytest
 
 from pipelines.pipeline import create_pipeline
-from tests.helpers import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, unlabelled_vae_dict, write_spec
 from tfxp_contract.dataset_spec import SpecError, builtin_spec_names, load_spec, spec_from_dict, spec_from_json
 
 
@@ -58,6 +58,33 @@ def test_auc_on_a_multiclass_label_is_an_error():
     raw["label"]["values"] = ["democrat", "republican", "independent"]
     with pytest.raises(SpecError, match="needs a binary label"):
         spec_from_dict(raw)
+
+
+def test_a_generative_spec_may_leave_the_label_out_and_says_what_then_needs_a_classifier():
+    spec = spec_from_dict(unlabelled_vae_dict())
+    assert spec.label is None and spec.num_classes == 0 and [c.name for c in spec.feature_columns] == ["image"]
+    assert spec.evaluation_classifier == "fashion_mnist" and spec_from_json(spec.to_json()) == spec
+    assert spec_from_json(spec.data_view().to_json()).label is None  # what SchemaFromSpec and Transform load
+    [example_gen] = [c for c in create_pipeline(pipeline_name=spec.name, pipeline_root="/tmp/unused", spec=spec,
+                                                data_root="/data", serving_root="/s").components
+                     if c.id.endswith("ExampleGen")]
+    assert '"labelled":false' in example_gen.exec_properties["custom_config"].replace(" ", "")
+    # without a pushed classifier to name, only the VAE's own metric can be measured
+    with pytest.raises(SpecError, match="metric 'min_class_share' is measured with a classifier of the samples"):
+        spec_from_dict({**unlabelled_vae_dict(), "evaluation_classifier": ""})
+    spec_from_dict({**unlabelled_vae_dict(), "evaluation_classifier": "",
+                    "metrics": [{"name": "negative_elbo", "upper_bound": 300}]})
+    with pytest.raises(SpecError, match="label: a classifier needs a label"):
+        spec_from_dict({k: v for k, v in builtin_spec_dict("fashion_mnist").items() if k != "label"})
+    flowers = {**builtin_spec_dict("flowers"), "task": "generative", "model": {"family": "vae"},
+               "metrics": [{"name": "negative_elbo", "upper_bound": 300}]}
+    flowers.pop("label")
+    with pytest.raises(SpecError, match="format 'archive' reads the label with the data"):
+        spec_from_dict(flowers)
+    with pytest.raises(SpecError, match="evaluation_classifier: only a generative model's evaluation"):
+        spec_from_dict({**builtin_spec_dict("fashion_mnist"), "evaluation_classifier": "mnist"})
+    with pytest.raises(SpecError, match="evaluation_classifier: name '../x' must be"):
+        spec_from_dict({**unlabelled_vae_dict(), "evaluation_classifier": "../x"})
 
 
 def test_unknown_dataset_lists_the_known_ones():

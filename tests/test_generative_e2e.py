@@ -1,6 +1,7 @@
 """Generative models through the one factory (LocalDagRunner, real Fashion-MNIST slices): a VAE
-and a GAN are ingested, transformed, trained, evaluated (GenerativeEvaluator), checked in a fresh
-process and pushed; a generator that does not learn is stopped by class coverage."""
+(of images without labels) and a GAN are ingested, transformed, trained, evaluated
+(GenerativeEvaluator), checked in a fresh process and pushed; a generator that does not learn is
+stopped by class coverage."""
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import tensorflow as tf
 from components.idx_records import read_pairs
 from components.serving_check import WARMUP_FILE
 from pipelines.local_runner import LocalRun
-from tests.helpers import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, unlabelled_vae_dict, write_spec
 from tests.pipeline_checks import run_pipeline, serving_versions
 from tfxp_contract.names import GENERATIVE_EVALUATION_FILE, REPORT_DIR, REPORT_FILE, SUMMARY_FILE
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
@@ -45,8 +46,7 @@ def _report(run) -> tuple[dict, str]:
 def _raw_test_images(data_dir, count: int) -> list[bytes]:
     from components.idx_example_gen import to_example
     folder = data_dir / "fashion_mnist"
-    pairs = read_pairs(str(folder / "t10k-images-idx3-ubyte.gz"), str(folder / "t10k-labels-idx1-ubyte.gz"),
-                       limit=count)
+    pairs = read_pairs(str(folder / "t10k-images-idx3-ubyte.gz"), None, limit=count)
     return [to_example(pixels, label).features.feature["image"].bytes_list.value[0] for _, pixels, label in pairs]
 
 
@@ -56,8 +56,19 @@ def _warmup_request(version_dir: str):
     return prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
 
 
-def test_vae_is_evaluated_pushed_and_serves_generate_encode_decode(tmp_path, data_dir):
-    raw = builtin_spec_dict("fashion_mnist_vae")
+def test_vae_without_a_label_is_measured_by_the_pushed_classifier_and_serves_generate_encode_decode(
+        tmp_path, data_dir):
+    """Images only (no label column, no labels files): the evaluation's feature space and classes
+    come from the fashion_mnist classifier this product pushed earlier into the same output folder."""
+    classifier_spec = {**builtin_spec_dict("fashion_mnist"), "metrics": [{"name": "accuracy", "lower_bound": 0.5}]}
+    classifier = LocalRun(dataset=str(write_spec(tmp_path, classifier_spec, "classifier.yaml")),
+                          data_dir=str(data_dir), output_dir=str(tmp_path / "out"), max_examples=SLICE,
+                          num_shards=2, hyperparameters={"epochs": 5, "batch_size": 32})
+    run_pipeline(classifier)
+    [pushed] = serving_versions(classifier.serving_root)
+    assert "image_features" in tf.saved_model.load(os.path.join(classifier.serving_root, pushed)).signatures
+
+    raw = unlabelled_vae_dict()
     raw["metrics"] = [{"name": "negative_elbo", "upper_bound": 700}, {"name": "frechet_distance", "upper_bound": 1000},
                       {"name": "min_class_share", "lower_bound": 0.0}]  # bounds for a 3-epoch slice
     run = _run(tmp_path, data_dir, raw, "vae.yaml")
@@ -70,13 +81,14 @@ def test_vae_is_evaluated_pushed_and_serves_generate_encode_decode(tmp_path, dat
     assert 150 < metrics["negative_elbo"] < 700  # per image: 784 pixels' BCE + KL
     assert metrics["negative_elbo"] == pytest.approx(metrics["reconstruction"] + metrics["kl"], rel=1e-4)
     assert sum(metrics["class_shares"]) == pytest.approx(1.0) and len(metrics["class_shares"]) == 10
-    # held-out images read: as many as samples generated (300), classifier on the whole train slice
-    assert result["held_out_images"] == 300 and result["classifier"]["training_images"] == SLICE
-    assert result["classifier"]["held_out_accuracy"] > 0.5  # the feature space means something
-    assert len(result["latent"]["points"]) == 300 and len(result["latent"]["points"][0]) == 2
+    assert result["classifier"]["source"] == (
+        f"the classifier pushed to {os.path.join(classifier.serving_root, pushed)}")
+    assert result["class_names"][0] == "T-shirt/top" and result["classifier"]["held_out_accuracy"] is None
+    assert result["held_out_images"] == 300  # as many as samples generated
+    assert len(result["latent"]["points"]) == 300 and result["latent"]["labels"] is None
     for section in ("Samples", "Reconstructions", "Class coverage", "Latent space", "Training curves"):
         assert section in page
-    assert page.count("data:image/png;base64,") >= 5
+    assert "Classifier: the classifier pushed to" in page and page.count("data:image/png;base64,") >= 5
 
     [version] = serving_versions(run.serving_root)
     served = tf.saved_model.load(os.path.join(run.serving_root, version))
@@ -113,6 +125,11 @@ def test_gan_is_blessed_and_a_generator_that_does_not_learn_is_stopped_by_covera
     run = _run(tmp_path, data_dir, raw, "gan.yaml", distribution={"strategy": "multi_worker", "local_workers": 2})
     outcome = latest_outcome(run.metadata_path, run.name)
     assert outcome.blessed and outcome.pushed, outcome.summary()
+    # no fashion_mnist classifier pushed in this output folder: one is trained on the label
+    result, _ = _report(run)
+    assert result["classifier"]["source"].startswith("trained in this evaluation")
+    assert result["classifier"]["instead_of_pushed"].startswith("no classifier has been pushed to")
+    assert result["classifier"]["training_images"] == SLICE and result["classifier"]["held_out_accuracy"] > 0.5
     model_run = newest_artifact_uri(run.metadata_path, "ModelRun", run.name)
     with open(os.path.join(model_run, "training_summary.json")) as f:
         summary = json.load(f)

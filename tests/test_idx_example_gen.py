@@ -16,7 +16,7 @@ from tfx.types import artifact_utils, standard_artifacts, standard_component_spe
 from tfx.utils import proto_utils
 
 from components.idx_example_gen import Executor
-from components.idx_records import IdxFormatError, read_pairs
+from components.idx_records import IdxFormatError, find_pair, read_pairs
 from components.sharded_example_gen import RECORDS_READ, RecordCountError, check_counts, count_written, counter_totals, pack_config
 
 SPLITS = example_gen_pb2.Input(splits=[
@@ -99,6 +99,22 @@ def test_not_gzip_and_count_mismatch_are_named(tmp_path):
     images = _idx(tmp_path / "images2.gz", b"\x00\x00\x08\x03", [3, 2, 2], bytes(12))
     with pytest.raises(IdxFormatError, match=r"images2.gz holds 3 images but .*labels.gz holds 2 labels"):
         list(read_pairs(images, labels))
+
+
+def test_images_without_labels_are_read_alone_and_a_missing_images_file_is_named(tmp_path):
+    pixels = np.arange(12, dtype=np.uint8).tobytes()
+    images = _idx(tmp_path / "train-images.gz", b"\x00\x00\x08\x03", [3, 2, 2], pixels)
+    labels = _idx(tmp_path / "train-labels.gz", b"\x00\x00\x08\x01", [3], bytes([4, 5, 6]))
+    assert find_pair([images, labels], labelled=False) == (images, None)  # a labels file beside it is ignored
+    records = list(read_pairs(images, None, limit=2))
+    assert [(i, label) for i, _, label in records] == [(0, None), (1, None)]
+    assert records[1][1].tolist() == [[4, 5], [6, 7]]
+    with pytest.raises(IdxFormatError, match=r"images.gz: truncated: header promises 4 images, data ends in image 3"):
+        list(read_pairs(_idx(tmp_path / "short-images.gz", b"\x00\x00\x08\x03", [4, 2, 2], pixels), None))
+    with pytest.raises(IdxFormatError, match=r"expected one image file, found none"):
+        find_pair([labels], labelled=False)
+    with pytest.raises(IdxFormatError, match=r"expected one image file and one label file"):
+        find_pair([images])
 
 
 def _read_one(index: int) -> bytes:

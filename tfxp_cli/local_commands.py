@@ -59,7 +59,7 @@ def cmd_datasets(args) -> int:
     specs = [load_spec(name) for name in builtin_spec_names()]
     if args.output == "json":
         print(json.dumps([{"name": s.name, "format": s.format, "data_family": s.data_family,
-                           "features": len(s.feature_columns), "classes": list(s.label.names),
+                           "features": len(s.feature_columns), "classes": list(s.label.names) if s.label else [],
                            "model_family": s.model.family, "description": s.description} for s in specs], indent=1))
         return 0
     for spec in specs:

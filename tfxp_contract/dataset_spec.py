@@ -34,6 +34,8 @@ BINARY_ONLY_METRICS = {"auc"}
 # Generative models' metrics (components.generative_evaluator) -> whether lower is better.
 GENERATIVE_METRICS = {"negative_elbo": True, "frechet_distance": True, "min_class_share": False}
 VAE_ONLY_METRICS = {"negative_elbo"}
+# ... and those measured in a classifier's feature space or classes (it needs a label or a pushed classifier)
+CLASSIFIER_METRICS = {"frechet_distance", "min_class_share"}
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 SPECS_DIR = Path(__file__).parent / "specs"
 MAX_SHARDS = 1024
@@ -202,12 +204,17 @@ class DatasetSpec:
     format: Annotated[str, Field(json_schema_extra={"enum": list(FORMATS)})]
     files: Annotated[tuple[SourceFile, ...], Field(min_length=1)]
     columns: Annotated[tuple[Column, ...], Field(min_length=1)]
-    label: Label
     model: Model
     metrics: tuple[MetricThreshold, ...]
-    # classification (the label, evaluated by TFMA) or generative (the images: vae, gan; the
-    # label only names the classes whose coverage the evaluation reports)
+    # what a classifier learns to predict; optional for a generative model, whose evaluation
+    # uses it only to name classes (and to train its feature space when no classifier is pushed)
+    label: Optional[Label] = None
+    # classification (the label, evaluated by TFMA) or generative (the images: vae, gan)
     task: Annotated[str, Field(json_schema_extra={"enum": list(TASKS)})] = "classification"
+    # task generative: the classification dataset (pipeline name) whose newest pushed model
+    # gives the evaluation its feature space and classes (Fréchet distance, coverage); when it
+    # has pushed none, a classifier is trained in the evaluation on this spec's label
+    evaluation_classifier: str = ""
     description: str = ""
     mirror_folder: str = ""  # folder of a local mirror holding the files (default: name)
     delimiter: str = Field(",", min_length=1, max_length=1)
@@ -233,10 +240,7 @@ class DatasetSpec:
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _DATASET_NAME.match(value) or ".." in value:
-            raise ValueError(f"name {value!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a "
-                             "letter or digit (it names folders)")
-        return value
+        return _dataset_name(value)
 
     @field_validator("mirror_folder")
     @classmethod
@@ -251,8 +255,13 @@ class DatasetSpec:
         return value
 
     @property
+    def label_column(self) -> Optional[str]:
+        """The raw label column, or None (a generative spec without a label)."""
+        return self.label.column if self.label else None
+
+    @property
     def feature_columns(self) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if c.type != "ignore" and c.name != self.label.column)
+        return tuple(c for c in self.columns if c.type != "ignore" and c.name != self.label_column)
 
     @property
     def data_family(self) -> str:
@@ -261,7 +270,7 @@ class DatasetSpec:
 
     @property
     def num_classes(self) -> int:
-        return len(self.label.values)
+        return len(self.label.values) if self.label else 0
 
     @property
     def input_pattern(self) -> str:
@@ -272,10 +281,12 @@ class DatasetSpec:
         model, thresholds, slices and distribution set to neutral values, so a run that only
         changes those reuses their cached outputs (a new model family or ``--set epochs=...``
         starts at the Trainer)."""
+        # neutral: a classifier's; images without a label are only ever a generative model's data
+        task, metric = ("classification", MetricThreshold("accuracy", 0.0)) if self.label else (
+            "generative", MetricThreshold("negative_elbo", upper_bound=0.0))
         return dataclasses.replace(self, description="", model=Model(family=""), change_tolerance=0.0,
-                                   task="classification", generative_samples=2000,
-                                   metrics=(MetricThreshold("accuracy", 0.0),), distribution=Distribution(),
-                                   slices=(), inference=None)
+                                   task=task, generative_samples=2000, evaluation_classifier="",
+                                   metrics=(metric,), distribution=Distribution(), slices=(), inference=None)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -329,9 +340,14 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
             fail(f"columns[{i}].range", f"column {c.name!r} range must be [low, high], got {list(c.range)}")
         if c.shape and (len(c.shape) != 3 or min(c.shape) < 1 or c.type != "image"):
             fail(f"columns[{i}].shape", "only an image column has a shape, [height, width, channels] with each >= 1")
-    if spec.label.column not in names:
+    if spec.label is None and spec.task != "generative":
+        fail("label", "a classifier needs a label: the column it learns to predict, its values and names")
+    if spec.label is None and spec.format != "idx":
+        fail("label", f"format {spec.format!r} reads the label with the data; only idx images can come "
+                      "without one (each split's images file alone)")
+    if spec.label and spec.label.column not in names:
         fail("label.column", f"label column {spec.label.column!r} is not among the columns {names}")
-    if len(spec.label.values) < 2 or len(spec.label.names) != len(spec.label.values):
+    if spec.label and (len(spec.label.values) < 2 or len(spec.label.names) != len(spec.label.values)):
         fail("label", "label needs at least two values and one name per value")
     if not spec.feature_columns:
         fail("columns", "no feature columns")
@@ -364,6 +380,10 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         fail("inference", "batch inference scores inputs with a classifier; a generative model has none")
     if generative and spec.data_family != "image":
         fail("task", f"generative models are for image data; {spec.name} is {spec.data_family} data")
+    if spec.evaluation_classifier and not generative:
+        fail("evaluation_classifier", "only a generative model's evaluation uses a classifier of its samples")
+    if spec.evaluation_classifier:
+        _dataset_name_or_error(spec.evaluation_classifier, f"{where}: evaluation_classifier")
     for i, m in enumerate(spec.metrics):
         known = GENERATIVE_METRICS if generative else KNOWN_METRICS
         if m.name not in known:
@@ -374,6 +394,10 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
                                        f"{spec.name} has {spec.num_classes} classes")
         if m.name in VAE_ONLY_METRICS and family and family != "vae":
             fail(f"metrics[{i}].name", f"metric {m.name!r} is a VAE's; model family {family!r} has none")
+        if m.name in CLASSIFIER_METRICS and generative and not spec.label and not spec.evaluation_classifier:
+            fail(f"metrics[{i}].name", f"metric {m.name!r} is measured with a classifier of the samples: "
+                                       "give a label to train one on, or evaluation_classifier (a classification "
+                                       "dataset whose pushed model to use)")
         lower_is_better = generative and GENERATIVE_METRICS[m.name]
         wanted, other = ("upper_bound", "lower_bound") if lower_is_better else ("lower_bound", "upper_bound")
         if getattr(m, wanted) is None or getattr(m, other) is not None:
@@ -396,6 +420,20 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         fail("archive_split_folders", "archive_split_folders must name the same splits as published_splits")
     for split, folder in spec.archive_split_folders.items():
         _plain_or_error(folder, f"{where}: archive_split_folders.{split}")
+
+
+def _dataset_name(value: str) -> str:
+    if not _DATASET_NAME.match(value) or ".." in value:
+        raise ValueError(f"name {value!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a "
+                         "letter or digit (it names folders)")
+    return value
+
+
+def _dataset_name_or_error(value: str, where: str) -> str:
+    try:
+        return _dataset_name(value)
+    except ValueError as err:
+        raise SpecError(f"{where}: {err}") from None
 
 
 def _plain_or_error(value: str, where: str) -> str:

@@ -14,6 +14,9 @@ TRANSFORM_SIGNATURE = "transform_features"  # raw tf.Examples -> transformed fea
 # serving_default without the class-name strings, which TFX's BulkInferrer cannot split per row
 SCORES_SIGNATURE = "scores"
 PROBABILITIES = "probabilities"
+# An image classifier's: raw image bytes -> features (the layer its class probabilities are read
+# from), probabilities, class_names; a generative model's evaluation measures samples with it.
+IMAGE_FEATURES_SIGNATURE = "image_features"
 # A generative model's (task: generative): generate is also its serving_default.
 GENERATE_SIGNATURE = "generate"  # count, seed -> images [count, h, w, c] in [0, 1], png
 ENCODE_SIGNATURE = "encode"  # VAE: raw image bytes -> latent_mean

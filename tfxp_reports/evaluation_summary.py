@@ -120,7 +120,7 @@ def generative_summary(evaluation_uri: str, spec: DatasetSpec, blessed: bool) ->
             change_bound=None if c["change_bound"] is None else c["change_bound"] - baseline,
             lower_is_better=lower, passed=c["passed"], failure=c["failure"]))
     base_shares = (result["baseline"] or {}).get("class_shares") or [None] * len(result["class_names"])
-    for name, share, base in zip(result["class_names"], result["metrics"]["class_shares"], base_shares):
+    for name, share, base in zip(result["class_names"], result["metrics"].get("class_shares", []), base_shares):
         checks.append(MetricCheck(metric="class_share", slice=f"class={name}", value=share, baseline=base,
                                   change=None if base is None else share - base))
     return EvaluationSummary(blessed=blessed, verdict=result["verdict"], checks=checks,

@@ -146,25 +146,32 @@ def _samples(views: dict) -> str:
     return "".join(parts)
 
 
-def _coverage(report: dict, views: dict) -> str:
-    classes, shares, base = report["classes"], views["class_shares"], views["baseline_class_shares"]
+def _coverage(views: dict) -> str:
+    classes, shares, base = views["class_names"], views["class_shares"], views["baseline_class_shares"]
+    if not shares:
+        return f'<p class="muted">Not measured: {html.escape(views["unmeasured"])}.</p>'
     fig, ax = _figure(1.5 + 0.55 * len(classes), 3.2)
     positions = range(len(classes))
     if base:
         ax.bar([p - 0.2 for p in positions], base, 0.4, label="last blessed model", color="#bbb")
     ax.bar([p + (0.2 if base else 0) for p in positions], shares, 0.4 if base else 0.8, label="this model")
-    real = views["classifier"].get("held_out_class_shares")
+    c = views["classifier"]
+    real = c.get("held_out_class_shares")
     if real:
         ax.plot(list(positions), real, "k_", markersize=18, label="held-out images")
     ax.set_xticks(list(positions), classes, rotation=45, ha="right")
     ax.set(ylabel="share of samples")
     ax.legend()
-    c = views["classifier"]
+    about = [f"Classifier: {html.escape(c['source'])}"]
+    if c.get("instead_of_pushed"):
+        about.append(f"(used because {html.escape(c['instead_of_pushed'])})")
+    if c.get("training_images"):
+        about.append(f"{c['training_images']} training images, {c['epochs']} epochs")
+    if c.get("held_out_accuracy") is not None:
+        about.append(f"held-out accuracy {c['held_out_accuracy']:.4f}")
     return (f"<p>Each sample's class, as a classifier sees it; a class near 0% is a mode the generator lost "
-            f"(the black marks: the classifier's shares of the real held-out images). "
-            f"Classifier: {html.escape(c['source'])}, {c['training_images']} training images, {c['epochs']} epochs, "
-            f"held-out accuracy {c['held_out_accuracy']:.4f}; the Fréchet distance uses its 128-wide feature "
-            f"layer.</p>" + _png(fig))
+            f"(the black marks: the classifier's shares of the real held-out images). {', '.join(about)}; "
+            f"the Fréchet distance uses the layer its class probabilities are read from.</p>" + _png(fig))
 
 
 def _latent(report: dict, views: dict) -> str:
@@ -173,8 +180,10 @@ def _latent(report: dict, views: dict) -> str:
         return '<p class="muted">A latent space is drawn for a VAE (a GAN has no encoder).</p>'
     fig, ax = _figure(6, 5)
     points, labels = latent["points"], latent["labels"]
-    scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=labels, cmap="tab10", s=4)
-    ax.legend(scatter.legend_elements()[0], report["classes"], fontsize=7, loc="best", markerscale=0.8)
+    scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=labels, cmap="tab10" if labels else None,
+                         s=4)
+    if labels:  # the spec's label, whatever classifier measured the samples
+        ax.legend(scatter.legend_elements()[0], report["classes"], fontsize=7, loc="best", markerscale=0.8)
     ax.set(title=f"held-out images' latent means ({latent['projection']})")
     return _png(fig)
 
@@ -197,7 +206,7 @@ def render_html(report: dict) -> str:
         "Confusion matrix": "" if generative else _confusion(report),
         "ROC and precision-recall": "" if generative else _curves(report),
         "Samples": _samples(generative) if generative else "",
-        "Class coverage": _coverage(report, generative) if generative else "",
+        "Class coverage": _coverage(generative) if generative else "",
         "Latent space": _latent(report, generative) if generative else "",
         "Training curves": _training(report),
         "Dataset statistics": _statistics(report),

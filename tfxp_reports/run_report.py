@@ -100,9 +100,9 @@ def generative_views(evaluation_uri: str) -> dict:
     for name, file in result["images"].items():
         with tf.io.gfile.GFile(f"{evaluation_uri.rstrip('/')}/{file}", "rb") as f:
             images[name] = base64.b64encode(f.read()).decode()
-    return {"images": images, "class_shares": result["metrics"]["class_shares"],
+    return {"images": images, "class_names": result["class_names"], "class_shares": result["metrics"].get("class_shares"),
             "baseline_class_shares": (result["baseline"] or {}).get("class_shares"), "latent": result.get("latent"),
-            "classifier": result["classifier"], "samples": result["samples"]}
+            "classifier": result["classifier"], "unmeasured": result.get("unmeasured", ""), "samples": result["samples"]}
 
 
 def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed: bool,
@@ -111,7 +111,7 @@ def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed
     evaluation = summarize(evaluation_uri, spec, blessed)
     return {
         "dataset": spec.name, "description": spec.description, "run": run_id,
-        "classes": list(spec.label.names), "verdict": evaluation.verdict, "blessed": blessed,
+        "classes": list(spec.label.names) if spec.label else [], "verdict": evaluation.verdict, "blessed": blessed,
         "evaluation": evaluation.to_dict(),
         "task": spec.task,
         "plots": ({"generative": generative_views(evaluation_uri)} if spec.task == "generative"

@@ -31,7 +31,8 @@ def shard_policy(num_files: int, num_workers: int) -> tf.data.experimental.AutoS
 
 def make_dataset(patterns: Iterable[str], feature_spec: dict, batch_size: int, shuffle: bool, seed: int = 0,
                  *, repeat: bool = False, drop_remainder: bool = False, num_workers: int = 1) -> tf.data.Dataset:
-    """(features, label) batches; the transformed feature spec comes from TFTransformOutput.
+    """(features, label) batches (features alone when there is no label); the transformed
+    feature spec comes from TFTransformOutput.
 
     ``batch_size`` is the global batch (per-replica batch x replicas); under a strategy,
     Keras splits it across replicas. Training input repeats with full batches only, so
@@ -47,7 +48,8 @@ def make_dataset(patterns: Iterable[str], feature_spec: dict, batch_size: int, s
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(lambda records: tf.io.parse_example(records, feature_spec),
                           num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.map(lambda features: (features, features.pop(LABEL_KEY)))
+    if LABEL_KEY in feature_spec:  # a generative model without a label trains on the features alone
+        dataset = dataset.map(lambda features: (features, features.pop(LABEL_KEY)))
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = shard_policy(len(files), num_workers)
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -4,7 +4,8 @@ model's: see ``export_generative_model``).
 The Transform graph is embedded through TFT's Keras layer, so serving applies exactly the
 normalisations and vocabularies learned over the training data. A second signature,
 ``transform_features``, lets TFMA compute the transformed label from raw eval examples; a
-third, ``scores``, is ``serving_default`` without the class-name strings (for BulkInferrer).
+third, ``scores``, is ``serving_default`` without the class-name strings (for BulkInferrer);
+an image classifier's ``image_features`` gives a generative model's evaluation its feature space.
 """
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ from tfxp_contract.names import (
     ELBO_SIGNATURE,
     ENCODE_SIGNATURE,
     GENERATE_SIGNATURE,
+    IMAGE_FEATURES_SIGNATURE,
     PROBABILITIES,
     SCORES_SIGNATURE,
     SERVING_SIGNATURE,
     TRANSFORM_SIGNATURE,
 )
 from trainers.generative import VAE, vae_losses
+from trainers.models import OUTPUT_LAYER
 
 
 def _model_inputs(model: keras.Model, transformed: dict) -> dict:
@@ -55,8 +58,20 @@ def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransfor
     def transform_features(examples):
         return model.tft_layer(tf.io.parse_example(examples, raw_spec))
 
-    model.save(export_dir, save_format="tf",
-               signatures={SERVING_SIGNATURE: serve, SCORES_SIGNATURE: scores, TRANSFORM_SIGNATURE: transform_features})
+    signatures = {SERVING_SIGNATURE: serve, SCORES_SIGNATURE: scores, TRANSFORM_SIGNATURE: transform_features}
+    if spec.data_family == "image":
+        [image_key] = [c.name for c in spec.feature_columns]
+        output = model.get_layer(OUTPUT_LAYER)
+        model.feature_model = keras.Model(model.inputs, [output.input, model.output])  # tracked, so it is saved
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+        def image_features(images):
+            transformed = model.tft_layer({image_key: _as_raw_feature(images, raw_spec[image_key])})
+            features, probabilities = model.feature_model(_model_inputs(model, transformed))
+            return {"features": tf.cast(features, tf.float32), PROBABILITIES: probabilities, "class_names": class_names}
+
+        signatures[IMAGE_FEATURES_SIGNATURE] = image_features
+    model.save(export_dir, save_format="tf", signatures=signatures)
 
 
 def _as_raw_feature(values: tf.Tensor, feature_spec) -> tf.Tensor:

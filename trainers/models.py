@@ -17,11 +17,13 @@ from trainers.generative import build_gan, build_vae
 from trainers.model_inputs import Layout, image_input, tabular_inputs, token_input
 from transforms.autograph import skip_autograph_for_libraries
 
+OUTPUT_LAYER = "probabilities"  # every classifier's last layer; its input is the model's feature layer
+
 
 def class_probabilities(x, num_classes: int):
     """The output layer; float32 even under a bfloat16 mixed-precision policy, so the
     softmax and the loss stay exact."""
-    return keras.layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
+    return keras.layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER, dtype="float32")(x)
 
 
 LR_SCHEDULES = ("constant", "cosine")

@@ -43,7 +43,7 @@ def with_label(transform: FeatureTransform) -> FeatureTransform:
     the serving signature passes raw features without it)."""
     def transform_with_label(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
         outputs = transform(inputs, spec)
-        if spec.label.column in inputs:
+        if spec.label and spec.label.column in inputs:
             outputs[LABEL_KEY] = label_index(inputs[spec.label.column], spec.label.values)
         return outputs
     return transform_with_label
