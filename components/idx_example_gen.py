@@ -39,11 +39,35 @@ def to_example(pixels: np.ndarray, label: Optional[int]) -> tf.train.Example:
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def _read_split(files: list, limit: Optional[int], labelled: bool):
+CHUNK = 1000  # images per Beam element between the (sequential) reader and the (parallel) encoders
+
+
+def read_split(files: list, limit: Optional[int] = None, labelled: bool = True):
+    """Every record of a split as a tf.Example, in file order (one process)."""
+    for chunk in _read_chunks(files, limit, labelled):
+        yield from _encode_chunk(chunk)
+
+
+def _read_chunks(files: list, limit: Optional[int], labelled: bool):
+    """The split's raw records, ``CHUNK`` at a time: (pixels [n, ...] uint8, labels or None)."""
     images, labels = find_pair(files, labelled)
-    for _, pixels, label in read_pairs(images, labels, limit):
-        RECORDS_READ.inc()
-        yield to_example(pixels, label)
+    pixels, classes = [], []
+    for _, image, label in read_pairs(images, labels, limit):
+        pixels.append(image)
+        classes.append(label)
+        if len(pixels) == CHUNK:
+            RECORDS_READ.inc(CHUNK)
+            yield np.stack(pixels), classes
+            pixels, classes = [], []
+    if pixels:
+        RECORDS_READ.inc(len(pixels))
+        yield np.stack(pixels), classes
+
+
+def _encode_chunk(chunk):
+    pixels, labels = chunk
+    for image, label in zip(pixels, labels):
+        yield to_example(image, label)
 
 
 @beam.ptransform_fn
@@ -53,10 +77,13 @@ def _IdxToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], spli
     config = unpack_config(exec_properties)
     files = matching_files(exec_properties["input_base"], split_pattern)
     limit = int(config["max_examples"]) if config.get("max_examples") else None
-    # One element per split: the pair is read sequentially (gzip cannot seek), streaming.
+    # The pair is read by one worker (gzip cannot seek), streaming, in chunks of raw pixels;
+    # the PNG encoding, most of the work, is spread over every worker after a reshuffle.
     return (pipeline
             | "Pair" >> beam.Create([files])
-            | "Read" >> beam.FlatMap(_read_split, limit, bool(config.get("labelled", True))))
+            | "Read" >> beam.FlatMap(_read_chunks, limit, bool(config.get("labelled", True)))
+            | "Spread" >> beam.Reshuffle()
+            | "Encode" >> beam.FlatMap(_encode_chunk))
 
 
 class Executor(ShardedExampleGenExecutor):

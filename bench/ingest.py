@@ -1,0 +1,303 @@
+"""Ingest speed: each of our ExampleGens against a single-process loop doing the same work, on
+inputs large enough that fixed costs do not dominate, with Beam's DirectRunner in
+multi-processing mode at 1 and 2 workers, side by side in one run.
+
+Inputs (generated from the mirror's real files into a temporary folder):
+- ``csv``: mammographic's rows repeated to ``--csv-rows`` (default 1,000,000) in ONE file;
+- ``idx``: MNIST's training images repeated to ``--idx-images`` (default 300,000) as one IDX
+  pair, the test pair as the eval split;
+- ``archive``: a tar of ``--archive-files`` (default 20,000) small JPEGs in class folders
+  (MNIST digits), one archive.
+
+The loop reads the same files with the same parsing code, builds the same tf.Examples, and
+writes gzipped TFRecords (train/eval by the same kind of split) in one process. Each
+measurement runs in its own process: its time counts from reading to the last record written
+(not Python's start-up), its memory is the peak resident memory of the process and its
+children (the Beam workers), summed. Columns: records/s, ratio to the loop (above 1: faster
+than the loop), 2 workers ÷ 1 worker, peak memory, load.
+
+  python -m bench.ingest --data-dir ../shared/datasets           # ~10 min on 2 cores
+  python -m bench.ingest --data-dir ../shared/datasets --kinds idx --idx-images 100000
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import shutil
+import tarfile
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+KINDS = ("csv", "idx", "archive")
+SHARDS = 4
+ARCHIVE_LABELS = [str(d) for d in range(10)]
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+def make_csv(data_dir: str, folder: Path, rows: int) -> Path:
+    source = Path(data_dir) / "mammographic" / "mammographic_masses.data"
+    lines = [line for line in source.read_text().splitlines() if line.strip()]
+    folder.mkdir(parents=True)
+    with open(folder / "masses.csv", "w") as f:
+        for i in range(rows):
+            f.write(lines[i % len(lines)] + "\n")
+    return folder
+
+
+def _idx(path: Path, magic: bytes, dims: tuple, payload: bytes) -> None:
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(magic + b"".join(d.to_bytes(4, "big") for d in dims) + payload)
+
+
+def make_idx(data_dir: str, folder: Path, images: int) -> Path:
+    from components.idx_records import read_pairs
+    source = (Path(data_dir) / "mnist").resolve()
+    pairs = list(read_pairs(str(source / "train-images-idx3-ubyte.gz"), str(source / "train-labels-idx1-ubyte.gz")))
+    pixels = np.stack([p for _, p, _ in pairs])
+    labels = np.array([label for _, _, label in pairs], np.uint8)
+    reps = -(-images // len(pixels))
+    pixels, labels = np.tile(pixels, (reps, 1, 1))[:images], np.tile(labels, reps)[:images]
+    folder.mkdir(parents=True)
+    _idx(folder / "train-images-idx3-ubyte.gz", b"\x00\x00\x08\x03", pixels.shape, pixels.tobytes())
+    _idx(folder / "train-labels-idx1-ubyte.gz", b"\x00\x00\x08\x01", labels.shape, labels.tobytes())
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        os.symlink(source / name, folder / name)
+    return folder
+
+
+def make_archive(data_dir: str, folder: Path, files: int) -> Path:
+    from PIL import Image
+
+    from components.idx_records import read_pairs
+    source = Path(data_dir) / "mnist"
+    folder.mkdir(parents=True)
+    with tarfile.open(folder / "digits.tar", "w") as tar:
+        pairs = read_pairs(str(source / "train-images-idx3-ubyte.gz"), str(source / "train-labels-idx1-ubyte.gz"),
+                           limit=files)
+        for index, pixels, label in pairs:
+            buffer = io.BytesIO()
+            Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+            info = tarfile.TarInfo(f"digits/{label}/{index:06d}.jpg")
+            info.size = buffer.tell()
+            buffer.seek(0)
+            tar.addfile(info, buffer)
+    return folder
+
+
+def bench_spec(kind: str):
+    from tfxp_contract.dataset_spec import load_spec, spec_from_dict
+    if kind == "csv":
+        return load_spec("mammographic")
+    if kind == "idx":
+        return load_spec("mnist")
+    return spec_from_dict({
+        "name": "digits_archive", "format": "archive",
+        "files": [{"name": "digits.tar", "url": "https://example.org/digits.tar", "sha256": "0" * 64}],
+        "columns": [{"name": "image", "type": "image", "shape": [28, 28, 1]}, {"name": "label", "type": "categorical"}],
+        "label": {"column": "label", "values": ARCHIVE_LABELS}, "model": {"family": "cnn"},
+        "metrics": [{"name": "accuracy", "lower_bound": 0.5}]})
+
+
+# --- the two ways of doing the work -----------------------------------------------------------
+
+def _split_of(record: bytes) -> str:
+    return "eval" if zlib.crc32(record) % 5 == 0 else "train"
+
+
+def loop(kind: str, input_dir: Path, out: Path) -> int:
+    """The work in one process: read, parse/encode, serialize, write gzipped TFRecords."""
+    import tensorflow as tf
+    spec = bench_spec(kind)
+    if kind == "csv":
+        from components.delimited_rows import read_rows, to_example
+        splits = {"all": (to_example(row) for row in read_rows(spec, str(input_dir / "masses.csv")))}
+    elif kind == "idx":
+        from components.idx_example_gen import read_split
+        splits = {name: read_split(sorted(str(p) for p in input_dir.glob(pattern)))
+                  for name, pattern in (("train", "train-*"), ("eval", "t10k-*"))}
+    else:
+        from components.archive_example_gen import archive_config, to_example
+        from components.archive_records import read_archive
+        c = archive_config(spec, None)
+        splits = {"all": (to_example(c["feature"], r.content, c["label"], r.label)
+                          for r in read_archive(str(input_dir / "digits.tar"), "image", ARCHIVE_LABELS,
+                                                (".jpg",)))}
+    options = tf.io.TFRecordOptions(compression_type="GZIP")
+    count = 0
+    out.mkdir(parents=True)
+    for name, examples in splits.items():
+        writers = {}
+        for example in examples:
+            record = example.SerializeToString()
+            split = name if name != "all" else _split_of(record)
+            if split not in writers:
+                writers[split] = tf.io.TFRecordWriter(str(out / f"{split}.gz"), options)
+            writers[split].write(record)
+            count += 1
+        for writer in writers.values():
+            writer.close()
+    return count
+
+
+def example_gen(kind: str, input_dir: Path, out: Path, workers: int) -> int:
+    """The ExampleGen's executor, as the pipeline runs it, on Beam's multi-processing DirectRunner."""
+    from google.protobuf import json_format
+    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
+    from tfx.proto import example_gen_pb2
+    from tfx.types import standard_artifacts, standard_component_specs
+    from tfx.utils import proto_utils
+
+    from components import archive_example_gen, csv_example_gen, idx_example_gen
+    from components.archive_example_gen import archive_config
+    from components.sharded_example_gen import pack_config
+    spec = bench_spec(kind)
+    hashed = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+        example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=4),
+        example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1)]))
+    if kind == "idx":
+        executor, config, output = idx_example_gen.Executor, {"max_examples": 0}, example_gen_pb2.Output()
+        inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="train", pattern="train-*"),
+                                               example_gen_pb2.Input.Split(name="eval", pattern="t10k-*")])
+    else:
+        inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="all", pattern="*")])
+        executor, output = (csv_example_gen.Executor, hashed) if kind == "csv" else (archive_example_gen.Executor,
+                                                                                      hashed)
+        config = {"spec": spec.to_json()} if kind == "csv" else archive_config(spec, None)
+    examples = standard_artifacts.Examples()
+    examples.uri = str(out)
+    exec_properties = {
+        standard_component_specs.INPUT_BASE_KEY: str(input_dir),
+        standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(inputs),
+        standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(output),
+        standard_component_specs.CUSTOM_CONFIG_KEY: json_format.MessageToJson(
+            pack_config({**config, "num_shards": SHARDS})),
+        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
+    }
+    beam_args = ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+    context = BaseBeamExecutor.Context(beam_pipeline_args=beam_args, tmp_dir=str(out) + "-tmp")
+    executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
+    return -1  # counted after the clock stops
+
+
+def count_records(folder: Path) -> int:
+    import tensorflow as tf
+    files = [str(p) for p in folder.rglob("*.gz")]
+    return sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+
+
+def _one(args) -> None:
+    """Child process: do one measurement, print its JSON."""
+    out, input_dir = Path(args.out), Path(args.input)
+    # imported before the clock starts: the measurement is the work, not Python's start-up
+    import apache_beam  # noqa: F401
+    import tensorflow  # noqa: F401
+    from tfx.dsl.components.base import base_beam_executor  # noqa: F401
+
+    from components import archive_example_gen, csv_example_gen, idx_example_gen  # noqa: F401
+    start = time.monotonic()
+    if args.workers == 0:
+        loop(args.one, input_dir, out)
+    else:
+        example_gen(args.one, input_dir, out, args.workers)
+    seconds = time.monotonic() - start
+    print(json.dumps({"seconds": seconds, "records": count_records(out)}))
+
+
+# --- the benchmark -----------------------------------------------------------------------------
+
+def measure(kind: str, input_dir: Path, work: Path, workers: int) -> dict:
+    from bench.overhead import PeakMemory
+    out = work / f"{kind}-{workers}"
+    load = os.getloadavg()[0]
+    process = subprocess.Popen([sys.executable, "-m", "bench.ingest", "--one", kind, "--workers", str(workers),
+                                "--input", str(input_dir), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=open(str(out) + ".log", "w"), text=True)
+    memory = PeakMemory(process.pid)
+    stdout, _ = process.communicate()
+    peak = memory.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"{kind} with {workers} worker(s) failed; see {out}.log")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    return {"workers": workers, "seconds": round(result["seconds"], 1), "records": result["records"],
+            "records_per_s": round(result["records"] / result["seconds"]), "peak_mib": round(peak / 2**20),
+            "load": [round(load, 2), round(os.getloadavg()[0], 2)]}
+
+
+def markdown(result: dict) -> str:
+    lines = [f"{result['cpus']} cores. Ratio to the loop: records/s ÷ the loop's (above 1: faster than one "
+             "process doing the same work); 2 ÷ 1: the 2-worker rate ÷ the 1-worker rate. Each input's three rows "
+             "are measured one after another in one run.",
+             "", "| input | records | way | s | records/s | × loop | 2 ÷ 1 worker | peak memory (MiB) | load | measured |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---|---|"]
+    for kind, rows in result["kinds"].items():
+        base = rows[0]["records_per_s"]
+        one = next((r["records_per_s"] for r in rows if r["workers"] == 1), None)
+        for r in rows:
+            way = "loop (1 process)" if r["workers"] == 0 else f"ExampleGen, {r['workers']} worker(s)"
+            scaling = f"{r['records_per_s'] / one:.2f}" if r["workers"] == 2 and one else ""
+            lines.append(f"| {kind} ({result['inputs'][kind]}) | {r['records']:,} | {way} | {r['seconds']} | "
+                         f"{r['records_per_s']:,} | {r['records_per_s'] / base:.2f} | {scaling} | {r['peak_mib']} | "
+                         f"{min(r['load']):.1f}-{max(r['load']):.1f} | {result['measured'][kind]} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("TFXP_DATA_DIR"),
+                        help="local mirror holding mammographic/ and mnist/ (default: $TFXP_DATA_DIR)")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    parser.add_argument("--idx-images", type=int, default=300_000)
+    parser.add_argument("--archive-files", type=int, default=20_000)
+    parser.add_argument("--results", default=str(RESULTS), help="folder for ingest.json and ingest.md")
+    parser.add_argument("--one", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        return _one(args)
+    if not args.data_dir:
+        parser.error("--data-dir (or TFXP_DATA_DIR) is needed: the inputs are made from a local mirror")
+    sizes = {"csv": f"{args.csv_rows:,} rows, one file", "idx": f"{args.idx_images:,} + 10,000 images",
+             "archive": f"{args.archive_files:,} JPEGs, one tar"}
+    makers = {"csv": (make_csv, args.csv_rows), "idx": (make_idx, args.idx_images),
+              "archive": (make_archive, args.archive_files)}
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = json.loads((out / "ingest.json").read_text()) if (out / "ingest.json").exists() else {}
+    result = {"cpus": os.cpu_count(), "inputs": previous.get("inputs", {}), "kinds": previous.get("kinds", {}),
+              "measured": previous.get("measured", {})}
+    work = Path(tempfile.mkdtemp(prefix="tfxp-ingest-"))
+    for kind in args.kinds:  # each kind's rows replace its old ones as soon as they are measured
+        print(f"{kind}: making the input ({sizes[kind]})", file=sys.stderr, flush=True)
+        make, size = makers[kind]
+        input_dir = make(args.data_dir, work / f"{kind}-input", size)
+        rows = []
+        for workers in (0, 1, 2):
+            print(f"{kind}: {'loop' if workers == 0 else f'{workers} worker(s)'}", file=sys.stderr, flush=True)
+            rows.append(measure(kind, input_dir, work, workers))
+        if len({r["records"] for r in rows}) != 1:
+            raise RuntimeError(f"{kind}: the ways wrote different numbers of records: {rows}")
+        result["kinds"][kind], result["inputs"][kind] = rows, sizes[kind]
+        result["measured"][kind] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        (out / "ingest.json").write_text(json.dumps(result, indent=1))
+        (out / "ingest.md").write_text(markdown(result))
+        shutil.rmtree(work / f"{kind}-input")
+    shutil.rmtree(work)  # kept (with each process's log) when a measurement fails
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
