@@ -2,7 +2,9 @@
 
 TFX's CsvExampleGen needs a header line and reports a bad row without its file or line; this
 one takes column names and types from the dataset spec, streams each file line by line, and
-fails with the file and line of the first bad row.
+fails with the file and line of the first bad row. A plain-text file over
+``delimited_rows.RANGE_BYTES`` is read in byte ranges spread over the workers (a bad row is
+then named by its file and byte offset), so one large CSV does not wait on one worker.
 """
 from __future__ import annotations
 
@@ -15,12 +17,14 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.delimited_rows import read_rows, to_example
+from components.delimited_rows import RANGE_BYTES, byte_ranges, header_row, read_range, read_rows, to_example
 from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
 
 
-class _ParseFile(beam.DoFn):
+class _ParseRange(beam.DoFn):
+    """(path, start, end, size) -> the rows whose first byte lies in [start, end) as tf.Examples."""
+
     def __init__(self, spec_json: str, label_optional: bool = False):
         self._spec_json = spec_json
         self._label_optional = label_optional
@@ -29,14 +33,28 @@ class _ParseFile(beam.DoFn):
     def setup(self):
         self._spec = spec_from_json(self._spec_json)
 
-    def process(self, path: str):
+    def process(self, element):
+        path, start, end, size = element
+
         def out_of_range(column: str, value: float) -> None:
             self._out_of_range.inc()
             logging.warning("%s: %s=%s is outside the documented range; treated as missing", path, column, value)
 
-        for row in read_rows(self._spec, path, out_of_range, self._label_optional):
+        if (start, end) == (0, size):  # the whole file: read with line numbers
+            rows = read_rows(self._spec, path, out_of_range, self._label_optional)
+        else:
+            rows = read_range(self._spec, path, start, end, header_row(self._spec, path), out_of_range,
+                              self._label_optional)
+        for row in rows:
             RECORDS_READ.inc()
             yield to_example(row)
+
+
+def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYTES) -> list[tuple[str, int, int, int]]:
+    """(path, start, end, size) for each range of each file (a file is one range unless splittable)."""
+    sized = [(path, tf.io.gfile.stat(path).length) for path in files]
+    return [(path, start, end, size) for path, size in sized
+            for start, end in (byte_ranges(path, size, range_bytes) if splittable else [(0, size)])]
 
 
 @beam.ptransform_fn
@@ -45,10 +63,12 @@ class _ParseFile(beam.DoFn):
 def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
     config = unpack_config(exec_properties)
     files = matching_files(exec_properties["input_base"], split_pattern)
+    splittable = spec_from_json(config["spec"]).format == "csv"  # Parquet: a file is read by row groups
+    # Large plain-text files are read in byte ranges, so one big CSV spreads over every worker.
     return (pipeline
-            | "Files" >> beam.Create(files)
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "Parse" >> beam.ParDo(_ParseFile(config["spec"], bool(config.get("label_optional")))))
+            | "Ranges" >> beam.Create(file_ranges(files, splittable, int(config.get("range_bytes") or RANGE_BYTES)))
+            | "SpreadRanges" >> beam.Reshuffle()
+            | "Parse" >> beam.ParDo(_ParseRange(config["spec"], bool(config.get("label_optional")))))
 
 
 class Executor(ShardedExampleGenExecutor):

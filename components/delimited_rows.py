@@ -124,6 +124,63 @@ def read_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callable[[
         raise RawDataError(f"{path}: file has no data rows")
 
 
+RANGE_BYTES = 4 << 20  # a plain-text file larger than this is read in ranges of this size, in parallel
+
+
+def byte_ranges(path: str, size: int, range_bytes: int = RANGE_BYTES) -> list[tuple[int, int]]:
+    """[start, end) byte ranges covering a file: one for a compressed or small file (read by
+    ``read_rows``, with line numbers), else ``range_bytes`` each (read by ``read_range``)."""
+    if path.endswith((".gz", ".bz2", ".zip", ".parquet")) or size <= range_bytes:
+        return [(0, size)]
+    return [(start, min(size, start + range_bytes)) for start in range(0, size, range_bytes)]
+
+
+def read_range(spec: DatasetSpec, path: str, start: int, end: int, order: Optional[HeaderOrder] = None,
+               on_out_of_range: Optional[Callable[[str, float], None]] = None,
+               label_optional: bool = False) -> Iterator[dict[str, RawValue]]:
+    """The rows of a plain-text file whose first byte lies in [start, end): ranges that cover a
+    file read every row exactly once, in any order and any process. Errors name the file and
+    the byte offset of the row (a line number would need every byte before it). ``order``:
+    the header's, read once for the file (``header_row``); the header row itself is skipped.
+    A row is one line: a quoted field holding a line break cannot be split this way."""
+    with tf.io.gfile.GFile(path, "rb") as f:
+        if start > 0:
+            f.seek(start - 1)
+            if f.read(1) != b"\n":
+                f.readline()  # the rest of a row that began in the previous range
+        position = f.tell()
+        skip_header = spec.header and start == 0
+        while position < end:
+            line = f.readline()
+            if not line:
+                break
+            where = f"{path}: row at byte {position:,}"
+            position = f.tell()  # not len(line): GFile's readline drops the \r of a CRLF end
+            if skip_header:
+                skip_header = False
+                continue
+            try:
+                text = line.decode("utf-8").removeprefix("\ufeff")
+            except UnicodeDecodeError as err:
+                raise RawDataError(f"{where}: not UTF-8 text ({err.reason})") from None
+            if not text.strip():
+                continue
+            try:
+                [fields] = list(csv.reader([text], delimiter=spec.delimiter))
+            except (csv.Error, ValueError) as err:
+                raise RawDataError(f"{where}: {err}") from None
+            yield parse_fields(spec, fields, where, on_out_of_range, order, label_optional)
+
+
+def header_row(spec: DatasetSpec, path: str) -> Optional[HeaderOrder]:
+    """The column order a file's header row gives (None without ``header: true``)."""
+    if not spec.header:
+        return None
+    with tf.io.gfile.GFile(path, "r") as text:
+        fields = next(csv.reader(_without_bom(text), delimiter=spec.delimiter), [])
+    return header_order(spec, fields, f"{path}:1")
+
+
 def _parquet_text(value, missing_token: str) -> str:
     """A Parquet cell as the text a CSV would hold (whole floats as integers: 3.0 -> '3')."""
     if value is None:

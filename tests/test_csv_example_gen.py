@@ -16,7 +16,8 @@ from tfxp_contract.dataset_spec import load_spec
 
 
 @pytest.mark.slow
-def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir):
+@pytest.mark.parametrize("range_bytes", [0, 1500])  # whole file; about 12 byte ranges read in parallel
+def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, range_bytes):
     spec = load_spec("house_votes")
     input_config, output_config = split_configs(spec)
     examples = standard_artifacts.Examples()
@@ -26,13 +27,13 @@ def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir):
         standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(input_config),
         standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(output_config),
         standard_component_specs.CUSTOM_CONFIG_KEY: json_format.MessageToJson(
-            pack_config({"spec": spec.to_json(), "num_shards": 3})),
+            pack_config({"spec": spec.to_json(), "num_shards": 3, "range_bytes": range_bytes})),
     }
     context = BaseBeamExecutor.Context(beam_pipeline_args=[
         "--direct_running_mode=multi_processing", "--direct_num_workers=2"], tmp_dir=str(tmp_path / "tmp"))
     Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
 
-    counts = {}
+    counts, democrats = {}, 0
     for split in ["train", "eval"]:
         files = sorted(fileio.glob(os.path.join(artifact_utils.get_split_uri([examples], split), "*.gz")))
         assert len(files) == 3, files
@@ -40,5 +41,6 @@ def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir):
         counts[split] = len(records)
         assert all(r.features.feature["party"].bytes_list.value[0] in (b"democrat", b"republican") for r in records)
         assert all(len(r.features.feature) == 17 for r in records)  # label + 16 votes, '?' kept
-    assert counts["train"] + counts["eval"] == 435
+        democrats += sum(r.features.feature["party"].bytes_list.value[0] == b"democrat" for r in records)
+    assert counts["train"] + counts["eval"] == 435 and democrats == 267  # every row once
     assert 0.7 < counts["train"] / 435 < 0.9  # 4:1 hash buckets

@@ -1,6 +1,6 @@
 import pytest
 
-from components.delimited_rows import RawDataError, parse_fields, read_rows, to_example
+from components.delimited_rows import RawDataError, byte_ranges, header_row, parse_fields, read_range, read_rows, to_example
 from tfxp_contract.dataset_spec import load_spec
 
 VOTES = load_spec("house_votes")
@@ -65,3 +65,29 @@ def test_a_row_without_its_label_column_is_new_data_only_where_that_is_allowed()
     assert parse_fields(spec, ["democrat", *votes], "new.csv:2", label_optional=True)["party"] == "democrat"
     with pytest.raises(RawDataError, match="new.csv:1: expected 17 columns, found 16"):
         parse_fields(spec, votes, "new.csv:1")
+
+
+@pytest.mark.parametrize("range_bytes", [1, 7, 64, 1000, 10**6])
+def test_byte_ranges_read_every_row_once_whatever_their_size(tmp_path, data_dir, range_bytes):
+    """Ranges split lines anywhere (mid-row, on a line break): each row belongs to the range
+    holding its first byte. With a header row (after a byte-order mark), CRLF ends and blanks."""
+    published = (data_dir / "mammographic" / "mammographic_masses.data").read_text().splitlines()[:60]
+    header = "bi_rads,age,shape,margin,density,severity"
+    path = _write(tmp_path, "\ufeff" + header + "\r\n" + "\r\n".join(published[:30]) + "\r\n\r\n"
+                  + "\n".join(published[30:]) + "\n")
+    import dataclasses
+    spec = dataclasses.replace(MASSES, header=True)
+    size = (tmp_path / "data.csv").stat().st_size
+    ranges = byte_ranges(path, size, range_bytes)
+    assert ranges[0][0] == 0 and ranges[-1][1] == size and len(ranges) == -(-size // range_bytes)
+    order = header_row(spec, path)
+    rows = [row for start, end in ranges for row in read_range(spec, path, start, end, order)]
+    assert rows == list(read_rows(spec, path))
+    assert len(rows) == 60
+
+
+def test_a_bad_row_in_a_range_is_named_by_its_byte_offset(tmp_path):
+    path = _write(tmp_path, "5,67,3,5,3,1\n4,43,1,1,?,1\n5,58,4,5,3,x\n")
+    with pytest.raises(RawDataError, match=r"data.csv: row at byte 26: label severity='x' is not one of"):
+        list(read_range(MASSES, path, 20, 40))
+    assert byte_ranges(path + ".gz", 10**9, 100) == [(0, 10**9)]  # compressed: one range
