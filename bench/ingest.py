@@ -26,9 +26,9 @@ import gzip
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
-import shutil
 import tarfile
 import tempfile
 import time
