@@ -161,6 +161,7 @@ def example_gen(kind: str, input_dir: Path, out: Path, workers: int) -> int:
     from components import archive_example_gen, csv_example_gen, idx_example_gen
     from components.archive_example_gen import archive_config
     from components.sharded_example_gen import pack_config
+    from infra.dataflow import direct_runner_args
     spec = bench_spec(kind)
     hashed = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
         example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=4),
@@ -171,9 +172,11 @@ def example_gen(kind: str, input_dir: Path, out: Path, workers: int) -> int:
                                                example_gen_pb2.Input.Split(name="eval", pattern="t10k-*")])
     else:
         inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="all", pattern="*")])
-        executor, output = (csv_example_gen.Executor, hashed) if kind == "csv" else (archive_example_gen.Executor,
-                                                                                      hashed)
-        config = {"spec": spec.to_json()} if kind == "csv" else archive_config(spec, None)
+        output = hashed
+        if kind == "csv":
+            executor, config = csv_example_gen.Executor, {"spec": spec.to_json()}
+        else:
+            executor, config = archive_example_gen.Executor, archive_config(spec, None)
     examples = standard_artifacts.Examples()
     examples.uri = str(out)
     exec_properties = {
@@ -184,8 +187,7 @@ def example_gen(kind: str, input_dir: Path, out: Path, workers: int) -> int:
             pack_config({**config, "num_shards": SHARDS})),
         standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
     }
-    beam_args = ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
-    context = BaseBeamExecutor.Context(beam_pipeline_args=beam_args, tmp_dir=str(out) + "-tmp")
+    context = BaseBeamExecutor.Context(beam_pipeline_args=direct_runner_args(workers), tmp_dir=str(out) + "-tmp")
     executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
     return -1  # counted after the clock stops
 

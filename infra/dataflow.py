@@ -2,13 +2,28 @@
 inside each step's container."""
 from __future__ import annotations
 
+from typing import Optional
+
 from infra.cloud_config import CloudConfig
+
+# TFX hands remote Beam workers its own code: for every Beam component whose arguments name no
+# dependency, it packs its source into a 49 MB sdist in a new temporary folder, never removed, and
+# adds --extra_package (tfx/utils/dependency_utils.py; about 2 s a component). The DirectRunner's
+# workers are this machine's Python and stage nothing, so its arguments name a container image,
+# which it does not use, and TFX builds no package.
+NO_STAGING = "--sdk_container_image=unused-by-the-direct-runner"
+
+
+def direct_runner_args(processes: Optional[int]) -> list[str]:
+    """The DirectRunner in this process (None), or in ``processes`` worker processes (0: one per core)."""
+    if processes is None:
+        return ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1", NO_STAGING]
+    return ["--runner=DirectRunner", "--direct_running_mode=multi_processing", f"--direct_num_workers={processes}", NO_STAGING]
 
 
 def beam_args(config: CloudConfig) -> list[str]:
     if config.beam_runner == "DirectRunner":
-        # Every core of the step's machine; 0 = as many workers as cores.
-        return ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+        return direct_runner_args(0)  # every core of the step's machine
     dataflow = config.dataflow
     args = [
         "--runner=DataflowRunner",

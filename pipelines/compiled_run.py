@@ -43,13 +43,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from infra.dataflow import direct_runner_args
 from tfxp_contract.errors import ExplainedError
 
 # Dataflow's arguments, dropped for a local run; the DirectRunner's take their place.
 CLOUD_BEAM_FLAGS = ("--runner=", "--project=", "--region=", "--temp_location=", "--machine_type=",
                     "--max_num_workers=", "--disk_size_gb=", "--experiments=", "--sdk_container_image=",
                     "--service_account_email=", "--direct_running_mode=", "--direct_num_workers=")
-LOCAL_BEAM_ARGS = ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+LOCAL_BEAM_ARGS = direct_runner_args(None)
 _PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.artifacts\['(\w+)'\]\.metadata\['(\w+)'\]\}\}")
 _TERM = re.compile(r'^\s*(schema_title|name|state|uri|metadata\.(\w+)\.(number_value|string_value))\s*=\s*(.+?)\s*$')
 

@@ -17,6 +17,7 @@ from typing import Optional
 
 from tfx import v1 as tfx
 
+from infra.dataflow import direct_runner_args
 from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
@@ -69,12 +70,6 @@ class LocalRun:
         return self.folders.serving_root
 
 
-def beam_args(workers: int) -> list[str]:
-    if workers > 0:
-        return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
-    return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-
-
 def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline:
     """``data``: the run's files, fetched already (default: fetch them now)."""
     spec = load_spec(run.dataset)
@@ -89,7 +84,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline
         data_root=str(data_root),
         serving_root=run.serving_root,
         metadata_connection_config=connection_config(run.metadata_path),
-        beam_pipeline_args=beam_args(run.beam_workers),
+        beam_pipeline_args=direct_runner_args(run.beam_workers or None),
         num_shards=run.num_shards,
         hyperparameters=run.hyperparameters,
         distribution=run.distribution,

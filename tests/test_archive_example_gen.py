@@ -16,6 +16,7 @@ from tfx.utils import proto_utils
 from components.archive_example_gen import Executor, archive_config
 from components.archive_records import ArchiveFormatError, ReadReport, read_archive
 from components.sharded_example_gen import pack_config
+from infra.dataflow import direct_runner_args
 from pipelines.pipeline import split_configs
 from tfxp_contract.dataset_spec import load_spec
 
@@ -100,8 +101,7 @@ def _run_executor(data_dir, dataset: str, out, num_shards: int, max_examples: in
             pack_config({**archive_config(spec, max_examples), "num_shards": num_shards})),
         standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
     }
-    context = BaseBeamExecutor.Context(beam_pipeline_args=[
-        "--direct_running_mode=multi_processing", "--direct_num_workers=2"], tmp_dir=str(out / "tmp"))
+    context = BaseBeamExecutor.Context(beam_pipeline_args=direct_runner_args(2), tmp_dir=str(out / "tmp"))
     Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
     splits = {}
     for split in artifact_utils.decode_split_names(examples.split_names):

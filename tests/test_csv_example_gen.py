@@ -1,5 +1,6 @@
 """The CSV ExampleGen's executor on the real house_votes file, with Beam in multi-processing mode."""
 import os
+import tempfile
 
 import pytest
 import tensorflow as tf
@@ -11,13 +12,18 @@ from tfx.utils import proto_utils
 
 from components.csv_example_gen import Executor
 from components.sharded_example_gen import pack_config
+from infra.dataflow import direct_runner_args
 from pipelines.pipeline import split_configs
 from tfxp_contract.dataset_spec import load_spec
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("range_bytes", [0, 1500])  # whole file; about 12 byte ranges read in parallel
-def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, range_bytes):
+def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, range_bytes, monkeypatch):
+    # TFX would pack its own source into a temporary folder for remote workers and leave it there.
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
     spec = load_spec("house_votes")
     input_config, output_config = split_configs(spec)
     examples = standard_artifacts.Examples()
@@ -29,9 +35,9 @@ def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, ra
         standard_component_specs.CUSTOM_CONFIG_KEY: json_format.MessageToJson(
             pack_config({"spec": spec.to_json(), "num_shards": 3, "range_bytes": range_bytes})),
     }
-    context = BaseBeamExecutor.Context(beam_pipeline_args=[
-        "--direct_running_mode=multi_processing", "--direct_num_workers=2"], tmp_dir=str(tmp_path / "tmp"))
+    context = BaseBeamExecutor.Context(beam_pipeline_args=direct_runner_args(2), tmp_dir=str(tmp_path / "tmp"))
     Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
+    assert not list(system_tmp.glob("*/build/tfx")), "the DirectRunner's arguments let TFX build a package"
 
     counts, democrats = {}, 0
     for split in ["train", "eval"]:

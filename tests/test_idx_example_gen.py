@@ -18,6 +18,7 @@ from tfx.utils import proto_utils
 from components.idx_example_gen import Executor
 from components.idx_records import IdxFormatError, find_pair, read_pairs
 from components.sharded_example_gen import RECORDS_READ, RecordCountError, check_counts, count_written, counter_totals, pack_config
+from infra.dataflow import direct_runner_args
 
 SPLITS = example_gen_pb2.Input(splits=[
     example_gen_pb2.Input.Split(name="train", pattern="train-*-ubyte.gz"),
@@ -46,7 +47,7 @@ def read_split(examples, split):
     return files, records
 
 
-MULTI_PROCESSING = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+MULTI_PROCESSING = tuple(direct_runner_args(2))
 
 
 @pytest.mark.slow
