@@ -85,6 +85,9 @@ def test_a_generative_spec_may_leave_the_label_out_and_says_what_then_needs_a_cl
         spec_from_dict({**builtin_spec_dict("fashion_mnist"), "evaluation_classifier": "mnist"})
     with pytest.raises(SpecError, match="evaluation_classifier: name '../x' must be"):
         spec_from_dict({**unlabelled_vae_dict(), "evaluation_classifier": "../x"})
+    imdb = builtin_spec_dict("imdb")
+    with pytest.raises(SpecError, match=r"archive_split_folders\.eval: .*'\.\./test'"):
+        spec_from_dict({**imdb, "archive_split_folders": {"train": "train", "eval": "../test"}})
 
 
 def test_unknown_dataset_lists_the_known_ones():

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any, Optional, Union
+from typing import Annotated, Any, Callable, Optional, Union
 
 import yaml
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
@@ -383,7 +383,7 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
     if spec.evaluation_classifier and not generative:
         fail("evaluation_classifier", "only a generative model's evaluation uses a classifier of its samples")
     if spec.evaluation_classifier:
-        _dataset_name_or_error(spec.evaluation_classifier, f"{where}: evaluation_classifier")
+        _checked(_dataset_name, spec.evaluation_classifier, f"{where}: evaluation_classifier")
     for i, m in enumerate(spec.metrics):
         known = GENERATIVE_METRICS if generative else KNOWN_METRICS
         if m.name not in known:
@@ -419,7 +419,7 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
     if spec.archive_split_folders and set(spec.archive_split_folders) != set(spec.published_splits):
         fail("archive_split_folders", "archive_split_folders must name the same splits as published_splits")
     for split, folder in spec.archive_split_folders.items():
-        _plain_or_error(folder, f"{where}: archive_split_folders.{split}")
+        _checked(lambda name: check_plain_name(name, "folder"), folder, f"{where}: archive_split_folders.{split}")
 
 
 def _dataset_name(value: str) -> str:
@@ -429,16 +429,10 @@ def _dataset_name(value: str) -> str:
     return value
 
 
-def _dataset_name_or_error(value: str, where: str) -> str:
+def _checked(check: Callable[[str], str], value: str, where: str) -> str:
+    """``check(value)``, its ValueError raised as a SpecError naming ``where``."""
     try:
-        return _dataset_name(value)
-    except ValueError as err:
-        raise SpecError(f"{where}: {err}") from None
-
-
-def _plain_or_error(value: str, where: str) -> str:
-    try:
-        return check_plain_name(value, "folder")
+        return check(value)
     except ValueError as err:
         raise SpecError(f"{where}: {err}") from None
 
