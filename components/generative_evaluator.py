@@ -109,8 +109,7 @@ def trained_classifier(images: np.ndarray, labels: np.ndarray, class_names: list
         features, probabilities = model.predict(pixels, batch_size=BATCH, verbose=0)
         return features, probabilities.argmax(axis=1)
     return Classifier(embed, class_names, {"source": "trained in this evaluation (small CNN, fixed seed)",
-                                           "training_images": len(images), "epochs": CLASSIFIER_EPOCHS,
-                                           "feature_width": 128})
+                                           "training_images": len(images), "epochs": CLASSIFIER_EPOCHS})
 
 
 def pushed_classifier(serving_root: str, probe: np.ndarray) -> tuple[Optional[Classifier], str]:
@@ -262,7 +261,7 @@ def evaluate(spec: DatasetSpec, examples_uri: str, model_dir: str, baseline_dir:
     about = None
     if classifier:
         names_match = spec.label is not None and list(spec.label.names) == classifier.class_names
-        about = {**classifier.about,
+        about = {**classifier.about, "feature_width": int(real_features.shape[1]),
                  "held_out_accuracy": float(np.mean(real_classes == eval_labels)) if names_match else None,
                  # what it makes of real images: the coverage a perfect generator would get
                  "held_out_class_shares": [float(x) for x in class_shares(real_classes, len(classifier.class_names))]}

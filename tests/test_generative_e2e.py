@@ -89,6 +89,8 @@ def test_vae_without_a_label_is_measured_by_the_pushed_classifier_and_serves_gen
     for section in ("Samples", "Reconstructions", "Class coverage", "Latent space", "Training curves"):
         assert section in page
     assert "Classifier: the classifier pushed to" in page and page.count("data:image/png;base64,") >= 5
+    width = result["classifier"]["feature_width"]  # the served image_features signature's layer
+    assert width >= 10 and f"read from ({width} features)." in page
 
     [version] = serving_versions(run.serving_root)
     served = tf.saved_model.load(os.path.join(run.serving_root, version))

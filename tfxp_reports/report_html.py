@@ -163,6 +163,7 @@ def _coverage(views: dict) -> str:
     ax.set(ylabel="share of samples")
     ax.legend()
     about = [f"Classifier: {html.escape(c['source'])}"]
+    width = f" ({c['feature_width']} features)" if c.get("feature_width") else ""
     if c.get("instead_of_pushed"):
         about.append(f"(used because {html.escape(c['instead_of_pushed'])})")
     if c.get("training_images"):
@@ -171,7 +172,7 @@ def _coverage(views: dict) -> str:
         about.append(f"held-out accuracy {c['held_out_accuracy']:.4f}")
     return (f"<p>Each sample's class, as a classifier sees it; a class near 0% is a mode the generator lost "
             f"(the black marks: the classifier's shares of the real held-out images). {', '.join(about)}; "
-            f"the Fréchet distance uses the layer its class probabilities are read from.</p>" + _png(fig))
+            f"the Fréchet distance uses the layer its class probabilities are read from{width}.</p>" + _png(fig))
 
 
 def _latent(report: dict, views: dict) -> str:
