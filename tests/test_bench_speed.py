@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bench import ingest, overhead
+from bench import ingest, overhead, reference_scripts, time_to_accuracy
 
 
 @pytest.mark.slow
@@ -31,3 +31,24 @@ def test_overhead_benchmark_times_our_pipeline_beside_tfx_template(tmp_path, dat
     assert "AtomicPusher" in row["ours"]["components"] and "Pusher" in row["template"]["components"]
     assert row["ratio"] == round(row["ours"]["wall_s"] / row["template"]["wall_s"], 2)
     assert "| mammographic | TFX template |" in (tmp_path / "overhead.md").read_text()
+
+
+@pytest.mark.e2e
+def test_time_to_accuracy_benchmark_runs_the_reference_and_the_pipeline_on_a_slice(tmp_path, data_dir):
+    time_to_accuracy.main(["--data-dir", str(data_dir), "--tasks", "mnist", "--max-examples", "300", "--epochs", "1",
+                           "--results", str(tmp_path)])
+    [row] = json.loads((tmp_path / "time_to_accuracy.json").read_text())["rows"]
+    reference, pipeline = row["reference"], row["pipeline"]
+    assert row["task"] == "mnist" and reference["epochs"] == pipeline["epochs"] == 1
+    assert 0.0 < reference["accuracy"] <= 1.0 and 0.0 < pipeline["accuracy"] <= 1.0
+    assert pipeline["wall_s"] > pipeline["components"]["Trainer"] > 0 and reference["peak_mib"] > 100
+    assert row["ratio"] == round(pipeline["wall_s"] / reference["wall_s"], 2)
+    assert "| mnist | Keras mnist_convnet |" in (tmp_path / "time_to_accuracy.md").read_text()
+
+
+@pytest.mark.slow
+def test_imdb_reference_script_reads_the_published_archive_and_trains(data_dir, capsys):
+    reference_scripts.main(["imdb", "--data-dir", str(data_dir), "--max-examples", "200", "--epochs", "1"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["train_examples"] == 160 and result["test_examples"] == 200  # the script's 80/20 split
+    assert 0.0 < result["accuracy"] <= 1.0 and result["epochs"] == 1
