@@ -8,7 +8,7 @@ Beam settings (none) and SQLite metadata. The model code is ``bench.template_mod
 network as the spec's. CsvExampleGen needs a header row, so the published file is rewritten
 as a CSV with one (``write_template_csv``), before the clock starts.
 
-  python -m bench.template_pipeline mammographic --data-dir ../shared/datasets --output-dir /tmp/t
+  python -m bench.template_pipeline mammographic --csv-dir /tmp/t-csv --output-dir /tmp/t   # a folder write_template_csv filled
 """
 from __future__ import annotations
 
