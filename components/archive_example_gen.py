@@ -9,7 +9,7 @@ published; ``text``: the UTF-8 text) and the class folder's name under the label
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 import tensorflow as tf
@@ -20,7 +20,7 @@ from tfx.proto import example_gen_pb2, range_config_pb2
 from tfx.utils import proto_utils
 
 from components.archive_records import DEFAULT_MAX_MEMBER_BYTES, ReadReport, read_archive
-from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec
 
 EXTENSIONS = {"image": (".jpg", ".jpeg", ".png"), "text": (".txt",)}
@@ -49,11 +49,10 @@ class _ReadArchive(beam.DoFn):
     def process(self, path: str):
         c = self._config
         report = ReadReport(path)
-        for record in read_archive(path, c["content"], c["labels"], EXTENSIONS[c["content"]], self._split_folder,
-                                   int(c["max_examples"]) or None, report,
-                                   int(c.get("max_member_bytes") or DEFAULT_MAX_MEMBER_BYTES)):
-            RECORDS_READ.inc()
-            yield to_example(c["feature"], record.content, c["label"], record.label)
+        records = read_archive(path, c["content"], c["labels"], EXTENSIONS[c["content"]], self._split_folder,
+                               int(c["max_examples"]) or None, report,
+                               int(c.get("max_member_bytes") or DEFAULT_MAX_MEMBER_BYTES))
+        yield from record_batches(to_example(c["feature"], r.content, c["label"], r.label) for r in records)
         for problem in report.skipped:
             logging.warning("%s: skipped %s", path, problem)
         self._skipped.inc(len(report.skipped))
@@ -62,7 +61,7 @@ class _ReadArchive(beam.DoFn):
 
 @beam.ptransform_fn
 @beam.typehints.with_input_types(beam.Pipeline)
-@beam.typehints.with_output_types(tf.train.Example)
+@beam.typehints.with_output_types(List[bytes])
 def _ArchiveToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str,
                       split_name: Optional[str] = None):
     config = unpack_config(exec_properties)
@@ -70,8 +69,7 @@ def _ArchiveToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
     split_folder = config["split_folders"].get(split_name) if split_name else None
     return (pipeline
             | "Archives" >> beam.Create(files)
-            | "Read" >> beam.ParDo(_ReadArchive(config, split_folder))
-            | "Spread" >> beam.Reshuffle())
+            | "Read" >> beam.ParDo(_ReadArchive(config, split_folder)))
 
 
 class Executor(ShardedExampleGenExecutor):

@@ -8,7 +8,7 @@ then named by its file and byte offset), so one large CSV does not wait on one w
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 import tensorflow as tf
@@ -18,12 +18,13 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.delimited_rows import RANGE_BYTES, byte_ranges, header_row, read_range, read_rows, to_example
-from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
 
 
 class _ParseRange(beam.DoFn):
-    """(path, start, end, size) -> the rows whose first byte lies in [start, end) as tf.Examples."""
+    """(path, start, end, size) -> the rows whose first byte lies in [start, end) as batches of
+    serialized tf.Examples."""
 
     def __init__(self, spec_json: str, label_optional: bool = False):
         self._spec_json = spec_json
@@ -45,9 +46,7 @@ class _ParseRange(beam.DoFn):
         else:
             rows = read_range(self._spec, path, start, end, header_row(self._spec, path), out_of_range,
                               self._label_optional)
-        for row in rows:
-            RECORDS_READ.inc()
-            yield to_example(row)
+        yield from record_batches(to_example(row) for row in rows)
 
 
 def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYTES) -> list[tuple[str, int, int, int]]:
@@ -59,7 +58,7 @@ def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYT
 
 @beam.ptransform_fn
 @beam.typehints.with_input_types(beam.Pipeline)
-@beam.typehints.with_output_types(tf.train.Example)
+@beam.typehints.with_output_types(List[bytes])
 def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
     config = unpack_config(exec_properties)
     files = matching_files(exec_properties["input_base"], split_pattern)

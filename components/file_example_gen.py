@@ -9,7 +9,7 @@ a file that does not decode (or is not UTF-8, or is empty, or is over the spec's
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 import tensorflow as tf
@@ -22,7 +22,7 @@ from tfx.proto import example_gen_pb2
 from components.archive_example_gen import EXTENSIONS
 from components.archive_records import image_problem, text_problem
 from components.delimited_rows import RawDataError
-from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.names import SOURCE_FILE_FEATURE
 
@@ -53,13 +53,12 @@ class _ReadFile(beam.DoFn):
             logging.warning("%s: skipped: %s", path, problem)
             SKIPPED.inc()
             return
-        RECORDS_READ.inc()
-        yield file_example(c["feature"], content, path)
+        yield from record_batches([file_example(c["feature"], content, path)])  # a file is a batch
 
 
 @beam.ptransform_fn
 @beam.typehints.with_input_types(beam.Pipeline)
-@beam.typehints.with_output_types(tf.train.Example)
+@beam.typehints.with_output_types(List[bytes])
 def _FilesToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
     config = unpack_config(exec_properties)
     files = [f for f in matching_files(exec_properties["input_base"], split_pattern)

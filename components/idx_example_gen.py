@@ -8,7 +8,7 @@ client would send to the served model) and the label as text (``label``, e.g. ``
 from __future__ import annotations
 
 import io
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 import numpy as np
@@ -19,7 +19,7 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.idx_records import find_pair, read_pairs
-from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, serialized, unpack_config
 
 IMAGE_KEY = "image"
 LABEL_KEY = "label"
@@ -43,7 +43,7 @@ CHUNK = 1000  # images per Beam element between the (sequential) reader and the 
 
 
 def read_split(files: list, limit: Optional[int] = None, labelled: bool = True):
-    """Every record of a split as a tf.Example, in file order (one process)."""
+    """Every record of a split, serialized, in file order (one process)."""
     for chunk in _read_chunks(files, limit, labelled):
         yield from _encode_chunk(chunk)
 
@@ -64,15 +64,15 @@ def _read_chunks(files: list, limit: Optional[int], labelled: bool):
         yield np.stack(pixels), classes
 
 
-def _encode_chunk(chunk):
+def _encode_chunk(chunk) -> List[bytes]:
+    """A chunk of raw records (counted as read) -> one batch of serialized tf.Examples."""
     pixels, labels = chunk
-    for image, label in zip(pixels, labels):
-        yield to_example(image, label)
+    return [serialized(to_example(image, label)) for image, label in zip(pixels, labels)]
 
 
 @beam.ptransform_fn
 @beam.typehints.with_input_types(beam.Pipeline)
-@beam.typehints.with_output_types(tf.train.Example)
+@beam.typehints.with_output_types(List[bytes])
 def _IdxToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
     config = unpack_config(exec_properties)
     files = matching_files(exec_properties["input_base"], split_pattern)
@@ -83,7 +83,7 @@ def _IdxToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], spli
             | "Pair" >> beam.Create([files])
             | "Read" >> beam.FlatMap(_read_chunks, limit, bool(config.get("labelled", True)))
             | "Spread" >> beam.Reshuffle()
-            | "Encode" >> beam.FlatMap(_encode_chunk))
+            | "Encode" >> beam.Map(_encode_chunk))
 
 
 class Executor(ShardedExampleGenExecutor):

@@ -17,7 +17,8 @@ from tfx.utils import proto_utils
 
 from components.idx_example_gen import Executor
 from components.idx_records import IdxFormatError, find_pair, read_pairs
-from components.sharded_example_gen import RECORDS_READ, RecordCountError, check_counts, count_written, counter_totals, pack_config
+from components.sharded_example_gen import (RECORDS_READ, RECORDS_WRITTEN, RecordCountError, check_counts, counter_totals,
+                                            pack_config)
 from infra.dataflow import direct_runner_args
 
 SPLITS = example_gen_pb2.Input(splits=[
@@ -123,12 +124,17 @@ def _read_one(index: int) -> bytes:
     return str(index).encode()
 
 
+def _write_one(record: bytes) -> bytes:
+    RECORDS_WRITTEN.inc()
+    return record
+
+
 def test_a_record_lost_between_reader_and_writer_fails_the_run():
     with beam.Pipeline() as pipeline:
         (pipeline
          | beam.Create(range(7)) | beam.Map(_read_one)
          | "LoseOne" >> beam.Filter(lambda record: record != b"3")
-         | beam.Map(count_written))
+         | beam.Map(_write_one))
     totals = counter_totals(pipeline.result)
     assert (totals["records_read"], totals["records_written"]) == (7, 6)
     with pytest.raises(RecordCountError, match="in/: the readers read 7 records but 6 were written"):
