@@ -118,6 +118,8 @@ def _split_of(record: bytes) -> str:
 def loop(kind: str, input_dir: Path, out: Path) -> int:
     """The work in one process: read, parse/encode, serialize, write gzipped TFRecords."""
     import tensorflow as tf
+
+    from components.sharded_example_gen import serialized
     spec = bench_spec(kind)
     if kind == "csv":
         from components.delimited_rows import read_rows, to_example
@@ -139,7 +141,7 @@ def loop(kind: str, input_dir: Path, out: Path) -> int:
     for name, examples in splits.items():
         writers = {}
         for example in examples:
-            record = example.SerializeToString()
+            record = serialized(example)
             split = name if name != "all" else _split_of(record)
             if split not in writers:
                 writers[split] = tf.io.TFRecordWriter(str(out / f"{split}.gz"), options)
