@@ -138,6 +138,9 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=f"{transforms.module_name(spec)}.preprocessing_fn",
+        # No TFDV statistics of Transform's input and output: StatisticsGen has described the
+        # raw data already, nothing of ours reads them, and they cost a pass over every split.
+        disable_statistics=True,
         custom_config={"spec": data_json, "code_version": code.get("Transform", "")})
     transform.add_upstream_node(anomaly_gate)
 

@@ -31,7 +31,7 @@ def test_each_record_keeps_the_split_tfx_gives_it(data_dir):
         ours = {}
         for batch in record_batches(examples, size=100):
             for index, part in splitter.process(batch):
-                ours.update({record: index for record in part})
+                ours.update(dict.fromkeys(part, index))
         assert len(ours) == len({e.SerializeToString(deterministic=True) for e in examples})
         assert all(ours[e.SerializeToString(deterministic=True)] == _tfx_split(e, config) for e in examples)
     parties = {e.features.feature["party"].bytes_list.value[0]: ours[e.SerializeToString(deterministic=True)]
