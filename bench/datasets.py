@@ -54,6 +54,11 @@ def component_seconds(metadata_path: str, since_ms: int) -> dict[str, float | st
     return seconds
 
 
+def component_list(seconds: dict[str, float | str]) -> str:
+    """``component_seconds`` as one line for a report: "Evaluator 9.2, Trainer 7.8, ..."."""
+    return ", ".join(f"{node} {value}" for node, value in sorted(seconds.items()))
+
+
 def directory_bytes(path: str) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 

@@ -165,16 +165,15 @@ def example_gen(kind: str, input_dir: Path, out: Path, workers: int) -> int:
     from components.sharded_example_gen import pack_config
     from infra.dataflow import direct_runner_args
     spec = bench_spec(kind)
-    hashed = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
-        example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=4),
-        example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1)]))
     if kind == "idx":
         executor, config, output = idx_example_gen.Executor, {"max_examples": 0}, example_gen_pb2.Output()
         inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="train", pattern="train-*"),
                                                example_gen_pb2.Input.Split(name="eval", pattern="t10k-*")])
     else:
         inputs = example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="all", pattern="*")])
-        output = hashed
+        output = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+            example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=4),
+            example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1)]))
         if kind == "csv":
             executor, config = csv_example_gen.Executor, {"spec": spec.to_json()}
         else:

@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.datasets import component_seconds
+from bench.datasets import component_list, component_seconds
 from bench.template_pipeline import write_template_csv
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.run_folders import RunFolders
@@ -137,8 +137,7 @@ def markdown(result: dict) -> str:
     lines += ["", "Per component (s, last run of each):", ""]
     for row in result["rows"]:
         for name in ("template", "ours"):
-            parts = ", ".join(f"{k} {v}" for k, v in sorted(row[name]["components"].items()))
-            lines.append(f"- {row['dataset']}, {name}: {parts}")
+            lines.append(f"- {row['dataset']}, {name}: {component_list(row[name]['components'])}")
     return "\n".join(lines) + "\n"
 
 

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.datasets import component_seconds
+from bench.datasets import component_list, component_seconds
 from bench.overhead import timed_process
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.run_folders import RunFolders
@@ -97,8 +97,7 @@ def markdown(result: dict) -> str:
                      f"{row['measured']} |")
     lines += ["", "Pipeline components (s):", ""]
     for row in result["rows"]:
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(row["pipeline"]["components"].items()))
-        lines.append(f"- {row['task']}: {parts}")
+        lines.append(f"- {row['task']}: {component_list(row['pipeline']['components'])}")
     return "\n".join(lines) + "\n"
 
 
