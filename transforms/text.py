@@ -1,9 +1,8 @@
 """preprocessing_fn for text specs: tokens -> ids from a vocabulary learned over the training
 split, truncated or padded to the spec's sequence length.
 
-The vocabulary (the spec's ``vocabulary_size`` most frequent tokens, by tf.Transform's
-approximate, single-pass count; the rest one OOV id) is an asset of the Transform graph, so
-the served model takes raw text.
+The vocabulary (the spec's ``vocabulary_size`` most frequent tokens, the rest one OOV id) is
+an asset of the Transform graph, so the served model takes raw text.
 """
 from __future__ import annotations
 
@@ -42,11 +41,8 @@ def transform_text(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Te
     words = tokens(text)
     if column.ngrams > 1:  # word n-grams join the vocabulary as tokens of their own ("not good")
         words = tft.ngrams(words, ngram_range=(1, column.ngrams), separator=" ")
-    # Misra-Gries counts keep at most vocabulary_size tokens while counting, where the exact
-    # vocabulary counts every distinct word pair of the training split before keeping the top.
-    vocabulary = tft.experimental.approximate_vocabulary(words, top_k=column.vocabulary_size,
-                                                         vocab_filename=vocabulary_name(column))
-    ids = tft.apply_vocabulary(words, vocabulary, num_oov_buckets=1)
+    ids = tft.compute_and_apply_vocabulary(words, top_k=column.vocabulary_size, num_oov_buckets=1,
+                                           vocab_filename=vocabulary_name(column))
     length = column.sequence_length
     dense = tf.sparse.to_dense(ids, default_value=-1)[:, :length]
     dense = tf.pad(dense, [[0, 0], [0, length - tf.shape(dense)[1]]], constant_values=-1)
