@@ -17,10 +17,16 @@ from absl import logging
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
-from tfx.utils import proto_utils
 
 from components.archive_records import DEFAULT_MAX_MEMBER_BYTES, ReadReport, read_archive
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
+from components.sharded_example_gen import (
+    ShardedExampleGenExecutor,
+    matching_files,
+    pack_config,
+    parsed_split_configs,
+    record_batches,
+    unpack_config,
+)
 from tfxp_contract.dataset_spec import DatasetSpec
 
 EXTENSIONS = {"image": (".jpg", ".jpeg", ".png"), "text": (".txt",)}
@@ -78,12 +84,9 @@ class Executor(ShardedExampleGenExecutor):
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any]):
         """Published splits live in one archive: tell each split which folder is its own."""
-        output_config = example_gen_pb2.Output()
-        proto_utils.json_to_proto(exec_properties["output_config"], output_config)
+        input_config, output_config = parsed_split_configs(exec_properties)
         if output_config.split_config.splits:
             return super().GenerateExamplesByBeam(pipeline, exec_properties)
-        input_config = example_gen_pb2.Input()
-        proto_utils.json_to_proto(exec_properties["input_config"], input_config)
         return {split.name: pipeline | f"InputToRecord[{split.name}]" >> _ArchiveToExample(
                     exec_properties, split.pattern, split.name)
                 for split in input_config.splits}

@@ -16,6 +16,7 @@ the run fails if the two Beam counters differ at the end, so no record is lost s
 """
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import uuid
@@ -75,15 +76,13 @@ class _SplitBatches(beam.DoFn):
 
     def __init__(self, split_config: example_gen_pb2.SplitConfig):
         self._config = split_config
-        self._buckets = []
-        for split in split_config.splits:
-            self._buckets.append((self._buckets[-1] if self._buckets else 0) + split.hash_buckets)
+        self._buckets = list(itertools.accumulate(split.hash_buckets for split in split_config.splits))
+        self._by_feature = bool(split_config.partition_feature_name)
 
     def process(self, batch: List[bytes]):
         parts: List[List[bytes]] = [[] for _ in self._buckets]
-        by_feature = bool(self._config.partition_feature_name)
         for record in batch:
-            keyed = tf.train.Example.FromString(record) if by_feature else record
+            keyed = tf.train.Example.FromString(record) if self._by_feature else record
             parts[_PartitionFn(keyed, len(self._buckets), self._buckets, self._config)].append(record)
         for index, part in enumerate(parts):
             if part:
@@ -182,7 +181,8 @@ def unpack_config(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
     return json_format.MessageToDict(struct)
 
 
-def _split_configs(exec_properties: Dict[str, Any]) -> tuple[example_gen_pb2.Input, example_gen_pb2.Output]:
+def parsed_split_configs(exec_properties: Dict[str, Any]) -> tuple[example_gen_pb2.Input, example_gen_pb2.Output]:
+    """The ExampleGen's input and output split configs, from their JSON exec properties."""
     input_config = example_gen_pb2.Input()
     proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
     output_config = example_gen_pb2.Output()
@@ -199,7 +199,7 @@ class ShardedExampleGenExecutor(BaseExampleGenExecutor):
                                exec_properties: Dict[str, Any]) -> Dict[str, beam.PCollection]:
         """Each output split's record batches: an input split's own, or their share of the one
         input split under the output's hash split (TFX's partition of each record)."""
-        input_config, output_config = _split_configs(exec_properties)
+        input_config, output_config = parsed_split_configs(exec_properties)
         names = utils.generate_output_split_names(input_config, output_config)
         exec_properties["_beam_pipeline_args"] = self._beam_pipeline_args or []
         to_batches = self.GetInputSourceToExamplePTransform()
@@ -220,7 +220,7 @@ class ShardedExampleGenExecutor(BaseExampleGenExecutor):
            exec_properties: Dict[str, Any]) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
         num_shards = int(unpack_config(exec_properties).get("num_shards", 1))
-        input_config, output_config = _split_configs(exec_properties)
+        input_config, output_config = parsed_split_configs(exec_properties)
         examples = output_dict[standard_component_specs.EXAMPLES_KEY]
         artifact = artifact_utils.get_single_instance(examples)
         artifact.split_names = artifact_utils.encode_split_names(
