@@ -2,7 +2,8 @@
 split, truncated or padded to the spec's sequence length.
 
 The vocabulary (the spec's ``vocabulary_size`` most frequent tokens, the rest one OOV id) is
-an asset of the Transform graph, so the served model takes raw text.
+learned exactly by ``transforms.vocabulary`` (tf.Transform's own vocabulary, counted in fewer
+Beam elements) and is an asset of the Transform graph, so the served model takes raw text.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import tensorflow_transform as tft
 
 from tfxp_contract.dataset_spec import Column, DatasetSpec
 from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
+from transforms.vocabulary import top_k_vocabulary
 
 PADDING_ID = 0  # ids: 0 padding, 1..vocabulary_size tokens by frequency, vocabulary_size + 1 OOV
 
@@ -41,8 +43,8 @@ def transform_text(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Te
     words = tokens(text)
     if column.ngrams > 1:  # word n-grams join the vocabulary as tokens of their own ("not good")
         words = tft.ngrams(words, ngram_range=(1, column.ngrams), separator=" ")
-    ids = tft.compute_and_apply_vocabulary(words, top_k=column.vocabulary_size, num_oov_buckets=1,
-                                           vocab_filename=vocabulary_name(column))
+    vocabulary = top_k_vocabulary(words.values, column.vocabulary_size, vocabulary_name(column))
+    ids = tft.apply_vocabulary(words, vocabulary, num_oov_buckets=1)
     length = column.sequence_length
     dense = tf.sparse.to_dense(ids, default_value=-1)[:, :length]
     dense = tf.pad(dense, [[0, 0], [0, length - tf.shape(dense)[1]]], constant_values=-1)
