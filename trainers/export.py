@@ -71,7 +71,9 @@ def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransfor
             return {"features": tf.cast(features, tf.float32), PROBABILITIES: probabilities, "class_names": class_names}
 
         signatures[IMAGE_FEATURES_SIGNATURE] = image_features
-    model.save(export_dir, save_format="tf", signatures=signatures)
+    # Serving needs no optimizer: without it the model is smaller, and loads (TFMA loads it as a
+    # Keras model) without our optimizer class.
+    model.save(export_dir, save_format="tf", signatures=signatures, include_optimizer=False)
 
 
 def _as_raw_feature(values: tf.Tensor, feature_spec) -> tf.Tensor:

@@ -14,6 +14,7 @@ import tf_keras as keras
 
 from tfxp_contract.errors import ExplainedError
 from trainers.generative import build_gan, build_vae
+from trainers.lazy_adam import LazyAdam
 from trainers.model_inputs import Layout, image_input, tabular_inputs, token_input
 from transforms.autograph import skip_autograph_for_libraries
 
@@ -40,8 +41,9 @@ def learning_rate_for(learning_rate: float, lr_schedule: str = "constant", decay
 
 
 def compile_classifier(model: keras.Model, learning_rate) -> keras.Model:
-    """Adam, cross-entropy on integer labels, accuracy: every model, and again when fine-tuning."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
+    """Adam (lazy for embeddings: ``trainers.lazy_adam``), cross-entropy on integer labels,
+    accuracy: every model, and again when fine-tuning."""
+    model.compile(optimizer=LazyAdam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
 
