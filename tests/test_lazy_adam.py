@@ -1,5 +1,6 @@
 """LazyAdam against Keras' Adam: dense gradients alike; sparse ones update only their rows."""
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_keras as keras
 
@@ -44,12 +45,14 @@ def test_sparse_gradients_touch_only_their_rows():
     np.testing.assert_array_equal(ours[1][[2, 4]], INITIAL[[2, 4]])
 
 
-def test_trains_an_embedding_model():
+@pytest.mark.parametrize("strategy", ["none", "mirrored"])
+def test_trains_an_embedding_model(strategy):
     keras.utils.set_random_seed(0)
     ids = np.random.default_rng(0).integers(1, 50, size=(256, 6))
     labels = (ids % 2 == 0).sum(axis=1) > 3
-    model = keras.Sequential([keras.layers.Embedding(50, 8), keras.layers.GlobalAveragePooling1D(),
-                              keras.layers.Dense(2, activation="softmax")])
-    model.compile(LazyAdam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    with (tf.distribute.MirroredStrategy() if strategy == "mirrored" else tf.distribute.get_strategy()).scope():
+        model = keras.Sequential([keras.layers.Embedding(50, 8), keras.layers.GlobalAveragePooling1D(),
+                                  keras.layers.Dense(2, activation="softmax")])
+        model.compile(LazyAdam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(ids, labels.astype(int), epochs=15, batch_size=32, verbose=0).history
     assert history["loss"][-1] < history["loss"][0] * 0.7 and history["accuracy"][-1] > 0.8
