@@ -97,7 +97,7 @@ class MergeTop(beam.CombineFn):
         return heapq.nlargest(self._top_k, (entry for kept in kept_lists for entry in kept))
 
     def extract_output(self, kept: CountedTokens) -> CountedTokens:
-        return sorted(heapq.nlargest(self._top_k, kept), reverse=True)
+        return heapq.nlargest(self._top_k, kept)  # sorted, largest first
 
 
 def top_of_shard(shard_counts: Tuple[int, Counter], top_k: int) -> CountedTokens:
