@@ -79,6 +79,17 @@ def test_bfloat16_keeps_the_output_float32():
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
+def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile\n")
+    assert strategies.cpu_has_native_bfloat16(str(cpuinfo)) is True
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16x\n")
+    assert strategies.cpu_has_native_bfloat16(str(cpuinfo)) is False
+    cpuinfo.write_text("processor\t: 0\n")
+    assert strategies.cpu_has_native_bfloat16(str(cpuinfo)) is None
+    assert strategies.cpu_has_native_bfloat16(str(tmp_path / "absent")) is None
+
+
 def test_shard_policy_is_by_file_only_when_files_divide_evenly():
     policy = tf.data.experimental.AutoShardPolicy
     assert data.shard_policy(4, 2) == policy.FILE

@@ -7,6 +7,7 @@ same for every setting: build and compile inside ``strategy.scope()``, batch wit
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -101,6 +102,24 @@ def static_shapes_needed(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.TPUStrategy)
 
 
+# CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic: AMX tiles, AVX-512 BF16.
+NATIVE_BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> Optional[bool]:
+    """Whether this CPU computes in bfloat16 natively; None where its flags cannot be read."""
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+    except OSError:
+        return None
+    return None if flags is None else any(flag in flags for flag in NATIVE_BFLOAT16_CPU_FLAGS)
+
+
 def set_precision(dist: Distribution) -> None:
-    """bfloat16 compute with float32 variables; the output layers stay float32."""
+    """bfloat16 compute with float32 variables; the output layers stay float32. Without a TPU
+    or a CPU with native bfloat16, it still runs, emulated and slower: a warning says so."""
+    if dist.mixed_precision and dist.strategy != "tpu" and cpu_has_native_bfloat16() is False:
+        logging.warning("mixed precision (bfloat16) asked for, but this CPU has no native bfloat16 (%s): "
+                        "training runs emulated and slower than in float32", " or ".join(NATIVE_BFLOAT16_CPU_FLAGS))
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if dist.mixed_precision else "float32")
