@@ -7,10 +7,12 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from tfxp_contract.dataset_spec import BINARY_ONLY_METRICS, KNOWN_METRICS, DatasetSpec
+from tfxp_contract.dataset_spec import BINARY_ONLY_METRICS, DatasetSpec
 from tfxp_contract.names import LABEL_KEY, PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 
 POSITIVE_CLASS_ID = 1  # binary metrics (AUC) score the spec's second label value
+# A spec metric's TFMA metric: (class, the module that defines it; "" = TFMA's own).
+TFMA_METRICS = {"accuracy": ("MulticlassAccuracy", "pipelines.accuracy_metric"), "auc": ("AUC", "")}
 
 
 def metric_threshold(lower_bound: float, change_tolerance: float) -> tfma.MetricThreshold:
@@ -26,7 +28,8 @@ def metric_threshold(lower_bound: float, change_tolerance: float) -> tfma.Metric
 def _metric_config(name: str, threshold: tfma.MetricThreshold) -> tfma.MetricConfig:
     # Thresholds gate the overall slice only (a plain `threshold` would apply to every
     # slice, and a ten-row slice would decide the blessing); slices are reported.
-    return tfma.MetricConfig(class_name=KNOWN_METRICS[name], config=json.dumps({"name": name}),
+    class_name, module = TFMA_METRICS[name]
+    return tfma.MetricConfig(class_name=class_name, module=module, config=json.dumps({"name": name}),
                              per_slice_thresholds=[tfma.PerSliceMetricThreshold(
                                  slicing_specs=[tfma.SlicingSpec()], threshold=threshold)])
 

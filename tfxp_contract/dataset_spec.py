@@ -29,7 +29,9 @@ COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
 # present); never: the column always has a value, a missing one is an anomaly.
 MISSING_POLICIES = ("impute", "category", "never")
 # Metric names a spec may threshold, and the TFMA metric each one means.
-KNOWN_METRICS = {"accuracy": "SparseCategoricalAccuracy", "auc": "AUC"}
+# A classifier's metrics (the evaluation computes them: pipelines.evaluation) -> what they are.
+KNOWN_METRICS = {"accuracy": "the share of examples whose most probable class is the label",
+                 "auc": "area under the ROC curve of the second label value (binary labels)"}
 BINARY_ONLY_METRICS = {"auc"}
 # Generative models' metrics (components.generative_evaluator) -> whether lower is better.
 GENERATIVE_METRICS = {"negative_elbo": True, "frechet_distance": True, "min_class_share": False}
@@ -169,7 +171,7 @@ class Distribution:
     # none | mirrored | multi_worker (TF_CONFIG) | tpu
     strategy: Annotated[str, Field(json_schema_extra={"enum": list(STRATEGIES)})] = "none"
     tpu: str = ""  # tpu: a TPU name, "local" on a TPU VM, "" = from the environment
-    mixed_precision: bool = False  # bfloat16 compute with float32 variables (TPU)
+    mixed_precision: bool = False  # bfloat16 compute, float32 variables (TPUs; CPUs with AMX or AVX512-BF16)
     # multi_worker without TF_CONFIG: launch this many local worker processes (0 = just
     # this process, a cluster of one).
     local_workers: int = Field(0, ge=0, le=64)
