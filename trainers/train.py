@@ -32,14 +32,34 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+MAX_BACKUPS = 10  # per run: a failed run loses at most a tenth of its epochs
+
+
+class PeriodicBackup(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore, backing up after every ``every``-th epoch instead of each: a
+    backup costs about as much as an epoch of 24 small steps (measured: 22 ms a backup, 36 ms
+    an epoch's steps), so a run of 40 short epochs spent a third of its time saving. Which
+    epochs back up depends on the epoch number alone, so all workers of a cluster save
+    together (saving is collective)."""
+
+    def __init__(self, backup_dir: str, every: int = 1):
+        super().__init__(backup_dir=backup_dir)
+        self.every = max(1, every)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            self._backup(epoch=epoch)
+
+
 def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data.Dataset], epochs: int,
         log_dir: Optional[str] = None, verbose: int = 2, steps_per_epoch: Optional[int] = None,
         backup_dir: Optional[str] = None, timer: Optional[EpochTimer] = None,
         initial_epoch: int = 0) -> keras.callbacks.History:
-    """``backup_dir``: a restarted run resumes from the last finished epoch (BackupAndRestore)."""
+    """``backup_dir``: a restarted run resumes from the last backed-up epoch (``PeriodicBackup``,
+    at most ``MAX_BACKUPS`` a run)."""
     callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")] if log_dir else []
     if backup_dir:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
+        callbacks.append(PeriodicBackup(backup_dir, every=-(-epochs // MAX_BACKUPS)))
     if timer is not None:
         callbacks.append(timer)
     return model.fit(train, validation_data=validation, epochs=epochs, steps_per_epoch=steps_per_epoch,
