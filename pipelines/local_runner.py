@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from tfx import v1 as tfx
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # not tfx.v1: see pipelines.pipeline
+from tfx.orchestration.pipeline import Pipeline
 
 from infra.dataflow import direct_runner_args
 from pipelines.code_version import code_versions
@@ -70,7 +71,7 @@ class LocalRun:
         return self.folders.serving_root
 
 
-def build(run: LocalRun, data: Optional[FetchedData] = None) -> tfx.dsl.Pipeline:
+def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
     """``data``: the run's files, fetched already (default: fetch them now)."""
     spec = load_spec(run.dataset)
     if data is None and not run.spans:
@@ -105,4 +106,4 @@ def run_from_environment() -> LocalRun:
 
 
 if __name__ == "__main__":
-    tfx.orchestration.LocalDagRunner().run(build(run_from_environment()))
+    LocalDagRunner().run(build(run_from_environment()))

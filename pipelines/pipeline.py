@@ -8,8 +8,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional, Sequence
 
-from tfx import v1 as tfx
-from tfx.proto import example_gen_pb2
+# TFX's classes from their own modules, not through ``tfx.v1``: that one also imports the
+# Google Cloud extensions (aiplatform and BigQuery clients, ~3 s), which a local run never uses.
+from tfx.components import BulkInferrer, Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
+from tfx.types import Channel, standard_artifacts
 
 import transforms
 from components.anomaly_gate import AnomalyGate
@@ -51,10 +57,10 @@ def inference_components(spec: DatasetSpec, trainer: Any, evaluator: Any, code_v
     """The spec's ``inference`` files as examples (label optional) and their predictions."""
     examples = inference_example_gen_for(spec.data_view(), spec.inference.folder, spec.inference.pattern,
                                          {"code_version": code_version}).with_id("InferenceExampleGen")
-    inferrer = tfx.components.BulkInferrer(
+    inferrer = BulkInferrer(
         examples=examples.outputs["examples"], model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        data_spec=tfx.proto.DataSpec(), model_spec=tfx.proto.ModelSpec(model_signature_name=[SCORES_SIGNATURE]))
+        data_spec=bulk_inferrer_pb2.DataSpec(), model_spec=bulk_inferrer_pb2.ModelSpec(model_signature_name=[SCORES_SIGNATURE]))
     return [examples, inferrer]
 
 
@@ -80,7 +86,7 @@ def create_pipeline(
     model_registry: Optional[dict] = None,
     code_versions: Optional[dict] = None,
     classifier_serving_root: str = "",
-) -> tfx.dsl.Pipeline:
+) -> Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
     ``spans``: the data root holds ``span-N/`` folders and each run reads the newest (``span``:
     that one; the local runner picks the newest complete one);
@@ -119,13 +125,13 @@ def create_pipeline(
                                   max_examples, recorded, span)
 
     # Statistics over both splits: inputs to the schema, the validator and the reports.
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
 
     # Inferred schema, tightened with the spec's domains so that validation can fail.
     schema_gen = SchemaFromSpec(statistics=statistics_gen.outputs["statistics"], spec_json=data_json,
                                 code_version=code.get("SchemaFromSpec", ""))
 
-    example_validator = tfx.components.ExampleValidator(
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
 
     # ExampleValidator only records anomalies; this gate fails the run on any.
@@ -134,7 +140,7 @@ def create_pipeline(
 
     # Normalisations and vocabularies learned over the full training split; the graph
     # is embedded in the exported model.
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=f"{transforms.module_name(spec)}.preprocessing_fn",
@@ -145,23 +151,25 @@ def create_pipeline(
     transform.add_upstream_node(anomaly_gate)
 
     # The same run_fn either way; on Vertex, every replica of the custom job runs it.
-    trainer_class = tfx.extensions.google_cloud_ai_platform.Trainer if vertex_training else tfx.components.Trainer
+    trainer_class = Trainer
+    if vertex_training:  # imported only here: the Google Cloud extensions are slow to import
+        from tfx.extensions.google_cloud_ai_platform.trainer.component import Trainer as trainer_class
     trainer = trainer_class(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        train_args=train_args if train_args is not None else tfx.proto.TrainArgs(),
-        eval_args=tfx.proto.EvalArgs(),
+        train_args=train_args if train_args is not None else trainer_pb2.TrainArgs(),
+        eval_args=trainer_pb2.EvalArgs(),
         custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
                        "distribution": dict(distribution or {}), "code_version": code.get("Trainer", ""),
                        **(vertex_training or {})})
 
     # The baseline for the no-regression check: the newest model that was blessed.
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    model_resolver = Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
 
     # Absolute thresholds from the spec, and "no worse than the last blessed model": TFMA for a
@@ -173,7 +181,7 @@ def create_pipeline(
             classifier_serving_root=classifier_serving_root,
             code_version=code.get("GenerativeEvaluator", "")).with_id("Evaluator")
     else:
-        evaluator = tfx.components.Evaluator(
+        evaluator = Evaluator(
             examples=example_gen.outputs["examples"],
             model=trainer.outputs["model"],
             baseline_model=model_resolver.outputs["model"],
@@ -183,8 +191,8 @@ def create_pipeline(
     pusher = AtomicPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_root)),
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_root)),
         # Before a push: the candidate answers raw eval examples in a fresh process (they also
         # become its TF Serving warm-up requests).
         examples=example_gen.outputs["examples"],
@@ -207,7 +215,7 @@ def create_pipeline(
         # New, unlabelled rows scored by this run's model when it is blessed (TFX's BulkInferrer).
         components += inference_components(spec, trainer, evaluator, code.get("ExampleGen", ""))
 
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=components,

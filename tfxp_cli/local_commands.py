@@ -85,7 +85,7 @@ def local_run(args):
 def run_pipeline_once(run, verbose: bool, lock: bool = True) -> str:
     """Builds (fetching and verifying the data) and runs the pipeline; returns the outcome.
     ``lock``: hold the output folder's run lock (False: the caller holds it)."""
-    from tfx import v1 as tfx
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # not tfx.v1: see pipelines.pipeline
 
     from pipelines.local_runner import build
     from tfxp_cli.progress import ComponentProgress
@@ -102,7 +102,7 @@ def run_pipeline_once(run, verbose: bool, lock: bool = True) -> str:
               f"outputs in {run.home}", file=sys.stderr)
         start = time.monotonic()
         with ComponentProgress(total=len(pipeline.components), verbose=verbose):
-            tfx.orchestration.LocalDagRunner().run(pipeline)
+            LocalDagRunner().run(pipeline)
     done = f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path, run.name).summary()}"
     return done + newest_report_table(run)
 
