@@ -138,9 +138,14 @@ def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: i
     with tf.io.TFRecordWriter(sample_file) as writer:
         for example in examples:
             writer.write(example)
+    # TensorFlow 2.16 imports Keras 3 (and with it matplotlib, scikit-learn, pandas) when it is
+    # imported, unless told to leave tf.keras to tf_keras: the check loads a SavedModel as a
+    # server does, with no Keras at all, and starts 1-1.5 s sooner.
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
     try:
         done = subprocess.run([sys.executable, "-m", "components.serving_check", model_dir, sample_file,
-                               str(num_classes), task], capture_output=True, text=True, timeout=timeout_seconds)
+                               str(num_classes), task], capture_output=True, text=True, timeout=timeout_seconds,
+                              env=env)
     except subprocess.TimeoutExpired:
         return ServingResult([f"loading and calling the model took over {timeout_seconds:.0f} s"])
     lines = done.stdout.strip().splitlines()
