@@ -28,8 +28,7 @@ COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
 # its own out-of-vocabulary id); category: the missing token is a value like any other (always
 # present); never: the column always has a value, a missing one is an anomaly.
 MISSING_POLICIES = ("impute", "category", "never")
-# Metric names a spec may threshold, and the TFMA metric each one means.
-# A classifier's metrics (the evaluation computes them: pipelines.evaluation) -> what they are.
+# Metric names a classifier's spec may threshold -> what they are (pipelines.evaluation computes them).
 KNOWN_METRICS = {"accuracy": "the share of examples whose most probable class is the label",
                  "auc": "area under the ROC curve of the second label value (binary labels)"}
 BINARY_ONLY_METRICS = {"auc"}

@@ -36,9 +36,10 @@ MAX_BACKUPS = 10  # per run: a failed run loses at most a tenth of its epochs
 
 
 class PeriodicBackup(keras.callbacks.BackupAndRestore):
-    """Keras' BackupAndRestore, backing up after every ``every``-th epoch instead of each: a
-    backup costs about as much as an epoch of 24 small steps (measured: 22 ms a backup, 36 ms
-    an epoch's steps), so a run of 40 short epochs spent a third of its time saving. Which
+    """Keras' BackupAndRestore, backing up after every ``every``-th epoch instead of each: on
+    mammographic's shapes a backup took 22 ms against 36 ms for an epoch's 24 steps (and 84 ms
+    for the whole epoch with validation and summaries), so a run of 40 short epochs spent about
+    a quarter of its time saving. Which
     epochs back up depends on the epoch number alone, so all workers of a cluster save
     together (saving is collective)."""
 
