@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import REPO, free_port, wait_until_listening
+from tfxp_cli.main import use_keras_2
+
+use_keras_2()  # as the CLI does, before anything imports TensorFlow
 
 
 @pytest.fixture(scope="session")

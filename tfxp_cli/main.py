@@ -13,6 +13,8 @@ from tfxp_cli.predict_command import add_generate_command, add_predict_command, 
 from tfxp_cli.spec_commands import add_spec_commands
 from tfxp_contract.fetch import DATA_DIR_ENV
 
+LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
+
 EPILOG = f"""environment:
   {DATA_DIR_ENV}   default for --data-dir (a local mirror of the published files)
   TFXP_CACHE_DIR  where downloads are cached (default ~/.cache/tfx-training-pipeline)
@@ -65,8 +67,18 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+def use_keras_2() -> None:
+    """``tf.keras`` is Keras 2 (``tf_keras``) in this process and the ones it starts (Beam
+    workers, training workers, the serving check): the project's decision (README, Decisions).
+    TF Transform switches it when it is imported; set before TensorFlow is imported, it also
+    keeps TensorFlow from importing Keras 3 (with matplotlib, scikit-learn and pandas) at all.
+    A value the user set is kept."""
+    os.environ.setdefault(LEGACY_KERAS_ENV, "1")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_keras_2()
     if not getattr(args, "verbose", False):
         quiet_libraries()
     try:
