@@ -1,8 +1,10 @@
 """The text transform on a few reviews, with tf.Transform's own Beam implementation: word
-and word-pair vocabulary learned from the data, ids padded to the spec's length."""
+and word-pair vocabulary learned from the data, ids padded to the spec's length, a long
+review cut to its first and last halves."""
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
@@ -10,14 +12,15 @@ from tensorflow_transform.tf_metadata import dataset_metadata
 from tfxp_contract.dataset_spec import load_spec
 from trainers import models
 from transforms.common import raw_feature_spec
-from transforms.text import model_inputs, transform_text, vocabulary_name
+from transforms.text import head_and_tail, model_inputs, transform_text, vocabulary_name
 
 
 def test_ngram_vocabulary_and_padded_ids(tmp_path):
     spec = load_spec("imdb")
     column = dataclasses.replace(spec.columns[0], vocabulary_size=50, sequence_length=12, ngrams=2)
     spec = dataclasses.replace(spec, columns=(column,) + spec.columns[1:])
-    reviews = [b"Not good. Not good at all!", b"Good film, good<br />acting", b"not bad"]
+    reviews = [b"Not good. Not good at all!", b"Good film, good<br />acting", b"not bad",
+               b"long and slow, it drags on and on, but the end is brilliant"]
     rows = [{"review": [r], "label": [b"pos" if i == 1 else b"neg"]} for i, r in enumerate(reviews)]
     metadata = dataset_metadata.DatasetMetadata.from_feature_spec(raw_feature_spec(spec))
     with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), force_tf_compat_v1=False):
@@ -28,13 +31,23 @@ def test_ngram_vocabulary_and_padded_ids(tmp_path):
     vocabulary = output.vocabulary_by_name(vocabulary_name(column))
     assert b"not good" in vocabulary and b"good" in vocabulary and b"acting" in vocabulary  # <br /> split words
     ids = np.stack([o["review"] for o in out])
-    assert ids.shape == (3, 12)
+    assert ids.shape == (4, 12)
     assert ids[0][:6].tolist() != [0] * 6 and ids[2][-1] == 0  # the short review is padded with 0
-    assert [o["label"] for o in out] == [0, 1, 0]
+    # the long one (25 words and pairs) keeps its first 6 and its last 6: its verdict too
+    assert ids[3][0] == vocabulary.index(b"long") + 1 and ids[3][-1] == vocabulary.index(b"brilliant") + 1
+    assert [o["label"] for o in out] == [0, 1, 0, 0]
 
     layout = model_inputs(spec, output.vocabulary_size_by_name)
     assert layout == {"review": (12, len(vocabulary) + 2)}
     for family in ("text_bag", "text_cnn", "text_lstm"):
         model = models.build_model(family, layout, 2, {"kernel_size": 3} if family == "text_cnn" else {})
         probabilities = model.predict(ids, verbose=0)
-        assert probabilities.shape == (3, 2) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5), family
+        assert probabilities.shape == (4, 2) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5), family
+
+
+def test_a_text_longer_than_the_sequence_keeps_its_first_and_last_halves():
+    tokens = tf.ragged.constant([list(range(1, 11)), [1, 2, 3], [], list(range(1, 7)), list(range(1, 8))],
+                                dtype=tf.int64)
+    assert head_and_tail(tokens, 6).numpy().tolist() == [
+        [1, 2, 3, 8, 9, 10], [1, 2, 3, -1, -1, -1], [-1] * 6, [1, 2, 3, 4, 5, 6], [1, 2, 3, 5, 6, 7]]
+    assert head_and_tail(tokens, 5).numpy().tolist()[0] == [1, 2, 8, 9, 10]  # an odd length: the tail is longer

@@ -115,7 +115,7 @@ class Column:
     missing: Annotated[str, Field(json_schema_extra={"enum": list(MISSING_POLICIES)})] = "impute"
     shape: tuple[int, ...] = ()  # image: (height, width, channels) the model sees
     vocabulary_size: int = Field(0, ge=0)  # text: most frequent tokens kept (others share one OOV id)
-    sequence_length: int = Field(0, ge=0)  # text: tokens per example the model sees (truncated or padded)
+    sequence_length: int = Field(0, ge=0)  # text: tokens per example the model sees (padded; a longer text keeps its first and last halves)
     ngrams: int = Field(1, ge=1, le=3)  # text: also word pairs (2) as tokens, each a vocabulary entry
 
     @field_validator("values", mode="before")

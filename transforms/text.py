@@ -45,10 +45,18 @@ def transform_text(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Te
         words = tft.ngrams(words, ngram_range=(1, column.ngrams), separator=" ")
     vocabulary = top_k_vocabulary(words.values, column.vocabulary_size, vocabulary_name(column))
     ids = tft.apply_vocabulary(words, vocabulary, num_oov_buckets=1)
-    length = column.sequence_length
-    dense = tf.sparse.to_dense(ids, default_value=-1)[:, :length]
-    dense = tf.pad(dense, [[0, 0], [0, length - tf.shape(dense)[1]]], constant_values=-1)
-    return {column.name: tf.reshape(dense + 1, [-1, length])}  # -1 (padding) becomes 0
+    dense = head_and_tail(tf.RaggedTensor.from_sparse(ids), column.sequence_length)
+    return {column.name: dense + 1}  # -1 (padding) becomes 0
+
+
+def head_and_tail(tokens: tf.RaggedTensor, length: int) -> tf.Tensor:
+    """[batch, (tokens)] -> [batch, length], padded with -1. A text longer than ``length``
+    keeps its first half and its last half: its ending counts (IMDB: +0.3 points, see its spec)."""
+    head = length // 2
+    lengths = tokens.row_lengths()
+    tail = tf.gather(tokens, tf.ragged.range(tf.maximum(lengths - (length - head), head), lengths), batch_dims=1)
+    kept = tf.concat([tokens[:, :head], tail], axis=1)
+    return kept.to_tensor(default_value=-1, shape=[None, length])
 
 
 preprocessing_fn = tfx_preprocessing_fn(transform_text)
