@@ -20,9 +20,8 @@ from pathlib import Path
 
 import yaml
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
 
-from pipelines.local_runner import LocalRun, build
+from pipelines.local_runner import LocalRun, build, run_locally
 from tfxp_contract.dataset_spec import SPECS_DIR, load_spec
 from tfxp_reports.evaluation_summary import summarize
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri, open_store
@@ -80,7 +79,7 @@ def measure(run: LocalRun, label: str) -> dict:
     since = int(time.time() * 1000)
     load_before = os.getloadavg()[0]
     start = time.monotonic()
-    tfx.orchestration.LocalDagRunner().run(build(run))
+    run_locally(build(run))
     wall = time.monotonic() - start
     spec = load_spec(run.dataset)
     summary = summarize(newest_artifact_uri(run.metadata_path, "ModelEvaluation"), spec, bool(latest_outcome(run.metadata_path).blessed))

@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 
 import yaml
-from tfx import v1 as tfx
 
 from bench.datasets import component_seconds
-from pipelines.local_runner import LocalRun, build
+from pipelines.local_runner import LocalRun, build, run_locally
 from tfxp_contract.dataset_spec import SPECS_DIR
 from tfxp_reports.evaluation_summary import read_generative
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
@@ -38,7 +37,7 @@ def measure(spec_path: str, data_dir: str, output_dir: str, max_examples) -> dic
     since = int(time.time() * 1000)
     load_before = os.getloadavg()[0]
     start = time.monotonic()
-    tfx.orchestration.LocalDagRunner().run(build(run))
+    run_locally(build(run))
     wall = time.monotonic() - start
     result = read_generative(newest_artifact_uri(run.metadata_path, "ModelEvaluation", run.name))
     with open(os.path.join(newest_artifact_uri(run.metadata_path, "ModelRun", run.name), "training_summary.json")) as f:

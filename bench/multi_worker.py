@@ -18,9 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tfx import v1 as tfx
-
-from pipelines.local_runner import LocalRun, build
+from pipelines.local_runner import LocalRun, build, run_locally
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_reports.outcome import newest_artifact_uri
 from trainers.local_cluster import run_local_workers
@@ -33,7 +31,7 @@ MODEL = {"filters": [16, 32], "dense_units": 64, "batch_size": 64}
 def transformed_inputs(data_dir: str, work: Path, examples: int) -> LocalRun:
     run = LocalRun(dataset="mnist", data_dir=data_dir, output_dir=str(work / "pipeline"), max_examples=examples,
                    hyperparameters={**MODEL, "epochs": 1})
-    tfx.orchestration.LocalDagRunner().run(build(run))
+    run_locally(build(run))
     return run
 
 

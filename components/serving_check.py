@@ -12,17 +12,20 @@ and a seed must return that many images in [0, 1] and their PNGs; a VAE's ``enco
 the raw eval images' bytes and ``decode`` their latent means back to images. Its warm-up
 request is a ``generate`` call.
 
-Run as ``python -m components.serving_check MODEL_DIR EXAMPLES_FILE CLASSES [TASK]``: prints a JSON result.
+The process: ``python -m components.serving_check``, then one line of JSON on its stdin
+(model_dir, sample_file, num_classes, task); it prints a JSON result. A pipeline run starts it
+ahead (``started_ahead``), so its TensorFlow import overlaps the components before the push.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional
 
 from tfxp_contract.names import DECODE_SIGNATURE, ENCODE_SIGNATURE, GENERATE_SIGNATURE, PROBABILITIES, SERVING_SIGNATURE
 
@@ -129,29 +132,72 @@ def probe_generative(model_dir: str, examples: list[bytes]) -> ServingResult:
     return ServingResult(problems, batch_ms)
 
 
+def _start_process() -> subprocess.Popen:
+    """A new Python process that imports TensorFlow, then waits on stdin for one check."""
+    # TensorFlow 2.16 imports Keras 3 (and with it matplotlib, scikit-learn, pandas) when it is
+    # imported, unless told to leave tf.keras to tf_keras: the check loads a SavedModel as a
+    # server does, with no Keras at all, and starts 1-1.5 s sooner.
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "components.serving_check"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+_started: Optional[subprocess.Popen] = None  # started ahead (start_ahead), used by the next check
+
+
+def start_ahead() -> None:
+    """Starts the next check's process now, so its TensorFlow import (3-4 s) overlaps the work
+    before the push instead of adding to it. It imports only TensorFlow and is handed the model
+    only when the check runs, so it is as fresh as one started then. ``stop_started`` ends it
+    if no check used it (a run that is not pushed, or fails before the push)."""
+    global _started
+    stop_started()
+    _started = _start_process()
+
+
+def stop_started() -> None:
+    global _started
+    process, _started = _started, None
+    if process is not None and process.poll() is None:
+        process.kill()  # it holds nothing but its imports
+        process.communicate()
+
+
+@contextlib.contextmanager
+def started_ahead() -> Iterator[None]:
+    """A check's process started for the duration (one pipeline run in this process)."""
+    start_ahead()
+    try:
+        yield
+    finally:
+        stop_started()
+
+
 def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: int, work_dir: str,
                            timeout_seconds: float = 600, task: str = "classification") -> ServingResult:
-    """``probe`` in a new Python process; a crash or a hang there is a failed check too."""
+    """``probe`` in a new Python process (the one started ahead if there is one still waiting);
+    a crash or a hang there is a failed check too."""
+    global _started
     import tensorflow as tf
     os.makedirs(work_dir, exist_ok=True)
     sample_file = os.path.join(work_dir, "serving_check_sample.tfrecord")
     with tf.io.TFRecordWriter(sample_file) as writer:
         for example in examples:
             writer.write(example)
-    # TensorFlow 2.16 imports Keras 3 (and with it matplotlib, scikit-learn, pandas) when it is
-    # imported, unless told to leave tf.keras to tf_keras: the check loads a SavedModel as a
-    # server does, with no Keras at all, and starts 1-1.5 s sooner.
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
+    process, _started = _started, None
+    if process is None or process.poll() is not None:
+        process = _start_process()
+    job = json.dumps({"model_dir": model_dir, "sample_file": sample_file, "num_classes": num_classes, "task": task})
     try:
-        done = subprocess.run([sys.executable, "-m", "components.serving_check", model_dir, sample_file,
-                               str(num_classes), task], capture_output=True, text=True, timeout=timeout_seconds,
-                              env=env)
+        stdout, stderr = process.communicate(input=job + "\n", timeout=timeout_seconds)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
         return ServingResult([f"loading and calling the model took over {timeout_seconds:.0f} s"])
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = " ".join(done.stderr.strip().splitlines()[-2:])[:400]
-        return ServingResult([f"the serving check's process ended with status {done.returncode}: {tail}"])
+    lines = stdout.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        tail = " ".join(stderr.strip().splitlines()[-2:])[:400]
+        return ServingResult([f"the serving check's process ended with status {process.returncode}: {tail}"])
     result = json.loads(lines[-1])
     return ServingResult(result["problems"], result["batch_ms"])
 
@@ -177,12 +223,17 @@ def write_warmup_requests(model_dir: str, examples: list[bytes], task: str = "cl
     return path
 
 
-def _main(model_dir: str, sample_file: str, num_classes: str, task: str = "classification") -> None:
+def _main() -> None:
+    """Imports TensorFlow, then reads one check (JSON) from stdin; none (stdin closed) ends it."""
     import tensorflow as tf
-    examples = [r.numpy() for r in tf.data.TFRecordDataset(sample_file)]
-    result = probe(model_dir, examples, int(num_classes), task)
+    line = sys.stdin.readline()
+    if not line.strip():
+        return
+    job = json.loads(line)
+    examples = [r.numpy() for r in tf.data.TFRecordDataset(job["sample_file"])]
+    result = probe(job["model_dir"], examples, int(job["num_classes"]), job["task"])
     print(json.dumps({"problems": result.problems, "batch_ms": result.batch_ms}))
 
 
 if __name__ == "__main__":
-    _main(*sys.argv[1:5])
+    _main()

@@ -18,6 +18,7 @@ from typing import Optional
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # not tfx.v1: see pipelines.pipeline
 from tfx.orchestration.pipeline import Pipeline
 
+from components.serving_check import started_ahead
 from infra.dataflow import direct_runner_args
 from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
@@ -99,6 +100,13 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
         code_versions=code_versions())
 
 
+def run_locally(pipeline: Pipeline) -> None:
+    """LocalDagRunner, with the Pusher's serving-check process started at the beginning, so
+    its TensorFlow import overlaps the components before the push (components.serving_check)."""
+    with started_ahead():
+        LocalDagRunner().run(pipeline)
+
+
 def run_from_environment() -> LocalRun:
     return LocalRun(dataset=os.environ.get(DATASET_ENV, DEFAULT_DATASET),
                     data_dir=os.environ.get(DATA_DIR_ENV) or None,
@@ -106,4 +114,4 @@ def run_from_environment() -> LocalRun:
 
 
 if __name__ == "__main__":
-    LocalDagRunner().run(build(run_from_environment()))
+    run_locally(build(run_from_environment()))

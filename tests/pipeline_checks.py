@@ -62,7 +62,5 @@ def overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
 
 def run_pipeline(run) -> None:
     """One real local run (LocalDagRunner) of a LocalRun's pipeline."""
-    from tfx import v1 as tfx
-
-    from pipelines.local_runner import build
-    tfx.orchestration.LocalDagRunner().run(build(run))
+    from pipelines.local_runner import build, run_locally
+    run_locally(build(run))

@@ -9,6 +9,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import json_utils, proto_utils
 
+from components import serving_check
 from components.atomic_pusher import Executor, publish_model, served_versions
 from components.serving_check import WARMUP_FILE, check_in_fresh_process
 from tfxp_contract.names import SERVING_CHECK_PROPERTY
@@ -51,6 +52,25 @@ def test_probe_in_a_fresh_process_passes_an_honest_model_and_names_what_is_wrong
     assert wrong_classes.problems == ["probabilities has shape (8, 2), expected (8, 3)"]
     missing = check_in_fresh_process(str(tmp_path / "nothing"), examples, 2, str(tmp_path / "w"))
     assert "does not load" in missing.problems[0]
+
+
+@pytest.mark.slow
+def test_a_process_started_ahead_does_the_next_check_and_one_left_unused_is_ended(tmp_path):
+    examples, work = raw_examples(8), str(tmp_path / "w")
+    with serving_check.started_ahead():
+        ahead = serving_check._started
+        assert check_in_fresh_process(saved_model(tmp_path / "good", 1.0), examples, 2, work).ok
+        assert ahead.returncode == 0 and serving_check._started is None  # it did the check and ended
+        # nothing waits any more: the next check starts its own process
+        assert check_in_fresh_process(saved_model(tmp_path / "bad", 2.0), examples, 2, work).problems == \
+            ["probabilities of an example sum to 2.0000, not 1"]
+    with serving_check.started_ahead():
+        unused = serving_check._started
+    assert unused.returncode is not None and serving_check._started is None
+    serving_check.start_ahead()  # one that died before the check: the check starts another
+    serving_check._started.kill()
+    serving_check._started.wait()
+    assert check_in_fresh_process(str(tmp_path / "good"), examples, 2, work).ok
 
 
 def _examples_artifact(folder, records: list):

@@ -85,9 +85,7 @@ def local_run(args):
 def run_pipeline_once(run, verbose: bool, lock: bool = True) -> str:
     """Builds (fetching and verifying the data) and runs the pipeline; returns the outcome.
     ``lock``: hold the output folder's run lock (False: the caller holds it)."""
-    from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # not tfx.v1: see pipelines.pipeline
-
-    from pipelines.local_runner import build
+    from pipelines.local_runner import build, run_locally
     from tfxp_cli.progress import ComponentProgress
     from tfxp_reports.lineage import describe_data_version, last_recorded_data
     from tfxp_reports.outcome import latest_outcome
@@ -102,7 +100,7 @@ def run_pipeline_once(run, verbose: bool, lock: bool = True) -> str:
               f"outputs in {run.home}", file=sys.stderr)
         start = time.monotonic()
         with ComponentProgress(total=len(pipeline.components), verbose=verbose):
-            LocalDagRunner().run(pipeline)
+            run_locally(pipeline)
     done = f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path, run.name).summary()}"
     return done + newest_report_table(run)
 
