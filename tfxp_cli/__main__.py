@@ -1,6 +1,4 @@
 """``python -m tfxp_cli`` is ``tfxp``."""
-import sys
+from tfxp_cli.main import run
 
-from tfxp_cli.main import main
-
-sys.exit(main())
+run()
