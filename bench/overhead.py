@@ -92,8 +92,10 @@ def run_ours(dataset: str, data_dir: str, folder: Path) -> dict:
 
 def run_template(dataset: str, csv_dir: Path, folder: Path) -> dict:
     since = int(time.time() * 1000)
+    # Keras 2 for tf.keras from the start, as tfxp sets it: the configuration TFX 1.16 documents
+    # with TensorFlow 2.16, so the template does not import Keras 3 either.
     row = timed_process([sys.executable, "-m", "bench.template_pipeline", dataset, "--csv-dir", str(csv_dir),
-                         "--output-dir", str(folder)], folder.with_suffix(".log"))
+                         "--output-dir", str(folder)], folder.with_suffix(".log"), env={"TF_USE_LEGACY_KERAS": "1"})
     return {**row, "components": component_seconds(str(folder / "metadata.sqlite"), since)}
 
 
