@@ -90,6 +90,32 @@ def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path):
     assert strategies.cpu_has_native_bfloat16(str(tmp_path / "absent")) is None
 
 
+@pytest.mark.parametrize("flags, strategy, asked, policy", [
+    ("fpu avx2 avx512_bf16", "none", "auto", "mixed_bfloat16"),
+    ("fpu avx2", "none", "auto", "float32"),  # emulated bfloat16 is slower: auto keeps float32
+    ("fpu avx2", "tpu", "auto", "mixed_bfloat16"),  # a TPU computes bfloat16 whatever the host CPU
+    (None, "none", "auto", "float32"),  # flags unknown
+    ("fpu avx2", "none", True, "mixed_bfloat16"),  # asked for explicitly: it runs, with a warning
+    ("fpu avx2 amx_bf16", "none", False, "float32"),
+])
+def test_mixed_precision_auto_takes_bfloat16_only_where_it_is_native(tmp_path, flags, strategy, asked, policy):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\n" + (f"flags\t\t: {flags}\n" if flags else ""))
+    dist = Distribution(strategy=strategy, mixed_precision=asked)
+    try:
+        assert strategies.set_precision(dist, str(cpuinfo)) == policy
+        assert keras.mixed_precision.global_policy().name == policy
+    finally:
+        strategies.set_precision(Distribution())
+
+
+def test_a_spec_says_true_false_or_auto():
+    assert distribution_from_dict({"mixed_precision": "auto"}).mixed_precision == "auto"
+    assert distribution_from_dict({"mixed_precision": True}).mixed_precision is True
+    with pytest.raises(SpecError, match="mixed_precision"):
+        distribution_from_dict({"mixed_precision": "sometimes"})
+
+
 def test_shard_policy_is_by_file_only_when_files_divide_evenly():
     policy = tf.data.experimental.AutoShardPolicy
     assert data.shard_policy(4, 2) == policy.FILE

@@ -52,7 +52,9 @@ def add_distribution_options(p: argparse.ArgumentParser) -> None:
                             "--strategy multi_worker)")
     group.add_argument("--tpu", default=None, metavar="NAME",
                        help="with --strategy tpu: a TPU name, 'local' on a TPU VM (default: from the environment)")
-    group.add_argument("--bfloat16", action="store_true", help="mixed precision: bfloat16 compute, float32 variables")
+    group.add_argument("--bfloat16", action="store_true", help="mixed precision: bfloat16 compute, float32 variables, even where the CPU "
+                            "would emulate it (a spec's mixed_precision: auto uses it only where the hardware "
+                            "computes it)")
 
 
 def cmd_datasets(args) -> int:

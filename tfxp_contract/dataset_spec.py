@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, Union
+from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 import yaml
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
@@ -170,7 +170,9 @@ class Distribution:
     # none | mirrored | multi_worker (TF_CONFIG) | tpu
     strategy: Annotated[str, Field(json_schema_extra={"enum": list(STRATEGIES)})] = "none"
     tpu: str = ""  # tpu: a TPU name, "local" on a TPU VM, "" = from the environment
-    mixed_precision: bool = False  # bfloat16 compute, float32 variables (TPUs; CPUs with AMX or AVX512-BF16)
+    # true: bfloat16 compute, float32 variables; auto: that where the hardware computes bfloat16
+    # natively (TPUs; CPUs with AMX or AVX512-BF16), float32 elsewhere (emulated it is slower)
+    mixed_precision: Union[bool, Literal["auto"]] = False
     # multi_worker without TF_CONFIG: launch this many local worker processes (0 = just
     # this process, a cluster of one).
     local_workers: int = Field(0, ge=0, le=64)

@@ -116,10 +116,26 @@ def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> Optional[bool]:
     return None if flags is None else any(flag in flags for flag in NATIVE_BFLOAT16_CPU_FLAGS)
 
 
-def set_precision(dist: Distribution) -> None:
-    """bfloat16 compute with float32 variables; the output layers stay float32. Without a TPU
-    or a CPU with native bfloat16, it still runs, emulated and slower: a warning says so."""
-    if dist.mixed_precision and dist.strategy != "tpu" and cpu_has_native_bfloat16() is False:
+def uses_bfloat16(dist: Distribution, cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """``mixed_precision``: true always; auto on a TPU or a CPU with native bfloat16 (float32
+    where that cannot be told); false never."""
+    if dist.mixed_precision == "auto":
+        return dist.strategy == "tpu" or cpu_has_native_bfloat16(cpuinfo) is True
+    return bool(dist.mixed_precision)
+
+
+def set_precision(dist: Distribution, cpuinfo: str = "/proc/cpuinfo") -> str:
+    """bfloat16 compute with float32 variables where ``uses_bfloat16``; the output layers stay
+    float32. Asked for explicitly without a TPU or a CPU with native bfloat16, it still runs,
+    emulated and slower: a warning says so. Returns the policy's name."""
+    bfloat16 = uses_bfloat16(dist, cpuinfo)
+    native = cpu_has_native_bfloat16(cpuinfo)
+    if dist.mixed_precision is True and dist.strategy != "tpu" and native is False:
         logging.warning("mixed precision (bfloat16) asked for, but this CPU has no native bfloat16 (%s): "
                         "training runs emulated and slower than in float32", " or ".join(NATIVE_BFLOAT16_CPU_FLAGS))
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if dist.mixed_precision else "float32")
+    elif dist.mixed_precision == "auto" and not bfloat16:
+        logging.info("mixed precision auto: float32, this CPU has no native bfloat16 (%s)",
+                     " or ".join(NATIVE_BFLOAT16_CPU_FLAGS))
+    policy = "mixed_bfloat16" if bfloat16 else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy

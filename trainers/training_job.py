@@ -112,7 +112,7 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                                 drop_remainder=static_shapes, num_workers=role.num_workers)
 
     layout = transforms.for_spec(spec).model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
-    strategies.set_precision(dist)
+    precision = strategies.set_precision(dist)
     try:
         with strategy.scope():
             model = models.build_model(spec.model.family, layout, spec.num_classes, model_args)
@@ -145,20 +145,21 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     if tf.io.gfile.isdir(backup_dir) and not tf.io.gfile.listdir(backup_dir):
         tf.io.gfile.rmtree(backup_dir)  # BackupAndRestore empties it once training has finished
     summary = training_summary(dist, strategy.num_replicas_in_sync, role.num_workers, global_batch,
-                               steps_per_epoch, num_examples, timer.seconds, history)
+                               steps_per_epoch, num_examples, timer.seconds, history, precision)
     with open(os.path.join(job.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
         json.dump(summary, f, indent=2)
     return summary
 
 
 def training_summary(dist: Distribution, replicas: int, workers: int, global_batch: int, steps_per_epoch: int,
-                     num_examples: int, epoch_seconds: list[float], history: dict) -> dict:
+                     num_examples: int, epoch_seconds: list[float], history: dict,
+                     precision: str = "float32") -> dict:
     """Throughput counts the examples the steps consumed; epochs after the first exclude
     graph tracing, so they are what a longer run would see."""
     per_epoch = steps_per_epoch * global_batch
     steady = epoch_seconds[1:] or epoch_seconds
     return {
-        "strategy": dist.strategy, "replicas": replicas, "workers": workers, "global_batch_size": global_batch,
+        "strategy": dist.strategy, "precision": precision, "replicas": replicas, "workers": workers, "global_batch_size": global_batch,
         "steps_per_epoch": steps_per_epoch, "training_examples": num_examples, "epochs": len(epoch_seconds),
         "epoch_seconds": [round(s, 3) for s in epoch_seconds],
         "examples_per_second": round(per_epoch * len(steady) / sum(steady), 1) if sum(steady) else None,
