@@ -75,8 +75,8 @@ def use_keras_2() -> None:
     """``tf.keras`` is Keras 2 (``tf_keras``) in this process and the ones it starts (Beam
     workers, training workers, the serving check): the project's decision (README, Decisions).
     TF Transform switches it when it is imported; set before TensorFlow is imported, it also
-    keeps TensorFlow from importing Keras 3 (with matplotlib, scikit-learn and pandas) at all.
-    A value the user set is kept."""
+    keeps TensorFlow itself from importing Keras 3 (Keras Tuner, which TFX's components
+    package imports, still does). A value the user set is kept."""
     os.environ.setdefault(LEGACY_KERAS_ENV, "1")
 
 
