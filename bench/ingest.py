@@ -220,13 +220,13 @@ def _one(args) -> None:
 # --- the benchmark -----------------------------------------------------------------------------
 
 def measure(kind: str, input_dir: Path, work: Path, workers: int) -> dict:
-    from bench.overhead import PeakMemory
+    from bench.overhead import MEASURED_ENV, PeakMemory
     out = work / f"{kind}-{workers}"
     load = os.getloadavg()[0]
     process = subprocess.Popen([sys.executable, "-m", "bench.ingest", "--one", kind, "--workers", str(workers),
                                 "--input", str(input_dir), "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=open(str(out) + ".log", "w"), text=True,
-                               env={**os.environ, "TF_USE_LEGACY_KERAS": "1"})  # as tfxp runs (its Beam workers too)
+                               env={**os.environ, **MEASURED_ENV})  # its Beam workers too
     memory = PeakMemory(process.pid)
     stdout, _ = process.communicate()
     peak = memory.stop()

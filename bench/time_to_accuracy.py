@@ -40,7 +40,7 @@ def run_reference(task: str, data_dir: str, folder: Path, max_examples: int | No
     command += ["--max-examples", str(max_examples)] if max_examples else []
     command += ["--epochs", str(epochs)] if epochs else []
     log = folder / f"{task}-reference.log"
-    row = timed_process(command, log, env={"TF_USE_LEGACY_KERAS": "1"})  # Keras 2 from the start, as tfxp runs
+    row = timed_process(command, log)
     result = json.loads(log.read_text().strip().splitlines()[-1])
     return {**row, "accuracy": round(result["accuracy"], 4), "epochs": result["epochs"]}
 

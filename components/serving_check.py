@@ -155,9 +155,15 @@ def start_ahead() -> None:
     _started = _start_process()
 
 
-def stop_started() -> None:
+def _take_started() -> Optional[subprocess.Popen]:
+    """The process started ahead, if any; from now on it is the caller's."""
     global _started
     process, _started = _started, None
+    return process
+
+
+def stop_started() -> None:
+    process = _take_started()
     if process is not None and process.poll() is None:
         process.kill()  # it holds nothing but its imports
         process.communicate()
@@ -177,14 +183,13 @@ def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: i
                            timeout_seconds: float = 600, task: str = "classification") -> ServingResult:
     """``probe`` in a new Python process (the one started ahead if there is one still waiting);
     a crash or a hang there is a failed check too."""
-    global _started
     import tensorflow as tf
     os.makedirs(work_dir, exist_ok=True)
     sample_file = os.path.join(work_dir, "serving_check_sample.tfrecord")
     with tf.io.TFRecordWriter(sample_file) as writer:
         for example in examples:
             writer.write(example)
-    process, _started = _started, None
+    process = _take_started()
     if process is None or process.poll() is not None:
         process = _start_process()
     job = json.dumps({"model_dir": model_dir, "sample_file": sample_file, "num_classes": num_classes, "task": task})

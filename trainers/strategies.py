@@ -116,11 +116,14 @@ def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> Optional[bool]:
     return None if flags is None else any(flag in flags for flag in NATIVE_BFLOAT16_CPU_FLAGS)
 
 
-def uses_bfloat16(dist: Distribution, cpuinfo: str = "/proc/cpuinfo") -> bool:
+def uses_bfloat16(dist: Distribution, cpuinfo: str = "/proc/cpuinfo", native: Optional[bool] = None) -> bool:
     """``mixed_precision``: true always; auto on a TPU or a CPU with native bfloat16 (float32
-    where that cannot be told); false never."""
+    where that cannot be told); false never. ``native``: ``cpu_has_native_bfloat16`` already
+    read (else it is read from ``cpuinfo``)."""
     if dist.mixed_precision == "auto":
-        return dist.strategy == "tpu" or cpu_has_native_bfloat16(cpuinfo) is True
+        if dist.strategy == "tpu":
+            return True
+        return (cpu_has_native_bfloat16(cpuinfo) if native is None else native) is True
     return bool(dist.mixed_precision)
 
 
@@ -128,8 +131,8 @@ def set_precision(dist: Distribution, cpuinfo: str = "/proc/cpuinfo") -> str:
     """bfloat16 compute with float32 variables where ``uses_bfloat16``; the output layers stay
     float32. Asked for explicitly without a TPU or a CPU with native bfloat16, it still runs,
     emulated and slower: a warning says so. Returns the policy's name."""
-    bfloat16 = uses_bfloat16(dist, cpuinfo)
     native = cpu_has_native_bfloat16(cpuinfo)
+    bfloat16 = uses_bfloat16(dist, native=native)
     if dist.mixed_precision is True and dist.strategy != "tpu" and native is False:
         logging.warning("mixed precision (bfloat16) asked for, but this CPU has no native bfloat16 (%s): "
                         "training runs emulated and slower than in float32", " or ".join(NATIVE_BFLOAT16_CPU_FLAGS))
