@@ -6,15 +6,21 @@ Inputs (generated from the mirror's real files into a temporary folder):
 - ``csv``: mammographic's rows repeated to ``--csv-rows`` (default 1,000,000) in ONE file;
 - ``idx``: MNIST's training images repeated to ``--idx-images`` (default 300,000) as one IDX
   pair, the test pair as the eval split;
-- ``archive``: a tar of ``--archive-files`` (default 20,000) small JPEGs in class folders
-  (MNIST digits), one archive.
+- ``archive``: a tar of ``--archive-files`` (default 60,000, at most that) small JPEGs in
+  class folders (MNIST's training digits), one archive.
 
-The loop reads the same files with the same parsing code, builds the same tf.Examples, and
-writes gzipped TFRecords (train/eval by the same kind of split) in one process. Each
+Four ways, each writing gzipped TFRecords (train/eval by the same kind of split):
+- the naive loop, the baseline of every ratio: one process reads with the ExampleGens' own
+  readers and parsers, encodes as one would with the libraries' APIs (PIL's PNG, tf.train.Example
+  objects serialized one by one) and writes;
+- the same loop with our encoders (``components/record_encoding.py``: the wire format and PNG
+  written directly, as the ExampleGens do), to tell the encoding's gain from Beam's;
+- the ExampleGen's executor with 1 and 2 Beam workers.
+Each
 measurement runs in its own process: its time counts from reading to the last record written
 (not Python's start-up), its memory is the peak resident memory of the process and its
-children (the Beam workers), summed. Columns: records/s, ratio to the loop (above 1: faster
-than the loop), 2 workers ÷ 1 worker, peak memory, load.
+children (the Beam workers), summed. Columns: records/s, ratio to the naive loop (above 1:
+faster than the loop), 2 workers ÷ 1 worker, peak memory, load.
 
   python -m bench.ingest --data-dir ../shared/datasets           # ~10 min on 2 cores
   python -m bench.ingest --data-dir ../shared/datasets --kinds idx --idx-images 100000
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import itertools
 import json
 import os
 import shutil
@@ -41,6 +48,9 @@ RESULTS = Path(__file__).parent / "results"
 KINDS = ("csv", "idx", "archive")
 SHARDS = 4
 ARCHIVE_LABELS = [str(d) for d in range(10)]
+LOOPS = ("naive", "ours")  # the loop's encoders (see _records)
+WAYS = {"naive": "naive loop (1 process)", "ours": "loop, our encoders (1 process)",
+        "1": "ExampleGen, 1 worker", "2": "ExampleGen, 2 workers"}
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -115,33 +125,66 @@ def _split_of(record: bytes) -> str:
     return "eval" if zlib.crc32(record) % 5 == 0 else "train"
 
 
-def loop(kind: str, input_dir: Path, out: Path) -> int:
+def _naive_example(features: dict) -> bytes:
+    """A record as one would write it with TensorFlow's API: protobuf objects, then bytes."""
+    import tensorflow as tf
+    feature = {}
+    for name, value in features.items():
+        if isinstance(value, str):
+            value = value.encode()
+        if isinstance(value, bytes):
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+        elif value is not None:
+            feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
+
+
+def _pil_png(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _records(kind: str, input_dir: Path, encoders: str) -> dict:
+    """{split or "all": serialized records}, read by the readers the ExampleGens use, encoded
+    by ``encoders``: "naive" (PIL, tf.train.Example objects) or "ours" (``record_encoding``,
+    as the ExampleGens encode)."""
+    spec = bench_spec(kind)
+    naive = encoders == "naive"
+    if kind == "csv":
+        from components.delimited_rows import read_rows, row_bytes
+        rows = read_rows(spec, str(input_dir / "masses.csv"))
+        return {"all": (_naive_example(row) if naive else row_bytes(row) for row in rows)}
+    if kind == "idx":
+        from components.idx_example_gen import CHUNK, record_bytes
+        from components.idx_records import find_pair, read_pairs
+
+        def split(pattern: str):
+            pairs = read_pairs(*find_pair(sorted(str(p) for p in input_dir.glob(pattern))))
+            if naive:
+                yield from (_naive_example({"image": _pil_png(pixels), "label": str(label)}) for _, pixels, label in pairs)
+                return
+            while chunk := list(itertools.islice(pairs, CHUNK)):
+                yield from record_bytes(np.stack([p for _, p, _ in chunk]), [label for _, _, label in chunk])
+        return {"train": split("train-*"), "eval": split("t10k-*")}
+    from components.archive_example_gen import archive_config, record_bytes
+    from components.archive_records import read_archive
+    c = archive_config(spec, None)
+    files = read_archive(str(input_dir / "digits.tar"), "image", ARCHIVE_LABELS, (".jpg",))
+    return {"all": (_naive_example({c["feature"]: r.content, c["label"]: r.label}) if naive
+                    else record_bytes(c["feature"], r.content, c["label"], r.label) for r in files)}
+
+
+def loop(kind: str, input_dir: Path, out: Path, encoders: str) -> int:
     """The work in one process: read, parse/encode, serialize, write gzipped TFRecords."""
     import tensorflow as tf
-
-    from components.sharded_example_gen import serialized
-    spec = bench_spec(kind)
-    if kind == "csv":
-        from components.delimited_rows import read_rows, to_example
-        splits = {"all": (to_example(row) for row in read_rows(spec, str(input_dir / "masses.csv")))}
-    elif kind == "idx":
-        from components.idx_example_gen import read_split
-        splits = {name: read_split(sorted(str(p) for p in input_dir.glob(pattern)))
-                  for name, pattern in (("train", "train-*"), ("eval", "t10k-*"))}
-    else:
-        from components.archive_example_gen import archive_config, to_example
-        from components.archive_records import read_archive
-        c = archive_config(spec, None)
-        splits = {"all": (to_example(c["feature"], r.content, c["label"], r.label)
-                          for r in read_archive(str(input_dir / "digits.tar"), "image", ARCHIVE_LABELS,
-                                                (".jpg",)))}
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     count = 0
     out.mkdir(parents=True)
-    for name, examples in splits.items():
+    for name, records in _records(kind, input_dir, encoders).items():
         writers = {}
-        for example in examples:
-            record = serialized(example)
+        for record in records:
             split = name if name != "all" else _split_of(record)
             if split not in writers:
                 writers[split] = tf.io.TFRecordWriter(str(out / f"{split}.gz"), options)
@@ -196,7 +239,7 @@ def example_gen(kind: str, input_dir: Path, out: Path, workers: int) -> int:
 def count_records(folder: Path) -> int:
     import tensorflow as tf
     files = [str(p) for p in folder.rglob("*.gz")]
-    return sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+    return int(tf.data.TFRecordDataset(files, compression_type="GZIP").reduce(np.int64(0), lambda n, _: n + 1))
 
 
 def _one(args) -> None:
@@ -209,21 +252,21 @@ def _one(args) -> None:
 
     from components import archive_example_gen, csv_example_gen, idx_example_gen  # noqa: F401
     start = time.monotonic()
-    if args.workers == 0:
-        loop(args.one, input_dir, out)
+    if args.way in LOOPS:
+        loop(args.one, input_dir, out, args.way)
     else:
-        example_gen(args.one, input_dir, out, args.workers)
+        example_gen(args.one, input_dir, out, int(args.way))
     seconds = time.monotonic() - start
     print(json.dumps({"seconds": seconds, "records": count_records(out)}))
 
 
 # --- the benchmark -----------------------------------------------------------------------------
 
-def measure(kind: str, input_dir: Path, work: Path, workers: int) -> dict:
+def measure(kind: str, input_dir: Path, work: Path, way: str) -> dict:
     from bench.overhead import MEASURED_ENV, PeakMemory
-    out = work / f"{kind}-{workers}"
+    out = work / f"{kind}-{way}"
     load = os.getloadavg()[0]
-    process = subprocess.Popen([sys.executable, "-m", "bench.ingest", "--one", kind, "--workers", str(workers),
+    process = subprocess.Popen([sys.executable, "-m", "bench.ingest", "--one", kind, "--way", way,
                                 "--input", str(input_dir), "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=open(str(out) + ".log", "w"), text=True,
                                env={**os.environ, **MEASURED_ENV})  # its Beam workers too
@@ -231,26 +274,27 @@ def measure(kind: str, input_dir: Path, work: Path, workers: int) -> dict:
     stdout, _ = process.communicate()
     peak = memory.stop()
     if process.returncode != 0:
-        raise RuntimeError(f"{kind} with {workers} worker(s) failed; see {out}.log")
+        raise RuntimeError(f"{kind}, {WAYS[way]}: failed; see {out}.log")
     result = json.loads(stdout.strip().splitlines()[-1])
-    return {"workers": workers, "seconds": round(result["seconds"], 1), "records": result["records"],
+    return {"way": way, "seconds": round(result["seconds"], 1), "records": result["records"],
             "records_per_s": round(result["records"] / result["seconds"]), "peak_mib": round(peak / 2**20),
             "load": [round(load, 2), round(os.getloadavg()[0], 2)]}
 
 
 def markdown(result: dict) -> str:
-    lines = [f"{result['cpus']} cores. Ratio to the loop: records/s ÷ the loop's (above 1: faster than one "
-             "process doing the same work); 2 ÷ 1: the 2-worker rate ÷ the 1-worker rate. Each input's three rows "
-             "are measured one after another in one run.",
+    lines = [f"{result['cpus']} cores. × loop: records/s ÷ the naive loop's (one process reading with the same "
+             "readers, encoding with PIL and tf.train.Example objects; above 1: faster); the loop with our encoders "
+             "(`components/record_encoding.py`, as the ExampleGens encode) shows how much of that is the encoding. "
+             "2 ÷ 1: the 2-worker rate ÷ the 1-worker rate. Each input's rows are measured one after another in "
+             "one run.",
              "", "| input | records | way | s | records/s | × loop | 2 ÷ 1 worker | peak memory (MiB) | load | measured |",
              "|---|---:|---|---:|---:|---:|---:|---:|---|---|"]
     for kind, rows in result["kinds"].items():
         base = rows[0]["records_per_s"]
-        one = next((r["records_per_s"] for r in rows if r["workers"] == 1), None)
+        one = next((r["records_per_s"] for r in rows if r["way"] == "1"), None)
         for r in rows:
-            way = "loop (1 process)" if r["workers"] == 0 else f"ExampleGen, {r['workers']} worker(s)"
-            scaling = f"{r['records_per_s'] / one:.2f}" if r["workers"] == 2 and one else ""
-            lines.append(f"| {kind} ({result['inputs'][kind]}) | {r['records']:,} | {way} | {r['seconds']} | "
+            scaling = f"{r['records_per_s'] / one:.2f}" if r["way"] == "2" and one else ""
+            lines.append(f"| {kind} ({result['inputs'][kind]}) | {r['records']:,} | {WAYS[r['way']]} | {r['seconds']} | "
                          f"{r['records_per_s']:,} | {r['records_per_s'] / base:.2f} | {scaling} | {r['peak_mib']} | "
                          f"{min(r['load']):.1f}-{max(r['load']):.1f} | {result['measured'][kind]} |")
     return "\n".join(lines) + "\n"
@@ -263,10 +307,10 @@ def main(argv=None) -> None:
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--idx-images", type=int, default=300_000)
-    parser.add_argument("--archive-files", type=int, default=20_000)
+    parser.add_argument("--archive-files", type=int, default=60_000)
     parser.add_argument("--results", default=str(RESULTS), help="folder for ingest.json and ingest.md")
     parser.add_argument("--one", choices=KINDS, help=argparse.SUPPRESS)
-    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--way", choices=WAYS, help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -274,6 +318,8 @@ def main(argv=None) -> None:
         return _one(args)
     if not args.data_dir:
         parser.error("--data-dir (or TFXP_DATA_DIR) is needed: the inputs are made from a local mirror")
+    if args.archive_files > 60_000:
+        parser.error("--archive-files: at most 60,000 (the archive holds each MNIST training digit once)")
     sizes = {"csv": f"{args.csv_rows:,} rows, one file", "idx": f"{args.idx_images:,} + 10,000 images",
              "archive": f"{args.archive_files:,} JPEGs, one tar"}
     makers = {"csv": (make_csv, args.csv_rows), "idx": (make_idx, args.idx_images),
@@ -281,7 +327,8 @@ def main(argv=None) -> None:
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     previous = json.loads((out / "ingest.json").read_text()) if (out / "ingest.json").exists() else {}
-    result = {"cpus": os.cpu_count(), "inputs": previous.get("inputs", {}), "kinds": previous.get("kinds", {}),
+    kept = {kind: rows for kind, rows in previous.get("kinds", {}).items() if all("way" in r for r in rows)}
+    result = {"cpus": os.cpu_count(), "inputs": previous.get("inputs", {}), "kinds": kept,
               "measured": previous.get("measured", {})}
     work = Path(tempfile.mkdtemp(prefix="tfxp-ingest-"))
     for kind in args.kinds:  # each kind's rows replace its old ones as soon as they are measured
@@ -289,9 +336,9 @@ def main(argv=None) -> None:
         make, size = makers[kind]
         input_dir = make(args.data_dir, work / f"{kind}-input", size)
         rows = []
-        for workers in (0, 1, 2):
-            print(f"{kind}: {'loop' if workers == 0 else f'{workers} worker(s)'}", file=sys.stderr, flush=True)
-            rows.append(measure(kind, input_dir, work, workers))
+        for way in WAYS:
+            print(f"{kind}: {WAYS[way]}", file=sys.stderr, flush=True)
+            rows.append(measure(kind, input_dir, work, way))
         if len({r["records"] for r in rows}) != 1:
             raise RuntimeError(f"{kind}: the ways wrote different numbers of records: {rows}")
         result["kinds"][kind], result["inputs"][kind] = rows, sizes[kind]

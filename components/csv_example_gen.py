@@ -17,7 +17,7 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.delimited_rows import RANGE_BYTES, byte_ranges, header_row, read_range, read_rows, to_example
+from components.delimited_rows import RANGE_BYTES, byte_ranges, header_row, read_range, read_rows, row_bytes
 from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
 
@@ -46,7 +46,7 @@ class _ParseRange(beam.DoFn):
         else:
             rows = read_range(self._spec, path, start, end, header_row(self._spec, path), out_of_range,
                               self._label_optional)
-        yield from record_batches(to_example(row) for row in rows)
+        yield from record_batches(row_bytes(row) for row in rows)
 
 
 def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYTES) -> list[tuple[str, int, int, int]]:

@@ -16,6 +16,7 @@ from typing import Callable, Iterator, Optional
 
 import tensorflow as tf
 
+from components.record_encoding import example_bytes
 from tfxp_contract.dataset_spec import Column, DatasetSpec, RawValue
 from tfxp_contract.errors import ExplainedError
 
@@ -124,7 +125,7 @@ def read_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callable[[
         raise RawDataError(f"{path}: file has no data rows")
 
 
-RANGE_BYTES = 4 << 20  # a plain-text file larger than this is read in ranges of this size, in parallel
+RANGE_BYTES = 1 << 20  # a plain-text file larger than this is read in ranges of this size, in parallel
 
 
 def byte_ranges(path: str, size: int, range_bytes: int = RANGE_BYTES) -> list[tuple[int, int]]:
@@ -223,14 +224,12 @@ def _without_bom(lines: Iterator[str]) -> Iterator[str]:
         yield line.removeprefix("\ufeff") if i == 0 else line
 
 
+def row_bytes(row: dict[str, RawValue]) -> bytes:
+    """A row as a serialized tf.Example: strings become bytes features, numbers float
+    features; missing values are absent."""
+    return example_bytes({name: value.encode() if isinstance(value, str) else value for name, value in row.items()})
+
+
 def to_example(row: dict[str, RawValue]) -> tf.train.Example:
-    """Strings become bytes features, numbers float features; missing values are absent."""
-    features = {}
-    for name, value in row.items():
-        if value is None:
-            continue
-        if isinstance(value, str):
-            features[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
-        else:
-            features[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
-    return tf.train.Example(features=tf.train.Features(feature=features))
+    """``row_bytes`` as a tf.Example."""
+    return tf.train.Example.FromString(row_bytes(row))

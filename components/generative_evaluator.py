@@ -36,6 +36,7 @@ from tfx.utils import io_utils, path_utils
 
 from components.atomic_pusher import served_versions
 from components.generative_metrics import check, class_shares, frechet_distance, verdict
+from components.record_encoding import png_batch
 from tfxp_contract.dataset_spec import GENERATIVE_METRICS, DatasetSpec, spec_from_json
 from tfxp_contract.names import (
     DECODE_SIGNATURE,
@@ -137,8 +138,7 @@ def pushed_classifier(serving_root: str, probe: np.ndarray) -> tuple[Optional[Cl
 
 def png_bytes(pixels: np.ndarray) -> tf.Tensor:
     """Pixels [n, h, w, c] in [0, 1] as the PNG bytes a client would send (exact for 8-bit images)."""
-    as_bytes = tf.cast(np.round(np.clip(pixels, 0.0, 1.0) * 255.0), tf.uint8)
-    return tf.map_fn(tf.io.encode_png, as_bytes, fn_output_signature=tf.string)
+    return tf.constant(png_batch(np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)))
 
 
 def generated(model, count: int) -> np.ndarray:

@@ -7,45 +7,36 @@ client would send to the served model) and the label as text (``label``, e.g. ``
 """
 from __future__ import annotations
 
-import io
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.idx_records import find_pair, read_pairs
-from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, serialized, unpack_config
+from components.record_encoding import example_bytes, png_batch
+from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 
 IMAGE_KEY = "image"
 LABEL_KEY = "label"
 
 
-def png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+def record_bytes(pixels: np.ndarray, labels: Sequence[Optional[int]]) -> List[bytes]:
+    """Images [n, ...] uint8 and their labels -> serialized tf.Examples: the image as PNG bytes,
+    the label as text (none where a label is None)."""
+    return [example_bytes({IMAGE_KEY: png, LABEL_KEY: None if label is None else str(label).encode()})
+            for png, label in zip(png_batch(pixels), labels)]
 
 
 def to_example(pixels: np.ndarray, label: Optional[int]) -> tf.train.Example:
-    """The image as PNG bytes and the label as text (none when ``label`` is None)."""
-    feature = {IMAGE_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[png_bytes(pixels)]))}
-    if label is not None:
-        feature[LABEL_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(label).encode()]))
-    return tf.train.Example(features=tf.train.Features(feature=feature))
+    """One image's record as a tf.Example (what a client would send to the served model)."""
+    return tf.train.Example.FromString(record_bytes(pixels[None], [label])[0])
 
 
 CHUNK = 1000  # images per Beam element between the (sequential) reader and the (parallel) encoders
-
-
-def read_split(files: list, limit: Optional[int] = None, labelled: bool = True):
-    """Every record of a split, serialized, in file order (one process)."""
-    for chunk in _read_chunks(files, limit, labelled):
-        yield from _encode_chunk(chunk)
 
 
 def _read_chunks(files: list, limit: Optional[int], labelled: bool):
@@ -66,8 +57,7 @@ def _read_chunks(files: list, limit: Optional[int], labelled: bool):
 
 def _encode_chunk(chunk) -> List[bytes]:
     """A chunk of raw records (counted as read) -> one batch of serialized tf.Examples."""
-    pixels, labels = chunk
-    return [serialized(to_example(image, label)) for image, label in zip(pixels, labels)]
+    return record_bytes(*chunk)
 
 
 @beam.ptransform_fn

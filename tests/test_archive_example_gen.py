@@ -85,15 +85,15 @@ def test_a_truncated_archive_names_the_file(tmp_path, data_dir):
         list(read_archive(str(cut), "image", FLOWERS, (".jpg",)))
 
 
-def _run_executor(data_dir, dataset: str, out, num_shards: int, max_examples: int):
+def _run_executor(data_dir, dataset: str, out, num_shards: int, max_examples: int, input_base=None):
     """ArchiveExampleGen's executor as the pipeline configures it, with Beam's DirectRunner in
-    multi-processing mode (two worker processes)."""
+    multi-processing mode (two worker processes); ``input_base``: another folder than the mirror's."""
     spec = load_spec(dataset)
     input_config, output_config = split_configs(spec)
     examples = standard_artifacts.Examples()
     examples.uri = str(out / "examples")
     exec_properties = {
-        standard_component_specs.INPUT_BASE_KEY: str(data_dir / dataset),
+        standard_component_specs.INPUT_BASE_KEY: str(input_base or data_dir / dataset),
         standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(input_config),
         standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
             output_config or example_gen_pb2.Output()),
@@ -137,3 +137,28 @@ def test_flowers_executor_hash_splits_jpegs_into_shards(tmp_path, data_dir):
     assert {_value(r, "label").decode() for r in records} == set(FLOWERS)
     image = tf.io.decode_jpeg(_value(records[0], "image"))
     assert image.shape[-1] == 3 and image.shape[0] > 100
+
+
+def _flowers_like(folder, good: int, bad: int) -> None:
+    """An archive named and laid out as TF flowers publishes it: ``good`` decodable JPEGs and
+    ``bad`` cut ones, spread over the classes."""
+    folder.mkdir()
+    files = {f"flower_photos/{FLOWERS[i % 5]}/{i}.jpg": _jpeg((i % 255, 90, 30)) for i in range(good)}
+    files.update({f"flower_photos/{FLOWERS[i % 5]}/cut{i}.jpg": _jpeg("red")[:40] for i in range(bad)})
+    os.replace(_tar(folder, files), folder / "flower_photos.tgz")
+
+
+@pytest.mark.slow
+def test_executor_checks_files_on_the_workers_and_skips_a_few_bad_ones(tmp_path, data_dir):
+    _flowers_like(tmp_path / "input", good=150, bad=1)
+    splits = _run_executor(data_dir, "flowers", tmp_path, num_shards=2, max_examples=0, input_base=tmp_path / "input")
+    records = splits["train"][1] + splits["eval"][1]
+    assert len(records) == 150  # the cut JPEG is skipped (1 in 151 is under the 1% rule)
+    assert all(tf.io.decode_jpeg(_value(r, "image")).shape == (8, 8, 3) for r in records)
+
+
+@pytest.mark.slow
+def test_executor_stops_when_too_many_files_are_bad_and_names_them(tmp_path, data_dir):
+    _flowers_like(tmp_path / "input", good=20, bad=3)
+    with pytest.raises(Exception, match=r"3 of 23 files are bad .*flower_photos/\w+/cut0.jpg: not a decodable image"):
+        _run_executor(data_dir, "flowers", tmp_path, num_shards=2, max_examples=0, input_base=tmp_path / "input")
