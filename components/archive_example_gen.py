@@ -50,7 +50,7 @@ def record_bytes(feature: str, content: bytes, label_key: str, label: str) -> by
 
 class _ReadFiles(beam.DoFn):
     """An archive -> its labelled files, unchecked, as batches of (member, label, content);
-    files over the size limit to the ``skipped`` output as "archive: member: why"."""
+    files over the size limit to the ``skipped`` output as "member: why"."""
 
     def __init__(self, config: dict, split_folder: Optional[str]):
         self._config = config
