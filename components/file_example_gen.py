@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
-import tensorflow as tf
 from absl import logging
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
@@ -20,8 +19,9 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
 from components.archive_example_gen import EXTENSIONS
-from components.archive_records import image_problem, text_problem
+from components.archive_records import content_problem
 from components.delimited_rows import RawDataError
+from components.record_encoding import example_bytes
 from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.names import SOURCE_FILE_FEATURE
@@ -29,11 +29,9 @@ from tfxp_contract.names import SOURCE_FILE_FEATURE
 SKIPPED = beam.metrics.Metrics.counter("file_example_gen", "skipped_files")
 
 
-def file_example(feature: str, content: bytes, path: str) -> tf.train.Example:
-    return tf.train.Example(features=tf.train.Features(feature={
-        feature: tf.train.Feature(bytes_list=tf.train.BytesList(value=[content])),
-        SOURCE_FILE_FEATURE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode()])),
-    }))
+def file_example(feature: str, content: bytes, path: str) -> bytes:
+    """A file's record as a serialized tf.Example: its content and its path."""
+    return example_bytes({feature: content, SOURCE_FILE_FEATURE: path.encode()})
 
 
 class _ReadFile(beam.DoFn):
@@ -48,7 +46,7 @@ class _ReadFile(beam.DoFn):
         else:
             with fileio.open(path, "rb") as f:
                 content = f.read()
-            problem = image_problem(content) if c["content"] == "image" else text_problem(content)
+            problem = content_problem(c["content"], content)
         if problem:
             logging.warning("%s: skipped: %s", path, problem)
             SKIPPED.inc()
