@@ -16,11 +16,12 @@ archive that unpacks to gigabytes cannot fill memory.
 from __future__ import annotations
 
 import io
-import tarfile
+import lzma
 import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
+from components.tar_stream import TarFormatError, TarStream, open_archive
 from tfxp_contract.errors import ExplainedError
 
 MAX_BAD_SHARE = 0.01
@@ -95,13 +96,16 @@ def read_archive(path: str, content: str, labels: Sequence[str], extensions: Seq
     # A slice takes an equal share of every class: archives list one class after another.
     quota = -(-limit // len(labels)) if limit else None
     taken = dict.fromkeys(labels, 0)
+    suffixes = tuple(extensions)
     try:
-        with tarfile.open(path, mode="r|*") as archive:
+        with open_archive(path) as stream:
+            archive = TarStream(stream)
             for member in archive:
                 if quota is not None and all(n >= quota for n in taken.values()):
                     return
                 parts = member.name.strip("/").split("/")
-                if not member.isfile() or not parts[-1].lower().endswith(tuple(extensions)) or len(parts) < 3:
+                if member.kind not in ("file", "sparse") or not parts[-1].lower().endswith(suffixes) \
+                        or len(parts) < 3:
                     continue
                 if split_folder is not None and (len(parts) < 4 or parts[-3] != split_folder):
                     continue
@@ -110,11 +114,14 @@ def read_archive(path: str, content: str, labels: Sequence[str], extensions: Seq
                     continue  # a folder that is not one of the spec's classes (e.g. IMDB's train/unsup)
                 if quota is not None and taken[label] >= quota:
                     continue
+                if member.kind == "sparse":
+                    report.skipped.append(f"{member.name}: a GNU sparse file, which this reader does not unpack")
+                    continue
                 if member.size > max_member_bytes:
                     report.skipped.append(f"{member.name}: {member.size:,} bytes, over the limit of "
                                           f"{max_member_bytes:,} (archive_file_limit_mb); not read")
                     continue
-                data = archive.extractfile(member).read()
+                data = archive.read()
                 problem = check(data)
                 if problem:
                     report.skipped.append(f"{member.name}: {problem}")
@@ -122,5 +129,5 @@ def read_archive(path: str, content: str, labels: Sequence[str], extensions: Seq
                 report.read += 1
                 taken[label] += 1
                 yield Record(member.name, label, data)
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+    except (TarFormatError, EOFError, OSError, zlib.error, lzma.LZMAError) as err:
         raise ArchiveFormatError(f"{path}: not a readable tar archive ({type(err).__name__}: {err})") from None
