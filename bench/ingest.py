@@ -168,7 +168,8 @@ def _records(kind: str, input_dir: Path, encoders: str) -> dict:
             while chunk := list(itertools.islice(pairs, CHUNK)):
                 yield from record_bytes(np.stack([p for _, p, _ in chunk]), [label for _, _, label in chunk])
         return {"train": split("train-*"), "eval": split("t10k-*")}
-    from components.archive_example_gen import archive_config, record_bytes
+    from components.archive_example_gen import archive_config
+    from components.archive_reading import record_bytes
     from components.archive_records import read_archive
     c = archive_config(spec, None)
     files = read_archive(str(input_dir / "digits.tar"), "image", ARCHIVE_LABELS, (".jpg",))

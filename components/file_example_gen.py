@@ -18,7 +18,7 @@ from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components.archive_example_gen import EXTENSIONS
+from components.archive_reading import EXTENSIONS
 from components.archive_records import content_problem
 from components.delimited_rows import RawDataError
 from components.record_encoding import example_bytes

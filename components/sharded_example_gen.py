@@ -4,31 +4,22 @@ TFX's ExampleGen writes each split with however many shards the runner picks. Ou
 ``num_shards`` (and any reader settings) through the standard ``custom_config`` field, packed
 as a protobuf Struct so it survives compilation for Kubeflow / Vertex unchanged.
 
-Readers hand on **batches** of serialized records (``record_batches``), not one record per
-Beam element: Beam's own cost per element (about 100 µs on the DirectRunner, measured by
-profiling ``bench.ingest``) is then paid once per batch. The hash split and the shard writer
-work on those batches; a record's split is the one TFX's ExampleGen gives it (same hash of the
-same deterministic serialization), and each shard is one gzipped TFRecord file written by
-TensorFlow's writer, then renamed into place.
-
-Every reader counts what it reads (``RECORDS_READ``) and the writer counts what it writes;
-the run fails if the two Beam counters differ at the end, so no record is lost silently.
+The record batches, the hash split and the shard writer are in ``components.shard_writing``
+(which Beam's workers import without TensorFlow or TFX). Every reader counts what it reads
+(``RECORDS_READ``) and the writer counts what it writes; the run fails if the two Beam
+counters differ at the end, so no record is lost silently.
 """
 from __future__ import annotations
 
-import itertools
 import os
-import random
-import uuid
-from typing import Any, Dict, Iterable, Iterator, List, Union
+from typing import Any, Dict, List
 
 import apache_beam as beam
-import tensorflow as tf
 from absl import logging
 from google.protobuf import json_format, struct_pb2
 from tfx import types
 from tfx.components.example_gen import utils
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor, _PartitionFn
+from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.util import examples_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
@@ -36,107 +27,27 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.delimited_rows import RawDataError
+from components.shard_writing import (  # noqa: F401  (RECORDS_READ, record_batches: the readers' imports)
+    COUNTERS,
+    RECORDS_READ,
+    RECORDS_WRITTEN,
+    SplitBatches,
+    WriteShards,
+    record_batches,
+    split_index,
+)
 from tfxp_contract.errors import ExplainedError
 
 SHARD_FILE_PREFIX = "data_tfrecord"
-COUNTERS = "tfxp_example_gen"
-RECORDS_READ = beam.metrics.Metrics.counter(COUNTERS, "records_read")  # readers: .inc() per record
-RECORDS_WRITTEN = beam.metrics.Metrics.counter(COUNTERS, "records_written")
 
 
 class RecordCountError(ExplainedError, RuntimeError):
     """An ExampleGen wrote a different number of records than its readers read."""
 
 
-BATCH = 256  # records per Beam element
-
-
-def serialized(record: Union[tf.train.Example, bytes]) -> bytes:
-    """Deterministic, as TFX serializes a record to hash it: each record keeps its split."""
-    return record if isinstance(record, bytes) else record.SerializeToString(deterministic=True)
-
-
-def record_batches(records: Iterable[Union[tf.train.Example, bytes]], size: int = BATCH) -> Iterator[List[bytes]]:
-    """A reader's records as Beam elements: lists of ``size`` records, ``serialized`` once,
-    counted as read."""
-    batch: List[bytes] = []
-    for record in records:
-        batch.append(serialized(record))
-        if len(batch) == size:
-            RECORDS_READ.inc(size)
-            yield batch
-            batch = []
-    if batch:
-        RECORDS_READ.inc(len(batch))
-        yield batch
-
-
-class _SplitBatches(beam.DoFn):
-    """A batch -> (split index, its records of that split), by TFX's own partition function."""
-
-    def __init__(self, split_config: example_gen_pb2.SplitConfig):
-        self._config = split_config
-        self._buckets = list(itertools.accumulate(split.hash_buckets for split in split_config.splits))
-        self._by_feature = bool(split_config.partition_feature_name)
-
-    def process(self, batch: List[bytes]):
-        parts: List[List[bytes]] = [[] for _ in self._buckets]
-        for record in batch:
-            keyed = tf.train.Example.FromString(record) if self._by_feature else record
-            parts[_PartitionFn(keyed, len(self._buckets), self._buckets, self._config)].append(record)
-        for index, part in enumerate(parts):
-            if part:
-                yield index, part
-
-
-class _DealToShards(beam.DoFn):
-    """A batch -> (shard, its records), dealt round-robin from where the last batch stopped."""
-
-    def __init__(self, num_shards: int):
-        self._shards = num_shards
-
-    def setup(self):
-        self._next = random.randrange(self._shards)  # workers start apart, so small inputs spread too
-
-    def process(self, batch: List[bytes]):
-        start, self._next = self._next, (self._next + len(batch)) % self._shards
-        for offset in range(min(self._shards, len(batch))):
-            yield (start + offset) % self._shards, batch[offset::self._shards]
-
-
-def shard_path(prefix: str, shard: int, num_shards: int) -> str:
-    return f"{prefix}-{shard:05d}-of-{num_shards:05d}.gz"
-
-
-def write_shard(shard_and_parts, prefix: str, num_shards: int) -> int:
-    """Writes one shard's records (an empty shard too) as a gzipped TFRecord file: to a
-    temporary name first, so a shard file is whole or absent. Returns the count written."""
-    shard, parts = shard_and_parts
-    path = shard_path(prefix, shard, num_shards)
-    incomplete = f"{path}.incomplete-{uuid.uuid4().hex}"
-    fileio.makedirs(os.path.dirname(path))
-    count = 0
-    try:
-        with tf.io.TFRecordWriter(incomplete, tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
-            for part in parts:
-                for record in part:
-                    writer.write(record)
-                count += len(part)
-        fileio.rename(incomplete, path, overwrite=True)
-    finally:
-        if fileio.exists(incomplete):
-            fileio.remove(incomplete)
-    RECORDS_WRITTEN.inc(count)
-    return count
-
-
-@beam.ptransform_fn
-def _WriteShards(batches: beam.PCollection, prefix: str, num_shards: int):
-    every_shard = batches.pipeline | "EveryShard" >> beam.Create([(shard, []) for shard in range(num_shards)])
-    return ((batches | "Deal" >> beam.ParDo(_DealToShards(num_shards)), every_shard)
-            | "Flatten" >> beam.Flatten()
-            | "GroupByShard" >> beam.GroupByKey()
-            | "Write" >> beam.Map(write_shard, prefix, num_shards))
+def _split_batches(config: example_gen_pb2.SplitConfig) -> SplitBatches:
+    return SplitBatches([split.hash_buckets for split in config.splits], config.partition_feature_name or None,
+                        json_format.MessageToJson(config) if config.partition_feature_name else None)
 
 
 def counter_totals(result: beam.runners.runner.PipelineResult) -> Dict[str, int]:
@@ -211,8 +122,8 @@ class ShardedExampleGenExecutor(BaseExampleGenExecutor):
                              f"found {[split.name for split in input_config.splits]}")
         parts = (pipeline
                  | "InputToRecord" >> to_batches(exec_properties, input_config.splits[0].pattern)
-                 | "SplitData" >> beam.ParDo(_SplitBatches(output_config.split_config))
-                 | "BySplit" >> beam.Partition(lambda indexed, _: indexed[0], len(names)))
+                 | "SplitData" >> beam.ParDo(_split_batches(output_config.split_config))
+                 | "BySplit" >> beam.Partition(split_index, len(names)))
         return {name: part | f"Batches[{name}]" >> beam.Values() for name, part in zip(names, parts)}
 
     def Do(self, input_dict: Dict[str, List[types.Artifact]],
@@ -230,7 +141,7 @@ class ShardedExampleGenExecutor(BaseExampleGenExecutor):
                 # No reshuffle before the writer: grouping by shard spreads the writing over the
                 # workers, and on the DirectRunner a reshuffle keeps the order anyway (it cost
                 # 7-10% of IDX ingest; bench.ingest). Training input shuffles.
-                _ = batches | f"Write[{split}]" >> _WriteShards(
+                _ = batches | f"Write[{split}]" >> WriteShards(
                     os.path.join(artifact_utils.get_split_uri(examples, split), SHARD_FILE_PREFIX), num_shards)
         totals = counter_totals(pipeline.result)
         logging.info("%s: %d records read, %d written", exec_properties["input_base"],

@@ -1,11 +1,15 @@
 """The batched hash split and shard writer every ExampleGen of ours shares, on real records."""
+import subprocess
+import sys
+
 import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.base_example_gen_executor import _PartitionFn
 from tfx.proto import example_gen_pb2
 
 from components.delimited_rows import read_rows, to_example
-from components.sharded_example_gen import _DealToShards, _SplitBatches, _WriteShards, record_batches, shard_path
+from components.shard_writing import DealToShards, WriteShards, record_batches, shard_path, tfrecord_frames
+from components.sharded_example_gen import _split_batches
 from pipelines.pipeline import split_configs
 from tfxp_contract.dataset_spec import load_spec
 
@@ -27,7 +31,8 @@ def test_each_record_keeps_the_split_tfx_gives_it(data_dir):
     _, output_config = split_configs(load_spec("house_votes"))
     by_party = example_gen_pb2.SplitConfig(splits=output_config.split_config.splits, partition_feature_name="party")
     for config in (output_config.split_config, by_party):
-        splitter = _SplitBatches(config)
+        splitter = _split_batches(config)
+        splitter.setup()
         ours = {}
         for batch in record_batches(examples, size=100):
             for index, part in splitter.process(batch):
@@ -41,7 +46,7 @@ def test_each_record_keeps_the_split_tfx_gives_it(data_dir):
 
 
 def test_records_are_dealt_evenly_from_where_the_last_batch_stopped():
-    deal = _DealToShards(3)
+    deal = DealToShards(3)
     deal.setup()
     dealt = {}
     for batch in ([b"a", b"b"], [b"c", b"d", b"e", b"f", b"g"]):
@@ -55,8 +60,25 @@ def test_every_shard_is_written_whole_even_an_empty_one(tmp_path, data_dir):
     records = [e.SerializeToString() for e in _house_votes(data_dir)][:5]
     prefix = str(tmp_path / "split" / "data_tfrecord")
     with beam.Pipeline() as pipeline:
-        _ = pipeline | beam.Create([records]) | _WriteShards(prefix, 8)  # 5 records, 8 shards
+        _ = pipeline | beam.Create([records]) | WriteShards(prefix, 8)  # 5 records, 8 shards
     files = sorted(p.name for p in (tmp_path / "split").iterdir())
     assert files == sorted(shard_path("data_tfrecord", shard, 8) for shard in range(8))  # nothing half-written left
     written = [r.numpy() for r in tf.data.TFRecordDataset([str(tmp_path / "split" / f) for f in files], "GZIP")]
     assert sorted(written) == sorted(records)
+
+
+def test_records_are_framed_byte_for_byte_as_tensorflow_writes_them(tmp_path, data_dir):
+    records = [e.SerializeToString() for e in _house_votes(data_dir)][:50] + [b"", bytes(range(256)) * 300]
+    with tf.io.TFRecordWriter(str(tmp_path / "tf.tfrecord")) as writer:
+        for record in records:
+            writer.write(record)
+    assert tfrecord_frames(records) == (tmp_path / "tf.tfrecord").read_bytes()
+
+
+def test_beam_workers_import_the_readers_and_the_writer_without_tensorflow_or_tfx():
+    """A worker imports the module of each DoFn it runs: these must not pull in TensorFlow or
+    TFX (seconds of every worker's start; see components/shard_writing.py)."""
+    code = ("import sys, components.shard_writing, components.archive_reading; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tfx', 'keras', 'tf_keras'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
