@@ -157,7 +157,7 @@ def _records(kind: str, input_dir: Path, encoders: str) -> dict:
         rows = read_rows(spec, str(input_dir / "masses.csv"))
         return {"all": (_naive_example(row) if naive else row_bytes(row) for row in rows)}
     if kind == "idx":
-        from components.idx_example_gen import CHUNK, record_bytes
+        from components.idx_reading import CHUNK, record_bytes
         from components.idx_records import find_pair, read_pairs
 
         def split(pattern: str):

@@ -4,10 +4,11 @@ Each input split's pattern matches one images file and one labels file (told apa
 headers), e.g. ``train-*-ubyte.gz`` and ``t10k-*-ubyte.gz`` keep the published train/test
 split. Every record becomes a tf.Example with the image as PNG bytes (``image``, what a
 client would send to the served model) and the label as text (``label``, e.g. ``b"7"``).
+The Beam steps are in ``components.idx_reading``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 import numpy as np
@@ -16,48 +17,13 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.idx_records import find_pair, read_pairs
-from components.record_encoding import example_bytes, png_batch
-from components.sharded_example_gen import RECORDS_READ, ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
-
-IMAGE_KEY = "image"
-LABEL_KEY = "label"
-
-
-def record_bytes(pixels: np.ndarray, labels: Sequence[Optional[int]]) -> List[bytes]:
-    """Images [n, ...] uint8 and their labels -> serialized tf.Examples: the image as PNG bytes,
-    the label as text (none where a label is None)."""
-    return [example_bytes({IMAGE_KEY: png, LABEL_KEY: None if label is None else str(label).encode()})
-            for png, label in zip(png_batch(pixels), labels)]
+from components.idx_reading import PairToRecords, record_bytes
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 
 
 def to_example(pixels: np.ndarray, label: Optional[int]) -> tf.train.Example:
     """One image's record as a tf.Example (what a client would send to the served model)."""
     return tf.train.Example.FromString(record_bytes(pixels[None], [label])[0])
-
-
-CHUNK = 1000  # images per Beam element between the (sequential) reader and the (parallel) encoders
-
-
-def _read_chunks(files: list, limit: Optional[int], labelled: bool):
-    """The split's raw records, ``CHUNK`` at a time: (pixels [n, ...] uint8, labels or None)."""
-    images, labels = find_pair(files, labelled)
-    pixels, classes = [], []
-    for _, image, label in read_pairs(images, labels, limit):
-        pixels.append(image)
-        classes.append(label)
-        if len(pixels) == CHUNK:
-            RECORDS_READ.inc(CHUNK)
-            yield np.stack(pixels), classes
-            pixels, classes = [], []
-    if pixels:
-        RECORDS_READ.inc(len(pixels))
-        yield np.stack(pixels), classes
-
-
-def _encode_chunk(chunk) -> List[bytes]:
-    """A chunk of raw records (counted as read) -> one batch of serialized tf.Examples."""
-    return record_bytes(*chunk)
 
 
 @beam.ptransform_fn
@@ -67,13 +33,7 @@ def _IdxToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], spli
     config = unpack_config(exec_properties)
     files = matching_files(exec_properties["input_base"], split_pattern)
     limit = int(config["max_examples"]) if config.get("max_examples") else None
-    # The pair is read by one worker (gzip cannot seek), streaming, in chunks of raw pixels;
-    # the PNG encoding, most of the work, is spread over every worker after a reshuffle.
-    return (pipeline
-            | "Pair" >> beam.Create([files])
-            | "Read" >> beam.FlatMap(_read_chunks, limit, bool(config.get("labelled", True)))
-            | "Spread" >> beam.Reshuffle()
-            | "Encode" >> beam.Map(_encode_chunk))
+    return pipeline | PairToRecords(files, limit, bool(config.get("labelled", True)))
 
 
 class Executor(ShardedExampleGenExecutor):

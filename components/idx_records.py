@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional, Tuple
 
 import numpy as np
-import tensorflow as tf
 
+from components.input_files import open_input
 from tfxp_contract.errors import ExplainedError
 
 UNSIGNED_BYTE = 0x08
@@ -49,9 +49,10 @@ class IdxHeader:
         return math.prod(self.record_shape)  # Python ints: a lying header cannot overflow it
 
 
-def _open(path: str) -> BinaryIO:
-    raw = tf.io.gfile.GFile(path, "rb")  # local paths and gs:// alike
-    return gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
+@contextlib.contextmanager
+def _open(path: str) -> Iterator[BinaryIO]:
+    with open_input(path) as raw:  # local paths and gs:// alike
+        yield gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
 
 
 def read_header(stream: BinaryIO, path: str) -> IdxHeader:
