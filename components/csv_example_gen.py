@@ -5,6 +5,7 @@ one takes column names and types from the dataset spec, streams each file line b
 fails with the file and line of the first bad row. A plain-text file over
 ``delimited_rows.RANGE_BYTES`` is read in byte ranges spread over the workers (a bad row is
 then named by its file and byte offset), so one large CSV does not wait on one worker.
+The Beam step that parses is in ``components.csv_reading``.
 """
 from __future__ import annotations
 
@@ -12,41 +13,14 @@ from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 import tensorflow as tf
-from absl import logging
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.delimited_rows import RANGE_BYTES, byte_ranges, header_row, read_range, read_rows, row_bytes
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
+from components.csv_reading import ParseRange
+from components.delimited_rows import RANGE_BYTES, byte_ranges
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
-
-
-class _ParseRange(beam.DoFn):
-    """(path, start, end, size) -> the rows whose first byte lies in [start, end) as batches of
-    serialized tf.Examples."""
-
-    def __init__(self, spec_json: str, label_optional: bool = False):
-        self._spec_json = spec_json
-        self._label_optional = label_optional
-        self._out_of_range = beam.metrics.Metrics.counter("csv_example_gen", "out_of_range_values")
-
-    def setup(self):
-        self._spec = spec_from_json(self._spec_json)
-
-    def process(self, element):
-        path, start, end, size = element
-
-        def out_of_range(column: str, value: float) -> None:
-            self._out_of_range.inc()
-            logging.warning("%s: %s=%s is outside the documented range; treated as missing", path, column, value)
-
-        if (start, end) == (0, size):  # the whole file: read with line numbers
-            rows = read_rows(self._spec, path, out_of_range, self._label_optional)
-        else:
-            rows = read_range(self._spec, path, start, end, header_row(self._spec, path), out_of_range,
-                              self._label_optional)
-        yield from record_batches(row_bytes(row) for row in rows)
 
 
 def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYTES) -> list[tuple[str, int, int, int]]:
@@ -67,7 +41,7 @@ def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], spli
     return (pipeline
             | "Ranges" >> beam.Create(file_ranges(files, splittable, int(config.get("range_bytes") or RANGE_BYTES)))
             | "SpreadRanges" >> beam.Reshuffle()
-            | "Parse" >> beam.ParDo(_ParseRange(config["spec"], bool(config.get("label_optional")))))
+            | "Parse" >> beam.ParDo(ParseRange(config["spec"], bool(config.get("label_optional")))))
 
 
 class Executor(ShardedExampleGenExecutor):

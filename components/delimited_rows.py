@@ -12,13 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
-import tensorflow as tf
-
+from components.input_files import open_input
 from components.record_encoding import example_bytes
 from tfxp_contract.dataset_spec import Column, DatasetSpec, RawValue
 from tfxp_contract.errors import ExplainedError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 class RawDataError(ExplainedError, ValueError):
@@ -103,8 +105,8 @@ def read_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callable[[
     if spec.format == "parquet":
         yield from _parquet_rows(spec, path, on_out_of_range, label_optional)
         return
-    with tf.io.gfile.GFile(path, "r") as text:  # GFile: local paths and gs:// alike
-        reader = csv.reader(_without_bom(text), delimiter=spec.delimiter)
+    with open_input(path) as stream:  # local paths and gs:// alike
+        reader = csv.reader(_without_bom(_text_lines(stream)), delimiter=spec.delimiter)
         rows = 0
         order = None
         try:
@@ -144,7 +146,7 @@ def read_range(spec: DatasetSpec, path: str, start: int, end: int, order: Option
     the byte offset of the row (a line number would need every byte before it). ``order``:
     the header's, read once for the file (``header_row``); the header row itself is skipped.
     A row is one line: a quoted field holding a line break cannot be split this way."""
-    with tf.io.gfile.GFile(path, "rb") as f:
+    with open_input(path) as f:
         if start > 0:
             f.seek(start - 1)
             if f.read(1) != b"\n":
@@ -156,7 +158,7 @@ def read_range(spec: DatasetSpec, path: str, start: int, end: int, order: Option
             if not line:
                 break
             where = f"{path}: row at byte {position:,}"
-            position = f.tell()  # not len(line): GFile's readline drops the \r of a CRLF end
+            position = f.tell()
             if skip_header:
                 skip_header = False
                 continue
@@ -177,8 +179,8 @@ def header_row(spec: DatasetSpec, path: str) -> Optional[HeaderOrder]:
     """The column order a file's header row gives (None without ``header: true``)."""
     if not spec.header:
         return None
-    with tf.io.gfile.GFile(path, "r") as text:
-        fields = next(csv.reader(_without_bom(text), delimiter=spec.delimiter), [])
+    with open_input(path) as stream:
+        fields = next(csv.reader(_without_bom(_text_lines(stream)), delimiter=spec.delimiter), [])
     return header_order(spec, fields, f"{path}:1")
 
 
@@ -199,7 +201,7 @@ def _parquet_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callab
     wanted = [c.name for c in spec.columns]
     rows = 0
     # Parquet needs random access: a local file is opened in place, a gs:// one read whole.
-    source = path if "://" not in path else io.BytesIO(tf.io.gfile.GFile(path, "rb").read())
+    source = path if "://" not in path else io.BytesIO(open_input(path).read())
     try:
         parquet = pq.ParquetFile(source)
     except (pyarrow.ArrowException, OSError) as err:
@@ -219,6 +221,13 @@ def _parquet_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callab
         raise RawDataError(f"{path}: file has no data rows")
 
 
+def _text_lines(stream) -> Iterator[str]:
+    """A binary file's lines ("\n" ends them, a CRLF's "\r" stays for csv) decoded one at a
+    time, so a byte that is not UTF-8 is reported at its own line."""
+    for line in stream:
+        yield line.decode("utf-8")
+
+
 def _without_bom(lines: Iterator[str]) -> Iterator[str]:
     for i, line in enumerate(lines):
         yield line.removeprefix("\ufeff") if i == 0 else line
@@ -232,4 +241,5 @@ def row_bytes(row: dict[str, RawValue]) -> bytes:
 
 def to_example(row: dict[str, RawValue]) -> tf.train.Example:
     """``row_bytes`` as a tf.Example."""
+    import tensorflow as tf  # here, not at the top: Beam's workers import this module
     return tf.train.Example.FromString(row_bytes(row))

@@ -6,52 +6,22 @@ takes it (``image``: the file's bytes; ``text``: its UTF-8 text) and the file's 
 ``SOURCE_FILE_FEATURE``. Files whose extension is not one of the family's are left alone;
 a file that does not decode (or is not UTF-8, or is empty, or is over the spec's
 ``archive_file_limit_mb``) is logged by name and skipped; if none is usable the run stops.
+The Beam step that reads is in ``components.file_reading``.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
-from absl import logging
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
-from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
 from components.archive_reading import EXTENSIONS
-from components.archive_records import content_problem
 from components.delimited_rows import RawDataError
-from components.record_encoding import example_bytes
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, record_batches, unpack_config
+from components.file_reading import ReadFile
+from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec
-from tfxp_contract.names import SOURCE_FILE_FEATURE
-
-SKIPPED = beam.metrics.Metrics.counter("file_example_gen", "skipped_files")
-
-
-def file_example(feature: str, content: bytes, path: str) -> bytes:
-    """A file's record as a serialized tf.Example: its content and its path."""
-    return example_bytes({feature: content, SOURCE_FILE_FEATURE: path.encode()})
-
-
-class _ReadFile(beam.DoFn):
-    def __init__(self, config: dict):
-        self._config = config
-
-    def process(self, path: str):
-        c = self._config
-        size = fileio.stat(path).length
-        if size > int(c["max_file_bytes"]):
-            problem = f"{size:,} bytes, over the limit of {int(c['max_file_bytes']):,} (archive_file_limit_mb)"
-        else:
-            with fileio.open(path, "rb") as f:
-                content = f.read()
-            problem = content_problem(c["content"], content)
-        if problem:
-            logging.warning("%s: skipped: %s", path, problem)
-            SKIPPED.inc()
-            return
-        yield from record_batches([file_example(c["feature"], content, path)])  # a file is a batch
 
 
 @beam.ptransform_fn
@@ -67,7 +37,7 @@ def _FilesToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], sp
     return (pipeline
             | "Files" >> beam.Create(files)
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(_ReadFile(config)))
+            | "Read" >> beam.ParDo(ReadFile(config)))
 
 
 class Executor(ShardedExampleGenExecutor):

@@ -7,6 +7,7 @@ Dataflow), read as stored (no decompression by file name: the readers decompress
 """
 from __future__ import annotations
 
+import os
 from typing import BinaryIO
 
 
@@ -16,3 +17,11 @@ def open_input(path: str) -> BinaryIO:
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def input_size(path: str) -> int:
+    """The file's size in bytes (local or with a scheme)."""
+    if "://" not in path:
+        return os.path.getsize(path)
+    from apache_beam.io.filesystems import FileSystems
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes

@@ -78,7 +78,8 @@ def test_records_are_framed_byte_for_byte_as_tensorflow_writes_them(tmp_path, da
 def test_beam_workers_import_the_readers_and_the_writer_without_tensorflow_or_tfx():
     """A worker imports the module of each DoFn it runs: these must not pull in TensorFlow or
     TFX (seconds of every worker's start; see components/shard_writing.py)."""
-    code = ("import sys, components.shard_writing, components.archive_reading, components.idx_reading; "
+    modules = ["shard_writing", "archive_reading", "idx_reading", "csv_reading", "file_reading"]
+    code = (f"import sys; import {', '.join('components.' + m for m in modules)}; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tfx', 'keras', 'tf_keras'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
