@@ -6,8 +6,8 @@ Inputs (generated from the mirror's real files into a temporary folder):
 - ``csv``: mammographic's rows repeated to ``--csv-rows`` (default 1,000,000) in ONE file;
 - ``idx``: MNIST's training images repeated to ``--idx-images`` (default 300,000) as one IDX
   pair, the test pair as the eval split;
-- ``archive``: a tar of ``--archive-files`` (default 60,000, at most that) small JPEGs in
-  class folders (MNIST's training digits), one archive.
+- ``archive``: a tar of ``--archive-files`` (default 240,000) small JPEGs in class folders
+  (MNIST's training digits, repeated), one archive.
 
 Four ways, each writing gzipped TFRecords (train/eval by the same kind of split):
 - the naive loop, the baseline of every ratio: one process reads with the ExampleGens' own
@@ -87,18 +87,20 @@ def make_idx(data_dir: str, folder: Path, images: int) -> Path:
 
 
 def make_archive(data_dir: str, folder: Path, files: int) -> Path:
+    """MNIST's training digits as JPEGs in class folders, repeated (each copy its own file
+    name) up to ``files``."""
     from PIL import Image
 
     from components.idx_records import read_pairs
     source = Path(data_dir) / "mnist"
     folder.mkdir(parents=True)
+    images, labels = str(source / "train-images-idx3-ubyte.gz"), str(source / "train-labels-idx1-ubyte.gz")
+    copies = itertools.chain.from_iterable(read_pairs(images, labels) for _ in itertools.count())
     with tarfile.open(folder / "digits.tar", "w") as tar:
-        pairs = read_pairs(str(source / "train-images-idx3-ubyte.gz"), str(source / "train-labels-idx1-ubyte.gz"),
-                           limit=files)
-        for index, pixels, label in pairs:
+        for number, (_, pixels, label) in enumerate(itertools.islice(copies, files)):
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
-            info = tarfile.TarInfo(f"digits/{label}/{index:06d}.jpg")
+            info = tarfile.TarInfo(f"digits/{label}/{number:07d}.jpg")
             info.size = buffer.tell()
             buffer.seek(0)
             tar.addfile(info, buffer)
@@ -308,7 +310,7 @@ def main(argv=None) -> None:
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--idx-images", type=int, default=300_000)
-    parser.add_argument("--archive-files", type=int, default=60_000)
+    parser.add_argument("--archive-files", type=int, default=240_000)
     parser.add_argument("--results", default=str(RESULTS), help="folder for ingest.json and ingest.md")
     parser.add_argument("--one", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--way", choices=WAYS, help=argparse.SUPPRESS)
@@ -319,8 +321,6 @@ def main(argv=None) -> None:
         return _one(args)
     if not args.data_dir:
         parser.error("--data-dir (or TFXP_DATA_DIR) is needed: the inputs are made from a local mirror")
-    if args.archive_files > 60_000:
-        parser.error("--archive-files: at most 60,000 (the archive holds each MNIST training digit once)")
     sizes = {"csv": f"{args.csv_rows:,} rows, one file", "idx": f"{args.idx_images:,} + 10,000 images",
              "archive": f"{args.archive_files:,} JPEGs, one tar"}
     makers = {"csv": (make_csv, args.csv_rows), "idx": (make_idx, args.idx_images),
