@@ -27,15 +27,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.delimited_rows import RawDataError
-from components.shard_writing import (  # noqa: F401  (RECORDS_READ, record_batches: the readers' imports)
-    COUNTERS,
-    RECORDS_READ,
-    RECORDS_WRITTEN,
-    SplitBatches,
-    WriteShards,
-    record_batches,
-    split_index,
-)
+from components.shard_writing import COUNTERS, SplitBatches, WriteShards, split_index
 from tfxp_contract.errors import ExplainedError
 
 SHARD_FILE_PREFIX = "data_tfrecord"

@@ -17,7 +17,8 @@ from tfx.utils import proto_utils
 
 from components.idx_example_gen import Executor
 from components.idx_records import IdxFormatError, find_pair, read_pairs
-from components.sharded_example_gen import RECORDS_READ, RECORDS_WRITTEN, RecordCountError, check_counts, counter_totals, pack_config
+from components.shard_writing import RECORDS_READ, RECORDS_WRITTEN
+from components.sharded_example_gen import RecordCountError, check_counts, counter_totals, pack_config
 from infra.dataflow import direct_runner_args
 
 SPLITS = example_gen_pb2.Input(splits=[
