@@ -22,7 +22,7 @@ measurement runs in its own process: its time counts from reading to the last re
 children (the Beam workers), summed. Columns: records/s, ratio to the naive loop (above 1:
 faster than the loop), 2 workers ÷ 1 worker, peak memory, load.
 
-  python -m bench.ingest --data-dir ../shared/datasets           # ~10 min on 2 cores
+  python -m bench.ingest --data-dir ../shared/datasets           # ~18 min on 2 cores
   python -m bench.ingest --data-dir ../shared/datasets --kinds idx --idx-images 100000
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ wall time (start to exit), the Trainer's own time from ML Metadata, the time out
 peak resident memory of the process and its children (summed, sampled every 0.2 s), the
 machine's load average. The ratio is ours ÷ the template's median wall time: below 1 is faster.
 
-  python -m bench.overhead --data-dir ../shared/datasets            # ~6 min on 2 cores
+  python -m bench.overhead --data-dir ../shared/datasets            # ~13 min on 2 cores
   python -m bench.overhead --data-dir ../shared/datasets --datasets mammographic --repeats 1
 """
 from __future__ import annotations

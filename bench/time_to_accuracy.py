@@ -10,7 +10,7 @@ from ExampleGen to the push), peak resident memory of the process and its childr
 machine's load. The ratio is the pipeline's wall time ÷ the reference's: below 1, the pipeline
 got its accuracy sooner than the script got its own.
 
-  python -m bench.time_to_accuracy --data-dir ../shared/datasets             # ~35 min on 2 cores
+  python -m bench.time_to_accuracy --data-dir ../shared/datasets             # ~20-35 min on 2 cores
   python -m bench.time_to_accuracy --data-dir ../shared/datasets --tasks imdb
 """
 from __future__ import annotations
