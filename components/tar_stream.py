@@ -91,9 +91,11 @@ def _pax(data: bytes, offset: int) -> dict:
     while pos < len(data) and data[pos:pos + 1] not in (b"\0", b""):
         space = data.find(b" ", pos)
         try:
-            length = int(data[pos:space])
+            length = int(data[pos:space]) if space > pos else 0
         except ValueError:
-            raise TarFormatError(f"a damaged pax header at offset {offset}") from None
+            length = 0
+        if space < 0 or length <= space - pos:  # no length, or one too short to hold itself
+            raise TarFormatError(f"a damaged pax header at offset {offset}")
         key, _, value = data[space + 1:pos + length - 1].partition(b"=")
         records[key.decode("utf-8", "replace")] = value
         pos += length
@@ -179,6 +181,8 @@ class TarStream:
             if "path" in pax:
                 name = pax["path"].decode("utf-8", "replace")
             if "size" in pax:
+                if not pax["size"].isdigit():
+                    raise TarFormatError(f"a damaged pax header before offset {offset} (size {pax['size'][:20]!r})")
                 size = int(pax["size"])
             stored = 0 if kind in _NO_DATA_TYPES else size  # as tarfile: unknown types have data
             if kind == b"\0" and name.endswith("/"):

@@ -142,3 +142,17 @@ def test_unread_members_are_skipped_and_reading_twice_is_refused(tmp_path):
         assert tar.read() == b"second"
         with pytest.raises(RuntimeError, match="once per member"):
             tar.read()
+
+
+@pytest.mark.parametrize("record", [b"0 path=x\n", b"path=x\n", b"12 size=ten\n"])
+def test_a_damaged_pax_header_says_so(tmp_path, record):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("flower_photos/daisy/" + "é" * 3 + ".jpg")  # a non-ASCII name: a pax header
+        tar.addfile(info)
+    data = buffer.getvalue()
+    assert data[156:157] == b"x"
+    size = int(data[124:136].strip(b"\0 "), 8)
+    damaged = data[:512] + record.ljust(size, b"\n")[:size] + data[512 + size:]
+    with pytest.raises(TarFormatError, match="damaged pax header"):
+        _ours_from_bytes(tmp_path, damaged)
