@@ -12,20 +12,20 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
-import tensorflow as tf
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.csv_reading import ParseRange
 from components.delimited_rows import RANGE_BYTES, byte_ranges
+from components.input_files import input_size
 from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
 from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
 
 
 def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYTES) -> list[tuple[str, int, int, int]]:
     """(path, start, end, size) for each range of each file (a file is one range unless splittable)."""
-    sized = [(path, tf.io.gfile.stat(path).length) for path in files]
+    sized = [(path, input_size(path)) for path in files]
     return [(path, start, end, size) for path, size in sized
             for start, end in (byte_ranges(path, size, range_bytes) if splittable else [(0, size)])]
 

@@ -201,7 +201,11 @@ def _parquet_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callab
     wanted = [c.name for c in spec.columns]
     rows = 0
     # Parquet needs random access: a local file is opened in place, a gs:// one read whole.
-    source = path if "://" not in path else io.BytesIO(open_input(path).read())
+    if "://" in path:
+        with open_input(path) as remote:
+            source = io.BytesIO(remote.read())
+    else:
+        source = path
     try:
         parquet = pq.ParquetFile(source)
     except (pyarrow.ArrowException, OSError) as err:
