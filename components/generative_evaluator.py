@@ -37,6 +37,7 @@ from tfx.utils import io_utils, path_utils
 from components.atomic_pusher import served_versions
 from components.generative_metrics import check, class_shares, frechet_distance, verdict
 from components.record_encoding import png_batch
+from components.served_baseline import SERVED_VERSION, served_version
 from tfxp_contract.dataset_spec import GENERATIVE_METRICS, DatasetSpec, spec_from_json
 from tfxp_contract.names import (
     DECODE_SIGNATURE,
@@ -284,21 +285,24 @@ def GenerativeEvaluator(examples: InputArtifact[Examples], model: InputArtifact[
                         evaluation: OutputArtifact[ModelEvaluation], blessing: OutputArtifact[ModelBlessing],
                         spec_json: Parameter[str], baseline_model: InputArtifact[Model] = None,
                         classifier_serving_root: Parameter[str] = "", code_version: Parameter[str] = "") -> None:
-    """Blesses a generative model on the spec's bounds and the last blessed model
+    """Blesses a generative model on the spec's bounds and the model served now (``baseline_model``)
     (``classifier_serving_root``: where the spec's evaluation_classifier is pushed;
     ``code_version``: cache key only)."""
     spec = spec_from_json(spec_json)
     fileio.makedirs(evaluation.uri)
+    if baseline_model and not served_version(baseline_model):
+        baseline_model = None  # nothing was served: the first run has no baseline
     result = evaluate(spec, examples.uri, path_utils.serving_model_path(model.uri),
                       path_utils.serving_model_path(baseline_model.uri) if baseline_model else None, evaluation.uri,
                       classifier_serving_root)
     _write(evaluation.uri, GENERATIVE_EVALUATION_FILE, json.dumps(result, indent=1))
     logging.info("GenerativeEvaluator: %s", result["verdict"])
-    # The properties TFX's Evaluator sets: LatestBlessedModelStrategy and the Pusher read them.
+    # The properties TFX's Evaluator sets (the Pusher reads the blessing).
     blessing.set_string_custom_property("current_model", model.uri)
     blessing.set_int_custom_property("current_model_id", model.id)
     if baseline_model:
         blessing.set_string_custom_property("baseline_model", baseline_model.uri)
         blessing.set_int_custom_property("baseline_model_id", baseline_model.id)
+        blessing.set_string_custom_property(SERVED_VERSION, served_version(baseline_model))
     blessing.set_int_custom_property("blessed", int(result["blessed"]))
     io_utils.write_string_file(os.path.join(blessing.uri, "BLESSED" if result["blessed"] else "NOT_BLESSED"), "")

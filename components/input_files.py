@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 def open_input(path: str) -> BinaryIO:
     if "://" not in path:
-        return open(path, "rb")
+        return open(path, "rb")  # local: a path without a scheme
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
@@ -22,6 +22,6 @@ def open_input(path: str) -> BinaryIO:
 def input_size(path: str) -> int:
     """The file's size in bytes (local or with a scheme)."""
     if "://" not in path:
-        return os.path.getsize(path)
+        return os.path.getsize(path)  # local: a path without a scheme
     from apache_beam.io.filesystems import FileSystems
     return FileSystems.match([path])[0].metadata_list[0].size_in_bytes

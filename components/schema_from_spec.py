@@ -15,6 +15,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.types.standard_artifacts import ExampleStatistics, Schema
 
@@ -62,4 +63,5 @@ def SchemaFromSpec(statistics: InputArtifact[ExampleStatistics], schema: OutputA
     # No fixed shapes: every feature parses as VarLen, so Transform and the serving
     # signature accept rows and requests where a value is missing.
     inferred = tfdv.infer_schema(stats, infer_feature_shape=False)
+    fileio.makedirs(schema.uri)  # an object store has no folders to find; a file system needs this one
     tfdv.write_schema_text(tighten_schema(inferred, spec), os.path.join(schema.uri, SCHEMA_FILE))

@@ -182,9 +182,10 @@ def started_ahead() -> Iterator[None]:
 def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: int, work_dir: str,
                            timeout_seconds: float = 600, task: str = "classification") -> ServingResult:
     """``probe`` in a new Python process (the one started ahead if there is one still waiting);
-    a crash or a hang there is a failed check too."""
+    a crash or a hang there is a failed check too. ``work_dir``: where the sample is written
+    (the executor's temporary folder: on the cloud an object-store URI, which TensorFlow opens)."""
     import tensorflow as tf
-    os.makedirs(work_dir, exist_ok=True)
+    tf.io.gfile.makedirs(work_dir)
     sample_file = os.path.join(work_dir, "serving_check_sample.tfrecord")
     with tf.io.TFRecordWriter(sample_file) as writer:
         for example in examples:

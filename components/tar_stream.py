@@ -22,11 +22,14 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional
 
+from components.input_files import open_input
+
 BLOCK = 512
 _FILE_TYPES = (b"0", b"\0", b"7")
 _NO_DATA_TYPES = (b"1", b"2", b"3", b"4", b"5", b"6")  # links, devices, directories, FIFOs
 _SKIP_CHUNK = 1 << 20
-_MAGIC = ((b"\x1f\x8b", gzip.GzipFile), (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
+_MAGIC = ((b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")), (b"BZh", bz2.BZ2File),
+          (b"\xfd7zXZ\x00", lzma.LZMAFile))
 
 
 class TarFormatError(ValueError):
@@ -44,14 +47,27 @@ class Entry:
         return self.kind == "file"
 
 
+class _Buffered(io.BufferedReader):
+    """A (decompressing) stream over ``raw``, buffered; closing it closes ``raw`` too."""
+
+    def __init__(self, stream: BinaryIO, raw: BinaryIO):
+        super().__init__(stream, buffer_size=1 << 20)
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
 def open_archive(path: str) -> BinaryIO:
-    """The file, decompressed if its first bytes say gzip, bzip2 or xz."""
-    with open(path, "rb") as raw:
-        head = raw.read(6)
-    for magic, opener in _MAGIC:
-        if head.startswith(magic):
-            return io.BufferedReader(opener(path), buffer_size=1 << 20)  # opened by name: closes it
-    return open(path, "rb", buffering=1 << 20)
+    """The file (a local path, or a URL such as gs://), decompressed if its first bytes say
+    gzip, bzip2 or xz."""
+    with open_input(path) as peek:
+        head = peek.read(6)
+    raw = open_input(path)
+    return _Buffered(next((opener(raw) for magic, opener in _MAGIC if head.startswith(magic)), raw), raw)
 
 
 def _text(field: bytes) -> str:

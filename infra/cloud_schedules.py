@@ -70,18 +70,49 @@ def kfp_cron(cron: str) -> str:
     return f"0 {fields}"
 
 
-def create_vertex_schedule(job, config: CloudConfig, cron: str, max_concurrent_runs: int = 1,
-                           display_name: Optional[str] = None) -> str:
+def vertex_schedule(job, config: CloudConfig, display_name: str):
+    """The PipelineJobSchedule for ``job``, not created yet (built offline)."""
     from google.cloud import aiplatform
 
+    with cloud_call(f"a Vertex AI schedule (project {config.project}, region {config.region})"):
+        return aiplatform.PipelineJobSchedule(pipeline_job=job, display_name=display_name, project=config.project,
+                                              location=config.region, credentials=job.credentials)
+
+
+def create_vertex_schedule(job, config: CloudConfig, cron: str, display_name: str, max_concurrent_runs: int = 1) -> str:
+    """``display_name``: the schedule's (a job has none of its own before it is created)."""
     check_cron(cron)
+    schedule = vertex_schedule(job, config, display_name)
     with cloud_call(f"creating a Vertex AI schedule (project {config.project}, region {config.region})"):
-        schedule = aiplatform.PipelineJobSchedule(
-            pipeline_job=job, display_name=display_name or f"{job.display_name}-schedule",
-            project=config.project, location=config.region, credentials=job.credentials)
         schedule.create(cron=cron, max_concurrent_run_count=max_concurrent_runs,
                         service_account=config.service_account or None)
         return schedule.resource_name
+
+
+def vertex_schedule_request(job, config: CloudConfig, cron: str, display_name: str,
+                            max_concurrent_runs: int = 1) -> dict:
+    """What ``create_vertex_schedule`` would send: the Schedule as ``create`` completes it."""
+    from google.protobuf import json_format
+
+    from infra.submit import compact_spec
+
+    check_cron(cron)
+    schedule = vertex_schedule(job, config, display_name)._gca_resource
+    schedule.cron = cron
+    schedule.max_concurrent_run_count = max_concurrent_runs
+    if config.service_account:
+        schedule.create_pipeline_job_request.pipeline_job.service_account = config.service_account
+    request = json_format.MessageToDict(type(schedule).pb(schedule))
+    pipeline_job = request["createPipelineJobRequest"]["pipelineJob"]
+    pipeline_job["pipelineSpec"] = compact_spec(pipeline_job.get("pipelineSpec", {}))
+    return {"parent": f"projects/{config.project}/locations/{config.region}", "schedule": request}
+
+
+def kfp_recurring_run_request(name: str, cron: str, parameter_values: dict, max_concurrent_runs: int = 1,
+                              experiment: str = "tfxp") -> dict:
+    """What ``create_kfp_recurring_run`` would send."""
+    return {"display_name": name, "experiment": experiment, "cron_expression": kfp_cron(cron),
+            "max_concurrency": max_concurrent_runs, "no_catchup": True, "parameters": parameter_values}
 
 
 def list_vertex_schedules(config: CloudConfig, credentials=None) -> list[Schedule]:

@@ -71,9 +71,11 @@ def check_run_name(name: Optional[str]) -> Optional[str]:
 
 
 def vertex_pipeline_job(config: CloudConfig, template_path: str, pipeline_name: str,
-                        parameter_values: Optional[dict] = None, enable_caching: bool = True, credentials=None,
-                        run_name: Optional[str] = None, labels: Optional[dict] = None):
-    """The Vertex AI PipelineJob for a compiled spec; building it validates the spec offline."""
+                        parameter_values: Optional[dict] = None, enable_caching: Optional[bool] = None,
+                        credentials=None, run_name: Optional[str] = None, labels: Optional[dict] = None):
+    """The Vertex AI PipelineJob for a compiled spec; building it validates the spec offline.
+    ``enable_caching`` None keeps each task's compiled setting (the baseline task is never
+    cached); True or False would apply to every task."""
     from google.cloud import aiplatform
 
     with cloud_call(f"Vertex AI pipeline job from {template_path}"):
@@ -82,6 +84,26 @@ def vertex_pipeline_job(config: CloudConfig, template_path: str, pipeline_name: 
             display_name=pipeline_name, template_path=template_path, parameter_values=parameter_values or {},
             enable_caching=enable_caching, project=config.project, location=config.region, credentials=credentials,
             job_id=check_run_name(run_name), labels=labels or None)
+
+
+def compact_spec(spec: dict) -> dict:
+    """A PipelineSpec shortened to its name, schema and tasks, for printing a request."""
+    return {"pipelineInfo": spec.get("pipelineInfo", {}), "schemaVersion": spec.get("schemaVersion"),
+            "tasks": sorted(spec.get("root", {}).get("dag", {}).get("tasks", {})),
+            "note": "shortened: `tfxp compile` writes the whole spec"}
+
+
+def vertex_job_request(job, config: CloudConfig, experiment: Optional[str] = None) -> dict:
+    """What ``submit_vertex`` would send: the PipelineJob as ``job.submit`` completes it."""
+    from google.protobuf import json_format
+
+    resource = type(job._gca_resource).pb(job._gca_resource)
+    request = json_format.MessageToDict(resource)
+    request["pipelineSpec"] = compact_spec(request.get("pipelineSpec", {}))
+    if config.service_account:
+        request["serviceAccount"] = config.service_account
+    return {"parent": f"projects/{config.project}/locations/{config.region}", "pipelineJob": request,
+            "pipelineJobId": job.job_id, "experiment": experiment}
 
 
 def submit_vertex(job, config: CloudConfig, experiment: Optional[str] = None) -> str:
@@ -148,9 +170,26 @@ def kfp_call(what: str) -> Iterator[None]:
         raise
 
 
+def kfp_run_request(package_path: str, pipeline_name: str, parameter_values: Optional[dict] = None,
+                    experiment: Optional[str] = None, enable_caching: Optional[bool] = None,
+                    run_name: Optional[str] = None) -> dict:
+    """What ``submit_kfp`` would send, read from the package with kfp's own loader."""
+    from google.protobuf import json_format
+    from kfp.client.client import _extract_pipeline_yaml
+
+    doc = _extract_pipeline_yaml(package_path)
+    return {"display_name": check_run_name(run_name) or pipeline_name, "experiment": experiment or "tfxp",
+            "pipeline_spec": compact_spec(json_format.MessageToDict(doc.pipeline_spec)),
+            "runtime_config": {"parameters": parameter_values or {}},
+            "enable_caching": enable_caching}
+
+
 def submit_kfp(host: str, package_path: str, pipeline_name: str, parameter_values: Optional[dict] = None,
-               experiment: Optional[str] = None, enable_caching: bool = True, run_name: Optional[str] = None) -> str:
-    """Starts a run on a KFP v2 backend (in ``experiment``, default "tfxp"); returns the run id."""
+               experiment: Optional[str] = None, enable_caching: Optional[bool] = None,
+               run_name: Optional[str] = None) -> str:
+    """Starts a run on a KFP v2 backend (in ``experiment``, default "tfxp"); returns the run id.
+    ``package_path``: the PipelineSpec YAML of ``tfxp compile --target kfp``. ``enable_caching``
+    None keeps each task's compiled setting."""
     client = kfp_client(host)
     with kfp_call(f"submitting {package_path} to Kubeflow Pipelines at {host}"):
         result = client.create_run_from_pipeline_package(

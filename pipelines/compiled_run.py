@@ -1,40 +1,41 @@
-"""Executing a compiled Kubeflow v2 / Vertex AI PipelineSpec on this machine, task by task,
-the way the cloud runs it, so a wrong module path, a parameter that never reaches its
-executor or a resolver query that matches nothing shows here, not after a paid cloud run.
+"""Executing a compiled pipeline on this machine, task by task, the way Vertex AI Pipelines or
+Kubeflow Pipelines would run it, and stricter wherever the two differ from a local run.
 
-For each task of the compiled DAG, in dependency order:
-- a container task runs the executor's own command and arguments from
-  ``deploymentSpec.executors`` (``python -m tfx.orchestration.kubeflow.v2.container.
-  kubeflow_v2_run_executor --executor_class_path ... --json_serialized_invocation_args {{$}}``)
-  in a subprocess of this environment instead of a container. ``{{$}}`` becomes an
-  ExecutorInput (kfp-pipeline-spec's ``pipeline_spec.proto``: ``inputs.artifacts`` with each
-  upstream artifact's name, type, URI and metadata; ``inputs.parameters``, the schema 2.0.0
-  form TFX's compiler emits, which ``kubeflow_v2_entrypoint_utils.parse_execution_properties``
-  reads when no inputs spec is given; ``outputs.artifacts`` with URIs under the pipeline
-  root; ``outputs.outputFile``), as the KFP v2 launcher builds it. A
-  ``lifecycle.preCacheCheck`` command (ExampleGen's driver,
-  ``tfx/orchestration/kubeflow/v2/file_based_example_gen/driver.py``) runs first, and the
-  parameters it writes to the output file are handed to the executor, as the service does.
-  After the executor, its ExecutorOutput (``outputFile``: each output artifact's URI and
-  metadata, e.g. a blessing's ``blessed`` and ``current_model_id``) is recorded.
-- a resolver task evaluates its ``outputArtifactQueries`` filters (``schema_title=...``,
-  ``state=LIVE``, ``name=...``, ``uri=...`` with a ``*`` wildcard, ``metadata.KEY.number_value=
-  ...``, ``metadata.KEY.string_value=...``, joined by AND, ``{{$.inputs.artifacts['x'].metadata['k']}}`` placeholders filled from
-  its inputs) against the artifacts recorded in the local store, newest first, as Vertex
-  evaluates them against its metadata store.
-- an importer task records its ``artifactUri`` as an artifact.
+A compiled file is a Vertex AI PipelineJob (JSON: ``pipelineSpec`` and ``runtimeConfig``) or
+a bare PipelineSpec for Kubeflow Pipelines (YAML: parameter defaults in the root's
+``inputDefinitions``, the root in ``defaultPipelineRoot``). Each container task runs its own
+command and arguments from ``deploymentSpec.executors`` in a subprocess of this environment,
+through ``python -m pipelines.task_process``, with an ExecutorInput built as the backends build
+it (kfp's local-execution helpers make the output artifact lists and fill ``{{$}}``):
+``inputs.parameterValues`` and ``inputs.artifacts`` (each upstream artifact's name, type, URI
+and metadata), output artifacts at the backend's URIs, and the ExecutorOutput file, read back
+afterwards for each output's URI and metadata (a blessing's ``blessed``).
 
-Beam arguments that name Dataflow are replaced by the DirectRunner, in one process. Every
-``gs://`` location under the cloud config's root (the pipeline root, served models, the data
-root's default) is mapped to a local folder: TensorFlow's GCS file system cannot be pointed at
-a local emulator here, so the pipeline root is always local.
+What makes it strict:
+- **Artifact URIs are never local paths.** The cloud config's ``gs://`` root becomes a
+  ``file://`` URI of ``--root``: TensorFlow, TFX's ``fileio`` and Beam open it, Python's
+  ``open``, ``os.path``, ``shutil`` and ``pathlib`` cannot (``pipelines.file_uris``); every
+  task runs in a folder where ``file:`` is a plain file, so such a call fails as it would on
+  gs://. Output folders are not created in advance (object stores have none).
+- **Locations as the backend lays them out**: Vertex AI
+  ``<pipeline root>/<project number>/<job>/<task>_<id>/<key>`` with the ExecutorOutput beside
+  the outputs; Kubeflow Pipelines ``<pipeline root>/<run>/<task>/<salt>/<key>`` with the
+  ExecutorOutput in the container's local disk, as KFP's launcher reads it.
+- **What a backend does not run, refused as it refuses it**: Kubeflow Pipelines accepts only
+  schema 2.1.0 and has no resolver or custom-job executors, and ignores a container's
+  ``lifecycle.preCacheCheck`` (ExampleGen's driver), so it is not run for a KFP file. On
+  Vertex AI the driver runs first and the parameters it writes reach the executor.
+- **A Vertex AI custom job** (the Trainer with the cloud config's ``training:``) runs its
+  worker pools as local processes with the ``CLUSTER_SPEC``/``TF_CONFIG`` Vertex AI gives
+  them (``pipelines.local_custom_job``).
+
+Beam arguments that name Dataflow are replaced by the DirectRunner in one process.
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
-import re
+import random
 import subprocess
 import sys
 import time
@@ -43,16 +44,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+import yaml
+
 from infra.dataflow import direct_runner_args
+from pipelines import file_uris
 from tfxp_contract.errors import ExplainedError
 
+VERTEX, KFP = "vertex", "kfp"
+KFP_SCHEMA_VERSION = "2.1.0"  # Kubeflow Pipelines' API server refuses any other
+# Vertex AI's task root holds the project's number; here a stand-in.
+PROJECT_NUMBER = "000000000000"
 # Dataflow's arguments, dropped for a local run; the DirectRunner's take their place.
 CLOUD_BEAM_FLAGS = ("--runner=", "--project=", "--region=", "--temp_location=", "--machine_type=",
                     "--max_num_workers=", "--disk_size_gb=", "--experiments=", "--sdk_container_image=",
                     "--service_account_email=", "--direct_running_mode=", "--direct_num_workers=")
 LOCAL_BEAM_ARGS = direct_runner_args(None)
-_PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.artifacts\['(\w+)'\]\.metadata\['(\w+)'\]\}\}")
-_TERM = re.compile(r'^\s*(schema_title|name|state|uri|metadata\.(\w+)\.(number_value|string_value))\s*=\s*(.+?)\s*$')
+VERTEX_TRAINER = "tfx.extensions.google_cloud_ai_platform"
 
 
 class CompiledRunError(ExplainedError, RuntimeError):
@@ -65,7 +72,6 @@ class ArtifactRecord:
     schema_title: str
     uri: str
     metadata: dict = field(default_factory=dict)
-    state: str = "LIVE"
     pipeline: str = ""
     run: str = ""
     task: str = ""
@@ -90,48 +96,57 @@ class ArtifactStore:
         os.replace(tmp, self.path)
         return record
 
-    def query(self, text: str) -> list[ArtifactRecord]:
-        """The newest artifact matching a Vertex-style filter (empty if none)."""
-        terms = [_parse_term(t) for t in re.split(r"\s+AND\s+", text.strip())]
-        found = [r for r in self.records if all(_matches(r, term) for term in terms)]
-        return [max(found, key=lambda r: r.created)] if found else []
+
+@dataclass
+class Compiled:
+    """A compiled file's PipelineSpec, parameter defaults, pipeline root and target backend."""
+    spec: dict
+    parameters: dict
+    pipeline_root: str
+    target: str
+
+    @property
+    def name(self) -> str:
+        return self.spec["pipelineInfo"]["name"]
 
 
-def _parse_term(text: str) -> tuple:
-    match = _TERM.match(text)
-    if not match:
-        raise ValueError(f"filter term {text!r} is not one this local run can evaluate")
-    what, key, kind, value = match.groups()
-    value = value.strip('"') if value.startswith('"') else value
-    if kind == "number_value":
-        value = float(value)
-    return ("metadata", key, value) if key else (what, None, value)
+def load_compiled(path: str) -> Compiled:
+    """A Vertex AI PipelineJob (.json) or a Kubeflow Pipelines PipelineSpec (.yaml)."""
+    try:
+        text = Path(path).read_text()
+        if path.endswith((".yaml", ".yml")):
+            spec = yaml.safe_load(text)
+            defaults = {k: d["defaultValue"] for k, d in
+                        spec["root"].get("inputDefinitions", {}).get("parameters", {}).items() if "defaultValue" in d}
+            compiled = Compiled(spec, defaults, spec.get("defaultPipelineRoot", ""), KFP)
+        else:
+            job = json.loads(text)
+            runtime = job.get("runtimeConfig", {})
+            values = runtime.get("parameterValues") or {k: v.get("stringValue", "") for k, v in
+                                                        runtime.get("parameters", {}).items()}
+            compiled = Compiled(job["pipelineSpec"], values, runtime.get("gcsOutputDirectory", ""), VERTEX)
+        compiled.spec["root"]["dag"]["tasks"]
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as err:
+        raise CompiledRunError(f"{path}: not a compiled pipeline ({type(err).__name__}: {err})") from None
+    if not compiled.pipeline_root:
+        raise CompiledRunError(f"{path}: no pipeline root (runtimeConfig.gcsOutputDirectory or defaultPipelineRoot)")
+    check_backend(compiled, path)
+    return compiled
 
 
-def _matches(record: ArtifactRecord, term: tuple) -> bool:
-    what, key, value = term
-    if what == "metadata":
-        found = record.metadata.get(key)
-        return found == value if not isinstance(value, float) else isinstance(found, (int, float)) and found == value
-    if what == "uri":  # string fields take a * wildcard, as in Vertex's filters
-        return fnmatch.fnmatchcase(record.uri, value)
-    return getattr(record, what) == value
-
-
-def _title(artifact_type: dict) -> str:
-    if "schemaTitle" in artifact_type:
-        return artifact_type["schemaTitle"]
-    match = re.search(r"^title:\s*(\S+)", artifact_type.get("instanceSchema", ""), re.M)
-    return match.group(1) if match else "tfx.Artifact"
-
-
-def _kubeflow_value(value) -> dict:
-    """A parameter as schema 2.0.0's Value message (intValue, doubleValue or stringValue)."""
-    if isinstance(value, bool) or isinstance(value, str):
-        return {"stringValue": str(value)}
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return {"intValue": str(int(value))}
-    return {"doubleValue": value}
+def check_backend(compiled: Compiled, path: str) -> None:
+    """What the target backend would refuse, refused here with its reason."""
+    if compiled.target != KFP:
+        return
+    if compiled.spec.get("schemaVersion") != KFP_SCHEMA_VERSION:
+        raise CompiledRunError(f"{path}: Kubeflow Pipelines accepts schema version {KFP_SCHEMA_VERSION} only; this "
+                               f"file has {compiled.spec.get('schemaVersion')}")
+    for label, executor in compiled.spec["deploymentSpec"]["executors"].items():
+        if "resolver" in executor:
+            raise CompiledRunError(f"{path}: executor {label} is a resolver, which Kubeflow Pipelines' backend does "
+                                   "not implement")
+        if "customJob" in executor or any(VERTEX_TRAINER in a for a in executor.get("container", {}).get("args", [])):
+            raise CompiledRunError(f"{path}: executor {label} is a Vertex AI custom job, which only Vertex AI runs")
 
 
 def task_order(tasks: dict) -> list[str]:
@@ -155,7 +170,7 @@ def task_order(tasks: dict) -> list[str]:
 class CompiledRun:
     pipeline: str
     run: str
-    pipeline_root: str
+    run_root: str  # every task's outputs are below it
     outputs: dict  # task -> output key -> [ArtifactRecord]
     seconds: dict  # task -> seconds
 
@@ -164,108 +179,102 @@ class CompiledRun:
         return found[0] if found else None
 
 
+@dataclass
+class _Context:
+    compiled: Compiled
+    run: str
+    run_root: str
+    work: Path  # local: task logs, the tasks' working folder, KFP's container-local files
+    local: Callable[[str], str]
+    python: str
+
+
 def run_compiled(path: str, root: str, *, parameters: Optional[dict] = None, store: Optional[str] = None,
                  log: Callable[[str], None] = print, python: str = sys.executable) -> CompiledRun:
-    """Executes the compiled pipeline ``path`` with ``root`` standing in for the cloud config's
-    gs:// root; ``parameters`` override its runtime parameters; ``store``: the artifact store
-    file (default ``<root>/compiled_metadata.json``, shared by every pipeline under ``root``)."""
-    try:
-        job = json.loads(Path(path).read_text())
-        spec = job["pipelineSpec"]
-        tasks = spec["root"]["dag"]["tasks"]
-    except (OSError, ValueError, KeyError) as err:
-        raise CompiledRunError(f"{path}: not a compiled pipeline job ({type(err).__name__}: {err})") from None
-    name = spec["pipelineInfo"]["name"]
-    runtime = job.get("runtimeConfig", {})
-    cloud_root = runtime.get("gcsOutputDirectory", "").rsplit("/pipelines/", 1)[0]
-    root = str(Path(root).absolute())
+    """Executes the compiled pipeline ``path`` with the local folder ``root`` standing in for
+    the cloud config's gs:// root (as a file:// URI); ``parameters`` override its runtime
+    parameters; ``store``: the artifact record (default ``<root>/compiled_metadata.json``,
+    shared by every pipeline under ``root``)."""
+    compiled = load_compiled(path)
+    cloud_root = compiled.pipeline_root.rsplit("/pipelines/", 1)[0]
+    root_uri = file_uris.to_uri(str(Path(root).absolute()))
 
     def local(text: str) -> str:
-        return text.replace(cloud_root, root) if cloud_root.startswith("gs://") else text
+        return text.replace(cloud_root, root_uri) if cloud_root.startswith("gs://") else text
 
-    values = {k: local(v.get("stringValue", "")) for k, v in runtime.get("parameters", {}).items()}
-    declared = set(values) | set(spec["root"].get("inputDefinitions", {}).get("parameters", {}))
+    tasks = compiled.spec["root"]["dag"]["tasks"]
+    values = {k: local(v) if isinstance(v, str) else v for k, v in compiled.parameters.items()}
+    declared = set(values) | set(compiled.spec["root"].get("inputDefinitions", {}).get("parameters", {}))
     unknown = set(parameters or {}) - declared
     if unknown:
         raise CompiledRunError(f"{path}: no runtime parameter(s) {sorted(unknown)}; it has {sorted(declared)}")
     values.update(parameters or {})
-    pipeline_root = local(runtime.get("gcsOutputDirectory", f"{root}/pipelines/{name}"))
+    pipeline_root = local(compiled.pipeline_root)
+    now = time.strftime("%Y%m%d%H%M%S")
+    if compiled.target == VERTEX:  # Vertex AI: <root>/<project number>/<job id>/...
+        run = f"{compiled.name}-{now}-{uuid.uuid4().hex[:4]}"
+        run_root = f"{pipeline_root}/{PROJECT_NUMBER}/{run}"
+    else:  # Kubeflow Pipelines: <root>/<run id>/...
+        run = str(uuid.uuid4())
+        run_root = f"{pipeline_root}/{run}"
+    work = Path(root).absolute() / "local" / run
+    context = _Context(compiled, run, run_root, work, local, python)
+    file_uris.make_trap(str(work / "cwd"))
     artifacts = ArtifactStore(store or Path(root) / "compiled_metadata.json")
-    run = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     outputs: dict = {}
     seconds: dict = {}
     order = task_order(tasks)
     said_beam = False
     for number, task_name in enumerate(order, 1):
         task = tasks[task_name]
-        component = spec["components"][task["componentRef"]["name"]]
-        executor = spec["deploymentSpec"]["executors"][component["executorLabel"]]
+        component = compiled.spec["components"][task["componentRef"]["name"]]
+        executor = compiled.spec["deploymentSpec"]["executors"][component["executorLabel"]]
+        if "container" not in executor:
+            kind = next(iter(executor), "nothing")
+            raise CompiledRunError(f"task {task_name}: a {kind} executor, which this local execution does not run "
+                                   "(the project's pipelines compile container tasks only)")
         inputs = {key: outputs.get(a["taskOutputArtifact"]["producerTask"], {}).get(
                       a["taskOutputArtifact"]["outputArtifactKey"], [])
                   for key, a in task.get("inputs", {}).get("artifacts", {}).items() if "taskOutputArtifact" in a}
         start = time.monotonic()
         log(f"[{number}/{len(order)}] {task_name} ...")
-        if "resolver" in executor:
-            outputs[task_name] = _resolve(task_name, executor["resolver"], inputs, artifacts, local)
-        elif "importer" in executor:
-            importer = executor["importer"]
-            record = ArtifactRecord(name="", schema_title=_title(importer.get("typeSchema", {})),
-                                    uri=local(importer["artifactUri"]["constant"]["stringValue"]),
-                                    pipeline=name, run=run, task=task_name, key="artifact")
-            outputs[task_name] = {"artifact": [artifacts.add(record)]}
-        elif "container" in executor:
-            container = executor["container"]
-            if not said_beam and any(a.startswith("--runner=DataflowRunner") for a in container.get("args", [])):
-                log("  (Beam steps compiled for Dataflow run with the DirectRunner here)")
-                said_beam = True
-            if any(a.startswith("tfx.extensions.google_cloud_ai_platform") for a in container.get("args", [])):
-                raise CompiledRunError(f"task {task_name}: compiled to run as a Vertex AI custom job (the cloud "
-                                       "config's training: section), which needs Vertex AI; compile without it to "
-                                       "execute here")
-            task_dir = f"{pipeline_root}/{run}/{task_name}"
-            try:
-                executor_input = _executor_input(task, component, inputs, values, task_dir, local)
-            except KeyError as err:
-                raise CompiledRunError(f"task {task_name}: runtime parameter {err} has no value (the compiled "
-                                       "file's runtimeConfig does not set it; give it with --param)") from None
-            outputs[task_name] = _run_container(task_name, container, executor_input, task_dir, python)
-            for key, records in outputs[task_name].items():
-                for record in records:
-                    record.pipeline, record.run, record.task, record.key = name, run, task_name, key
-                    artifacts.add(record)
-        else:
-            raise CompiledRunError(f"task {task_name}: executor {component['executorLabel']} is neither a container, "
-                                   "a resolver nor an importer")
+        container = executor["container"]
+        if not said_beam and any(a.startswith("--runner=DataflowRunner") for a in container.get("args", [])):
+            log("  (Beam steps compiled for Dataflow run with the DirectRunner here)")
+            said_beam = True
+        if any(a.startswith(VERTEX_TRAINER) for a in container.get("args", [])):
+            log("  (a Vertex AI custom job: its worker pools run here as local processes, on the CPU)")
+        try:
+            executor_input = _executor_input(context, task_name, task, component, inputs, values)
+        except KeyError as err:
+            raise CompiledRunError(f"task {task_name}: runtime parameter {err} has no value (the compiled "
+                                   "file sets no default; give it with --param)") from None
+        outputs[task_name] = _run_container(context, task_name, container, executor_input)
+        for key, records in outputs[task_name].items():
+            for record in records:
+                record.pipeline, record.run, record.task, record.key = compiled.name, run, task_name, key
+                artifacts.add(record)
         seconds[task_name] = round(time.monotonic() - start, 1)
         log(f"[{number}/{len(order)}] {task_name} done in {seconds[task_name]} s")
-    return CompiledRun(name, run, pipeline_root, outputs, seconds)
+    return CompiledRun(compiled.name, run, run_root, outputs, seconds)
 
 
-def _resolve(task_name: str, resolver: dict, inputs: dict, artifacts: ArtifactStore,
-             local: Callable[[str], str]) -> dict:
-    resolved = {}
-    for key, query in resolver.get("outputArtifactQueries", {}).items():
-        text = local(query.get("filter", ""))
-        missing = False
-
-        def fill(match: re.Match) -> str:
-            nonlocal missing
-            found = inputs.get(match.group(1)) or []
-            if not found or match.group(2) not in found[0].metadata:
-                missing = True  # the input resolved to nothing: so does this query
-                return ""
-            return str(found[0].metadata[match.group(2)])
-
-        text = _PLACEHOLDER.sub(fill, text)
-        try:
-            resolved[key] = [] if missing else artifacts.query(text)
-        except ValueError as err:
-            raise CompiledRunError(f"task {task_name}: {err}") from None
-    return resolved
+def _task_root(context: _Context, task_name: str) -> tuple[str, str]:
+    """(the task's output root, its ExecutorOutput file) as the backend lays them out."""
+    if context.compiled.target == VERTEX:
+        root = f"{context.run_root}/{task_name}_{random.randrange(10 ** 18, 10 ** 19)}"
+        return root, f"{root}/executor_output.json"
+    root = f"{context.run_root}/{task_name}/{uuid.uuid4().hex[:8]}"
+    # KFP's launcher gives the container a local path (the bucket's mount point) and reads it there.
+    return root, str(context.work / "containers" / task_name / "output_metadata.json")
 
 
-def _executor_input(task: dict, component: dict, inputs: dict, values: dict, task_dir: str,
-                    local: Callable[[str], str]) -> dict:
+def _executor_input(context: _Context, task_name: str, task: dict, component: dict, inputs: dict,
+                    values: dict) -> dict:
+    from google.protobuf import json_format
+    from kfp.local import executor_input_utils
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
     definitions = component.get("inputDefinitions", {})
     artifacts = {}
     for key, records in inputs.items():
@@ -277,37 +286,46 @@ def _executor_input(task: dict, component: dict, inputs: dict, values: dict, tas
         if "componentInputParameter" in given:
             if given["componentInputParameter"] not in values:
                 raise KeyError(given["componentInputParameter"])
-            parameters[key] = {"stringValue": values[given["componentInputParameter"]]}
+            parameters[key] = values[given["componentInputParameter"]]
         else:
-            constant = given.get("runtimeValue", {}).get("constantValue", {})
-            parameters[key] = {k: local(v) if isinstance(v, str) else v for k, v in constant.items()}
-    outputs = {key: {"artifacts": [{"name": "", "type": d["artifactType"], "uri": f"{task_dir}/{key}", "metadata": {}}]}
-               for key, d in component.get("outputDefinitions", {}).get("artifacts", {}).items()}
-    return {"inputs": {"artifacts": artifacts, "parameters": parameters},
-            "outputs": {"artifacts": outputs, "outputFile": f"{task_dir}/executor_output.json"}}
+            constant = given.get("runtimeValue", {}).get("constant")
+            parameters[key] = context.local(constant) if isinstance(constant, str) else constant
+    task_root, output_file = _task_root(context, task_name)
+    outputs = pipeline_spec_pb2.ExecutorInput.Outputs(output_file=output_file)
+    for key, definition in component.get("outputDefinitions", {}).get("artifacts", {}).items():
+        artifact_type = json_format.ParseDict(definition["artifactType"], pipeline_spec_pb2.ArtifactTypeSchema())
+        outputs.artifacts[key].CopyFrom(executor_input_utils.make_artifact_list(key, artifact_type, task_root))
+    return {"inputs": {"artifacts": artifacts, "parameterValues": parameters},
+            "outputs": {"artifacts": {}, **json_format.MessageToDict(outputs)}}
 
 
-def _command(spec: dict, executor_input: dict, python: str) -> list[str]:
-    command = [python if part == "python" else part for part in spec["command"]]
-    args = [json.dumps(executor_input) if a == "{{$}}" else a for a in spec.get("args", [])
-            if not a.startswith(CLOUD_BEAM_FLAGS)]
-    return command + args + LOCAL_BEAM_ARGS
+def _command(context: _Context, spec: dict, executor_input: dict, task_name: str) -> list[str]:
+    from kfp.local import placeholder_utils
+
+    command = list(spec["command"])
+    if command[:2] == ["python", "-m"]:  # the container's Python, with the cloud's stand-ins (task_process)
+        command = [context.python, "-m", "pipelines.task_process", *command[2:]]
+    args = [a for a in spec.get("args", []) if not a.startswith(CLOUD_BEAM_FLAGS)]
+    resolved = placeholder_utils.replace_placeholders(
+        command + args, executor_input, pipeline_resource_name=context.run, task_resource_name=task_name,
+        pipeline_root=context.compiled.pipeline_root)
+    return resolved + LOCAL_BEAM_ARGS
 
 
-def _run_container(task_name: str, container: dict, executor_input: dict, task_dir: str, python: str) -> dict:
-    Path(task_dir).mkdir(parents=True, exist_ok=True)
-    for given in executor_input["outputs"]["artifacts"].values():  # the launcher prepares each output's folder
-        Path(given["artifacts"][0]["uri"]).mkdir(parents=True, exist_ok=True)
-    output_file = Path(executor_input["outputs"]["outputFile"])
+def _run_container(context: _Context, task_name: str, container: dict, executor_input: dict) -> dict:
+    logs = context.work / "logs" / task_name
+    logs.mkdir(parents=True, exist_ok=True)
+    output_file = executor_input["outputs"]["outputFile"]
     driver = container.get("lifecycle", {}).get("preCacheCheck")
-    if driver:
-        _call(task_name, "driver", _command(driver, executor_input, python), task_dir)
-        written = json.loads(output_file.read_text())
+    if driver and context.compiled.target == VERTEX:  # Kubeflow Pipelines ignores lifecycle hooks
+        _call(context, task_name, "driver", _command(context, driver, executor_input, task_name), logs)
+        written = json.loads(_read(output_file))
         for key, value in written.get("parameterValues", {}).items():  # as the service updates the task
-            executor_input["inputs"]["parameters"][key] = _kubeflow_value(value)
-        output_file.unlink()
-    _call(task_name, "executor", _command(container, executor_input, python), task_dir)
-    produced = json.loads(output_file.read_text()).get("artifacts", {}) if output_file.exists() else {}
+            executor_input["inputs"]["parameterValues"][key] = value
+        _remove(output_file)
+    _call(context, task_name, "executor", _command(context, container, executor_input, task_name), logs)
+    text = _read(output_file)
+    produced = json.loads(text).get("artifacts", {}) if text else {}
     result = {}
     for key, given in executor_input["outputs"]["artifacts"].items():
         [declared] = given["artifacts"]
@@ -317,13 +335,32 @@ def _run_container(task_name: str, container: dict, executor_input: dict, task_d
     return result
 
 
-def _call(task_name: str, role: str, command: list[str], task_dir: str) -> None:
-    log_path = Path(task_dir) / f"{role}.log"
+def _read(uri_or_path: str) -> str:
+    """A file the backend reads: the orchestrator side may open file:// URIs as paths."""
+    path = Path(file_uris.to_path(uri_or_path))
+    return path.read_text() if path.exists() else ""
+
+
+def _remove(uri_or_path: str) -> None:
+    Path(file_uris.to_path(uri_or_path)).unlink(missing_ok=True)
+
+
+def _title(artifact_type: dict) -> str:
+    if "schemaTitle" in artifact_type:
+        return artifact_type["schemaTitle"]
+    first = artifact_type.get("instanceSchema", "").split("\n", 1)[0]
+    return first.split(":", 1)[1].strip() if first.startswith("title:") else "tfx.Artifact"
+
+
+def _call(context: _Context, task_name: str, role: str, command: list[str], logs: Path) -> None:
+    log_path = logs / f"{role}.log"
     with open(log_path, "wb") as log_file:
-        done = subprocess.run(command, stdout=log_file, stderr=subprocess.STDOUT,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
+        done = subprocess.run(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=context.work / "cwd",
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+                                   "TFXP_TASK_LOG_DIR": str(logs)})
     if done.returncode != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-6:]
-        where = next((command[i + 1] for i, a in enumerate(command[:-1]) if a == "--executor_class_path"), command[2])
+        where = next((command[i + 1] for i, a in enumerate(command[:-1]) if a == "--executor_class_path"),
+                     command[3] if len(command) > 3 else command[-1])
         raise CompiledRunError(f"task {task_name}: the {role} ({where}) exited with status {done.returncode}; "
                                f"log: {log_path}\n" + "\n".join(tail))

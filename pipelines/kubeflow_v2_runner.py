@@ -1,8 +1,13 @@
 """Compiles a dataset's pipeline for Kubeflow Pipelines v2 and Vertex AI Pipelines.
 
 The same factory as the local runner, with GCS locations, Dataflow and the project image
-from a cloud config (infra/cloud.example.yaml). The result is a PipelineSpec JSON that
-``tfxp submit`` (Vertex AI or a KFP backend) and the Vertex/KFP consoles accept.
+from a cloud config (infra/cloud.example.yaml). Two targets, one pipeline (schema 2.1.0):
+  vertex  a PipelineJob JSON for Vertex AI Pipelines (the default); with the config's
+          ``training:`` the Trainer runs as a Vertex AI custom job (infra.vertex_training)
+  kfp     a bare PipelineSpec YAML for open-source Kubeflow Pipelines v2, whose backend runs
+          container tasks only (no resolver, no custom job): the Trainer trains in its step
+Neither has a resolver: the Evaluator's baseline is the model served now
+(components.served_baseline).
 
 Runtime parameters, changeable per run without recompiling:
   data_root    where ExampleGen reads the raw files (default: <root>/data/<dataset>)
@@ -22,15 +27,19 @@ import os
 from pathlib import Path
 from typing import Optional
 
+import yaml
 from tfx import v1 as tfx
 
-from infra.cloud_config import CloudConfig, load_config
+from components.served_baseline import BASELINE_TASK
+from infra.cloud_config import CloudConfig, CloudConfigError, load_config
 from infra.dataflow import beam_args
 from infra.vertex_training import distribution_for, trainer_custom_config
 from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import DatasetSpec, load_spec
 
+VERTEX, KFP = "vertex", "kfp"
+TARGETS = (VERTEX, KFP)
 DATA_ROOT_PARAMETER = "data_root"
 TRAIN_ARGS_PARAMETER = "train_args"
 
@@ -40,9 +49,19 @@ def cloud_pipeline_name(spec: DatasetSpec) -> str:
     return spec.name.replace("_", "-").lower()
 
 
-def cloud_pipeline(spec: DatasetSpec, config: CloudConfig, *, hyperparameters: Optional[dict] = None,
-                   distribution: Optional[dict] = None, num_shards: Optional[int] = None) -> tfx.dsl.Pipeline:
-    """The dataset's pipeline with every location on GCS and Beam on Dataflow."""
+def cloud_pipeline(spec: DatasetSpec, config: CloudConfig, *, target: str = VERTEX,
+                   hyperparameters: Optional[dict] = None, distribution: Optional[dict] = None,
+                   num_shards: Optional[int] = None) -> tfx.dsl.Pipeline:
+    """The dataset's pipeline with every location on GCS and Beam on Dataflow. The cloud
+    config's ``training:`` (a Vertex AI custom job) is for Vertex AI only: Kubeflow Pipelines'
+    backend runs no custom jobs, and there the Trainer trains in its own step."""
+    if target not in TARGETS:
+        raise CloudConfigError(f"target {target!r}: choose one of {', '.join(TARGETS)}")
+    if target == KFP and config.training is not None:
+        raise CloudConfigError(
+            "the cloud config's training: section runs the Trainer as a Vertex AI custom job, which Kubeflow "
+            "Pipelines cannot run; for --target kfp remove it: the Trainer then trains in its own step (several "
+            "processes there with the spec's distribution: {strategy: multi_worker, local_workers: N})")
     data_root = tfx.dsl.experimental.RuntimeParameter(name=DATA_ROOT_PARAMETER, ptype=str,
                                                       default=config.data_root(spec.name))
     train_args = tfx.dsl.experimental.RuntimeParameter(name=TRAIN_ARGS_PARAMETER, ptype=str, default="{}")
@@ -72,46 +91,57 @@ def registry_settings(config: CloudConfig, spec: DatasetSpec) -> dict:
             "serving_image": registry.serving_image, "labels_json": json.dumps(registry.labels, sort_keys=True)}
 
 
-def runner(config: CloudConfig, output_file: str) -> tfx.orchestration.experimental.KubeflowV2DagRunner:
+def runner(config: CloudConfig) -> tfx.orchestration.experimental.KubeflowV2DagRunner:
+    # Schema 2.1.0: the only one Kubeflow Pipelines' API server accepts; Vertex AI takes it too.
     return tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),
-        output_dir=str(Path(output_file).parent), output_filename=Path(output_file).name)
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image,
+                                                                        use_pipeline_spec_2_1=True))
 
 
 def default_parameters(spec: DatasetSpec, config: CloudConfig) -> dict[str, str]:
     return {DATA_ROOT_PARAMETER: config.data_root(spec.name), TRAIN_ARGS_PARAMETER: "{}"}
 
 
-def compile_pipeline(spec: DatasetSpec, config: CloudConfig, output_file: str, **options) -> str:
-    """Writes the PipelineSpec JSON for ``spec`` (parameter defaults in its runtime config);
-    returns its path."""
+def compile_pipeline(spec: DatasetSpec, config: CloudConfig, output_file: str, *, target: str = VERTEX,
+                     **options) -> str:
+    """Writes the compiled pipeline for ``target``: Vertex AI's PipelineJob JSON (parameter
+    defaults in its runtime config), or Kubeflow Pipelines' bare PipelineSpec YAML (defaults
+    in the root's input definitions, the root in ``defaultPipelineRoot``); returns its path."""
+    job = runner(config).run(cloud_pipeline(spec, config, target=target, **options),
+                             parameter_values=default_parameters(spec, config), write_out=False)
+    uncache_baseline(job["pipelineSpec"])
     Path(output_file).parent.mkdir(parents=True, exist_ok=True)
-    if Path(output_file).exists():
-        Path(output_file).unlink()  # the runner refuses to overwrite
-    runner(config, output_file).run(cloud_pipeline(spec, config, **options),
-                                    parameter_values=default_parameters(spec, config), write_out=True)
-    scope_blessing_query(output_file, config.pipeline_root(spec.name))
+    if target == KFP:
+        header = (f"# {cloud_pipeline_name(spec)}: a Kubeflow Pipelines v2 PipelineSpec compiled by tfxp.\n"
+                  f"# Upload it, or: tfxp submit {spec.name} --kfp-host URL --cloud-config FILE\n")
+        Path(output_file).write_text(header + yaml.safe_dump(kfp_pipeline_spec(job), sort_keys=True))
+    else:
+        Path(output_file).write_text(json.dumps(job, indent=2, sort_keys=True))
     return output_file
 
 
-def scope_blessing_query(compiled_file: str, pipeline_root: str) -> None:
-    """The baseline must be this pipeline's last blessed model. TFX compiles the resolver's
-    query as ``schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed...``, which
-    Vertex evaluates against the region's metadata store that every pipeline of the project
-    shares: mnist's Evaluator could be handed house_votes' model. Every artifact of a run lives
-    under its pipeline root, so the query also asks for a URI below it (Vertex's filters take
-    ``uri`` with a ``*`` wildcard)."""
-    job = json.loads(Path(compiled_file).read_text())
-    for executor in job["pipelineSpec"]["deploymentSpec"]["executors"].values():
-        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values():
-            if 'schema_title="tfx.ModelBlessing"' in query.get("filter", "") and " AND uri=" not in query["filter"]:
-                query["filter"] += f' AND uri="{pipeline_root}/*"'
-    Path(compiled_file).write_text(json.dumps(job, indent=2, sort_keys=True))
+def uncache_baseline(pipeline_spec: dict) -> None:
+    """The baseline task reads the serving root, which no cache key covers: never cached. (A
+    run's enable_caching given at submission would override this: submit leaves it unset.)"""
+    pipeline_spec["root"]["dag"]["tasks"][BASELINE_TASK]["cachingOptions"] = {}
+
+
+def kfp_pipeline_spec(job: dict) -> dict:
+    """A PipelineJob's spec with its runtime config's defaults moved into the spec itself."""
+    spec, runtime = job["pipelineSpec"], job["runtimeConfig"]
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    for name, value in runtime.get("parameterValues", {}).items():
+        parameters[name]["defaultValue"] = value
+    spec["defaultPipelineRoot"] = runtime["gcsOutputDirectory"]
+    return spec
 
 
 if __name__ == "__main__":
     _spec = load_spec(os.environ.get("TFXP_DATASET", "house_votes"))
     _config = load_config(os.environ["TFXP_CLOUD_CONFIG"])
     # Under `tfx pipeline create --engine vertex`, TFX's patcher replaces the output location.
-    runner(_config, f"{cloud_pipeline_name(_spec)}.json").run(
+    tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=_config.image,
+                                                                        use_pipeline_spec_2_1=True),
+        output_filename=f"{cloud_pipeline_name(_spec)}.json").run(
         cloud_pipeline(_spec, _config), parameter_values=default_parameters(_spec, _config))

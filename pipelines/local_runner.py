@@ -18,6 +18,7 @@ from typing import Optional
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # not tfx.v1: see pipelines.pipeline
 from tfx.orchestration.pipeline import Pipeline
 
+from components.atomic_pusher import served_versions
 from components.serving_check import started_ahead
 from infra.dataflow import direct_runner_args
 from pipelines.code_version import code_versions
@@ -79,6 +80,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
         data = fetch_data(spec, run.data_dir)
     data_root, span = newest_span(spec, run.data_dir) if run.spans else (data.folder, None)
     run.home.mkdir(parents=True, exist_ok=True)
+    served = served_versions(run.serving_root)
     return create_pipeline(
         pipeline_name=spec.name,
         pipeline_root=run.pipeline_root,
@@ -97,7 +99,8 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
         data_files=data.digests if data else None,
         classifier_serving_root=(RunFolders(run.output_dir, spec.evaluation_classifier).serving_root
                                  if spec.evaluation_classifier else ""),
-        code_versions=code_versions())
+        code_versions=code_versions(),
+        served_now=str(served[-1]) if served else "")
 
 
 def run_locally(pipeline: Pipeline) -> None:

@@ -10,12 +10,9 @@ from typing import Any, Optional, Sequence
 
 # TFX's classes from their own modules, not through ``tfx.v1``: that one also imports the
 # Google Cloud extensions (aiplatform and BigQuery clients, ~3 s), which a local run never uses.
-from tfx.components import BulkInferrer, Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
-from tfx.dsl.components.common.resolver import Resolver
-from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+from tfx.components import BulkInferrer, ExampleValidator, StatisticsGen, Trainer, Transform
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
-from tfx.types import Channel, standard_artifacts
 
 import transforms
 from components.anomaly_gate import AnomalyGate
@@ -25,6 +22,7 @@ from components.example_gens import example_gen_for, inference_example_gen_for
 from components.generative_evaluator import GenerativeEvaluator
 from components.model_registry import VertexModelRegistry
 from components.schema_from_spec import SchemaFromSpec
+from components.served_baseline import BASELINE_TASK, Evaluator, ServedBaseline
 from pipelines.evaluation import eval_config
 from tfxp_contract.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
 from tfxp_contract.fetch import SPAN_FOLDER, data_version
@@ -86,6 +84,7 @@ def create_pipeline(
     model_registry: Optional[dict] = None,
     code_versions: Optional[dict] = None,
     classifier_serving_root: str = "",
+    served_now: str = "",
 ) -> Pipeline:
     """``max_examples`` caps each published split (a slice, for tests and quick looks);
     ``spans``: the data root holds ``span-N/`` folders and each run reads the newest (``span``:
@@ -102,7 +101,8 @@ def create_pipeline(
     id -> fingerprint, ``pipelines.code_version``) joins those components' cache keys, so an
     edit of the code they run re-runs them. ``classifier_serving_root``: where the pipeline of
     the spec's ``evaluation_classifier`` pushes (a generative model's evaluation uses its newest
-    version)."""
+    version). ``served_now``: the newest version under ``serving_root`` when the run starts
+    (locally; the baseline's cache key, ``components.served_baseline``)."""
     code = dict(code_versions or {})
     if not spec.model.family:
         raise SpecError(f"{spec.name}: a data view of a spec has no model to train")
@@ -165,26 +165,23 @@ def create_pipeline(
                        "distribution": dict(distribution or {}), "code_version": code.get("Trainer", ""),
                        **(vertex_training or {})})
 
-    # The baseline for the no-regression check: the newest model that was blessed.
-    model_resolver = Resolver(
-        strategy_class=LatestBlessedModelStrategy,
-        model=Channel(type=standard_artifacts.Model),
-        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    # The baseline for the no-regression check: the model served now (the last blessed one),
+    # read from the serving root: no metadata query, so it runs on every orchestrator.
+    baseline = ServedBaseline(serving_root=serving_root, served_now=served_now).with_id(BASELINE_TASK)
 
     # Absolute thresholds from the spec, and "no worse than the last blessed model": TFMA for a
     # classifier; for a generative model, sample quality measured beside the last blessed one.
     if spec.task == "generative":
         evaluator = GenerativeEvaluator(
             examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
-            baseline_model=model_resolver.outputs["model"], spec_json=spec_json,
+            baseline_model=baseline.outputs["baseline_model"], spec_json=spec_json,
             classifier_serving_root=classifier_serving_root,
             code_version=code.get("GenerativeEvaluator", "")).with_id("Evaluator")
     else:
         evaluator = Evaluator(
             examples=example_gen.outputs["examples"],
             model=trainer.outputs["model"],
-            baseline_model=model_resolver.outputs["model"],
+            baseline_model=baseline.outputs["baseline_model"],
             eval_config=eval_config(spec))
 
     # Only a blessed model reaches the serving root, as a new, complete version directory.
@@ -207,7 +204,7 @@ def create_pipeline(
         code_version=code.get("EvaluationReport", ""))
 
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
-                  transform, trainer, model_resolver, evaluator, pusher, report]
+                  transform, trainer, baseline, evaluator, pusher, report]
     if model_registry:
         # Cloud runs: the pushed version also becomes a version in the Vertex AI Model Registry.
         components.append(VertexModelRegistry(pushed_model=pusher.outputs["pushed_model"], **model_registry))

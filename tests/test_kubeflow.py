@@ -49,7 +49,7 @@ def test_every_dataset_compiles_to_a_valid_pipeline_spec(name, compiled, config)
     assert containers and {c["image"] for c in containers} == {IMAGE}
     assert set(spec["root"]["inputDefinitions"]["parameters"]) == {"data_root", "train_args"}
     assert job.runtime_config.gcs_output_directory == f"gs://acme-ml/tfxp/pipelines/{name}"
-    assert job.runtime_config.parameters["data_root"].string_value == f"gs://acme-ml/tfxp/data/{name}"
+    assert job.runtime_config.parameter_values["data_root"].string_value == f"gs://acme-ml/tfxp/data/{name}"
     # Beam steps run on Dataflow with the project image; the Trainer is a Vertex AI custom job.
     example_gen = next(c for k, c in executors.items() if "ExampleGen" in k)["container"]
     assert "--runner=DataflowRunner" in example_gen["args"]
@@ -63,19 +63,51 @@ def test_every_dataset_compiles_to_a_valid_pipeline_spec(name, compiled, config)
                                  {"data_root": "gs://elsewhere/raw", "train_args": '{"num_steps": 100}'},
                                  credentials=AnonymousCredentials())
     runtime = vertex._gca_resource.runtime_config
-    assert runtime.parameters["data_root"].string_value == "gs://elsewhere/raw"
+    assert runtime.parameter_values["data_root"] == "gs://elsewhere/raw"
     assert runtime.gcs_output_directory == f"gs://acme-ml/tfxp/pipelines/{name}"
 
 
 @pytest.mark.parametrize("name", builtin_spec_names())
-def test_the_compiled_baseline_query_is_scoped_to_its_pipeline(name, compiled):
-    """On Vertex, resolver queries run against the project's shared metadata store: the
-    blessing query asks for artifacts under this pipeline's root only."""
-    executors = json.loads(Path(compiled[name]).read_text())["pipelineSpec"]["deploymentSpec"]["executors"]
-    [blessing_query] = [q["filter"] for e in executors.values()
-                        for q in e.get("resolver", {}).get("outputArtifactQueries", {}).values()
-                        if "tfx.ModelBlessing" in q["filter"]]
-    assert blessing_query.endswith(f' AND uri="gs://acme-ml/tfxp/pipelines/{name}/*"'), blessing_query
+def test_the_baseline_is_the_served_model_never_cached_and_no_task_is_a_resolver(name, compiled):
+    """No resolver (Kubeflow Pipelines' backend has none; on Vertex AI its query would search
+    the project's shared metadata store): the served model is the baseline, read afresh."""
+    spec = json.loads(Path(compiled[name]).read_text())["pipelineSpec"]
+    assert not [label for label, e in spec["deploymentSpec"]["executors"].items() if "container" not in e]
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["ServedBaseline"]["cachingOptions"] == {}
+    assert tasks["Evaluator"]["inputs"]["artifacts"]["baseline_model"]["taskOutputArtifact"] == \
+        {"producerTask": "ServedBaseline", "outputArtifactKey": "baseline_model"}
+    served = tasks["ServedBaseline"]["inputs"]["parameters"]["serving_root"]["runtimeValue"]["constant"]
+    assert served == f"gs://acme-ml/tfxp/serving/{name}"
+
+
+@pytest.mark.parametrize("name", builtin_spec_names())
+def test_every_dataset_compiles_for_kubeflow_pipelines_as_kfps_client_loads_it(name, config, tmp_path):
+    """A bare PipelineSpec YAML, read by kfp's own package loader (what ``Client.
+    create_run_from_pipeline_package`` calls): schema 2.1.0, defaults in the spec, container
+    tasks only (KFP's backend has no resolver or custom-job executor), the Trainer in its step."""
+    from kfp.client.client import _extract_pipeline_yaml
+
+    from pipelines.kubeflow_v2_runner import KFP
+
+    kfp_config = dataclasses.replace(config, training=None)
+    path = compile_pipeline(load_spec(name), kfp_config, str(tmp_path / f"{name}.yaml"), target=KFP)
+    spec = json_format.MessageToDict(_extract_pipeline_yaml(path).pipeline_spec)
+    assert spec["schemaVersion"] == "2.1.0"
+    assert spec["defaultPipelineRoot"] == f"gs://acme-ml/tfxp/pipelines/{name}"
+    assert spec["root"]["inputDefinitions"]["parameters"]["data_root"]["defaultValue"] == \
+        f"gs://acme-ml/tfxp/data/{name}"
+    executors = spec["deploymentSpec"]["executors"]
+    assert all(set(e) == {"container"} for e in executors.values())
+    assert not any("google_cloud_ai_platform" in a for e in executors.values() for a in e["container"].get("args", []))
+
+
+def test_kubeflow_pipelines_refuses_the_vertex_training_section(config, tmp_path):
+    from infra.cloud_config import CloudConfigError
+    from pipelines.kubeflow_v2_runner import KFP
+
+    with pytest.raises(CloudConfigError, match="Kubeflow Pipelines cannot run; for --target kfp remove it"):
+        compile_pipeline(load_spec("house_votes"), config, str(tmp_path / "x.yaml"), target=KFP)
 
 
 def test_unknown_parameter_and_region_are_clear_errors(compiled, config):

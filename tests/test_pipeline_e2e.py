@@ -30,7 +30,7 @@ from tfxp_reports.outcome import latest_outcome, newest_artifact_uri, open_store
 
 pytestmark = pytest.mark.e2e
 
-COMPONENTS = ["CsvSpecExampleGen", "latest_blessed_model_resolver", "StatisticsGen", "SchemaFromSpec",
+COMPONENTS = ["CsvSpecExampleGen", "ServedBaseline", "StatisticsGen", "SchemaFromSpec",
               "ExampleValidator", "AnomalyGate", "Transform", "Trainer", "Evaluator", "AtomicPusher",
               "EvaluationReport"]
 BEFORE_EVALUATION = ["CsvSpecExampleGen", "StatisticsGen", "SchemaFromSpec", "ExampleValidator",
@@ -49,8 +49,7 @@ def test_every_component_runs_and_a_blessed_model_is_served(votes_run, data_dir)
     executions = executions_by_node(votes_run.metadata_path, "house_votes")
     assert sorted(executions) == sorted(COMPONENTS)
     for node in COMPONENTS:
-        if node != "latest_blessed_model_resolver":
-            assert [e.last_known_state for e in executions[node]] == [COMPLETE], node
+        assert [e.last_known_state for e in executions[node]] == [COMPLETE], node
 
     outcome = latest_outcome(votes_run.metadata_path)
     assert outcome.blessed and outcome.pushed

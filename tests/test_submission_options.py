@@ -97,7 +97,7 @@ def test_pushed_models_can_be_registered_in_the_vertex_model_registry(tmp_path):
                                                 str(tmp_path / "house-votes.json"))).read())
     task = compiled["pipelineSpec"]["root"]["dag"]["tasks"]["VertexModelRegistry"]
     assert task["inputs"]["artifacts"]["pushed_model"]["taskOutputArtifact"]["producerTask"] == "AtomicPusher"
-    given = {k: v["runtimeValue"]["constantValue"]["stringValue"] for k, v in task["inputs"]["parameters"].items()}
+    given = {k: v["runtimeValue"]["constant"] for k, v in task["inputs"]["parameters"].items()}
     assert given["display_name"] == "house-votes" and json.loads(given["labels_json"]) == {"team": "ml"}
     assert given["project"] == config.project and given["serving_image"].startswith("us-docker.pkg.dev/vertex-ai/")
     vertex_pipeline_job(config, str(tmp_path / "house-votes.json"), "house-votes", credentials=AnonymousCredentials())

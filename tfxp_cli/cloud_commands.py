@@ -29,14 +29,24 @@ def _parameters(args, spec, config) -> dict:
     return values
 
 
-def compile_checked(spec, config, output_dir: str) -> str:
-    """Compiles, then loads the result into the Vertex AI client (offline) as a check."""
+def _target(args) -> str:
+    """Kubeflow Pipelines when a KFP host is named (or --target kfp), Vertex AI otherwise."""
+    return "kfp" if getattr(args, "kfp_host", None) or getattr(args, "target", "vertex") == "kfp" else "vertex"
+
+
+def compile_checked(spec, config, output_dir: str, target: str = "vertex") -> str:
+    """Compiles, then loads the result as its backend's client would (offline): Vertex AI's
+    PipelineJob, or kfp's package loader."""
     from google.auth.credentials import AnonymousCredentials
 
-    from infra.submit import vertex_pipeline_job
-    from pipelines.kubeflow_v2_runner import cloud_pipeline_name, compile_pipeline
-    path = compile_pipeline(spec, config, str(Path(output_dir) / f"{cloud_pipeline_name(spec)}.json"))
-    vertex_pipeline_job(config, path, cloud_pipeline_name(spec), credentials=AnonymousCredentials())
+    from infra.submit import kfp_run_request, vertex_pipeline_job
+    from pipelines.kubeflow_v2_runner import KFP, cloud_pipeline_name, compile_pipeline
+    suffix = ".yaml" if target == KFP else ".json"
+    path = compile_pipeline(spec, config, str(Path(output_dir) / f"{cloud_pipeline_name(spec)}{suffix}"), target=target)
+    if target == KFP:
+        kfp_run_request(path, cloud_pipeline_name(spec))
+    else:
+        vertex_pipeline_job(config, path, cloud_pipeline_name(spec), credentials=AnonymousCredentials())
     return path
 
 
@@ -47,30 +57,53 @@ def cmd_compile(args) -> int:
     if not names:
         raise SystemExit("error: name one or more datasets, or --all")
     for name in names:
-        print(compile_checked(load_spec(name), config, args.output_dir))
+        print(compile_checked(load_spec(name), config, args.output_dir, _target(args)))
+    return 0
+
+
+def _print_request(target: str, request: dict) -> int:
+    print(json.dumps({"dry_run": True, "target": target, "request": request}, indent=2, sort_keys=True))
     return 0
 
 
 def cmd_submit(args) -> int:
-    from infra.submit import kfp_state, parse_labels, submit_kfp, submit_vertex, vertex_pipeline_job, vertex_state, wait_for
+    from google.auth.credentials import AnonymousCredentials
+
+    from infra.submit import (
+        kfp_run_request,
+        kfp_state,
+        parse_labels,
+        submit_kfp,
+        submit_vertex,
+        vertex_job_request,
+        vertex_pipeline_job,
+        vertex_state,
+        wait_for,
+    )
     from pipelines.kubeflow_v2_runner import cloud_pipeline_name
     from tfxp_contract.dataset_spec import load_spec
-    spec, config = load_spec(args.dataset), _config(args)
+    spec, config, target = load_spec(args.dataset), _config(args), _target(args)
     parameters = _parameters(args, spec, config)
     labels = parse_labels(args.labels)
-    if args.kfp_host and labels:
+    if target == "kfp" and labels:
         raise SystemExit("error: --labels are for Vertex AI; Kubeflow Pipelines runs take no labels")
+    caching = False if args.no_cache else None  # None: each task's compiled setting
     with tempfile.TemporaryDirectory() as tmp:
-        path = compile_checked(spec, config, tmp)
+        path = compile_checked(spec, config, tmp, target)
         name = cloud_pipeline_name(spec)
-        if args.kfp_host:
-            run_id = submit_kfp(args.kfp_host, path, name, parameters, enable_caching=not args.no_cache,
+        if target == "kfp":
+            if args.dry_run:
+                return _print_request(target, {"host": args.kfp_host, **kfp_run_request(
+                    path, name, parameters, args.experiment, caching, args.run_name)})
+            run_id = submit_kfp(args.kfp_host, path, name, parameters, enable_caching=caching,
                                 experiment=args.experiment, run_name=args.run_name)
             print(f"submitted {name} to Kubeflow Pipelines at {args.kfp_host}: run {run_id}", flush=True)
             state = kfp_state(args.kfp_host, run_id) if args.wait else None
         else:
-            job = vertex_pipeline_job(config, path, name, parameters, enable_caching=not args.no_cache,
-                                      run_name=args.run_name, labels=labels)
+            job = vertex_pipeline_job(config, path, name, parameters, enable_caching=caching, run_name=args.run_name,
+                                      labels=labels, credentials=AnonymousCredentials() if args.dry_run else None)
+            if args.dry_run:
+                return _print_request(target, vertex_job_request(job, config, args.experiment))
             print(f"submitted {name} to Vertex AI Pipelines: {submit_vertex(job, config, args.experiment)}", flush=True)
             state = vertex_state(job) if args.wait else None
     if state is None:
@@ -81,27 +114,36 @@ def cmd_submit(args) -> int:
 
 
 def cmd_cloud_schedule(args) -> int:
+    from google.auth.credentials import AnonymousCredentials
+
     from infra import cloud_schedules
     from infra.submit import vertex_pipeline_job
     from pipelines.kubeflow_v2_runner import cloud_pipeline_name
     from tfxp_contract.dataset_spec import load_spec
-    config = _config(args)
+    config, target = _config(args), _target(args)
     if args.action == "create":
         spec = load_spec(args.dataset)
         parameters = _parameters(args, spec, config)
         cron = cloud_schedules.with_time_zone(args.cron, args.time_zone)
         with tempfile.TemporaryDirectory() as tmp:
-            path = compile_checked(spec, config, tmp)
+            path = compile_checked(spec, config, tmp, target)
             name = cloud_pipeline_name(spec)
-            if args.kfp_host:
+            if target == "kfp":
+                if args.dry_run:
+                    return _print_request(target, {"host": args.kfp_host, **cloud_schedules.kfp_recurring_run_request(
+                        name, cron, parameters, args.max_concurrent)})
                 made = cloud_schedules.create_kfp_recurring_run(args.kfp_host, path, name, cron, parameters,
                                                                 args.max_concurrent)
             else:
-                job = vertex_pipeline_job(config, path, name, parameters)
-                made = cloud_schedules.create_vertex_schedule(job, config, cron, args.max_concurrent)
+                job = vertex_pipeline_job(config, path, name, parameters,
+                                          credentials=AnonymousCredentials() if args.dry_run else None)
+                if args.dry_run:
+                    return _print_request(target, cloud_schedules.vertex_schedule_request(
+                        job, config, cron, f"{name}-schedule", args.max_concurrent))
+                made = cloud_schedules.create_vertex_schedule(job, config, cron, f"{name}-schedule", args.max_concurrent)
         print(f"schedule created: {made} ({cron})")
     elif args.action == "list":
-        found = (cloud_schedules.list_kfp_recurring_runs(args.kfp_host) if args.kfp_host
+        found = (cloud_schedules.list_kfp_recurring_runs(args.kfp_host) if target == "kfp"
                  else cloud_schedules.list_vertex_schedules(config))
         if args.output == "json":
             print(json.dumps([dataclasses.asdict(s) for s in found], indent=1))
@@ -111,7 +153,7 @@ def cmd_cloud_schedule(args) -> int:
             if not found:
                 print("no schedules", file=sys.stderr)
     else:
-        if args.kfp_host:
+        if target == "kfp":
             cloud_schedules.delete_kfp_recurring_run(args.kfp_host, args.schedule_id)
         else:
             cloud_schedules.delete_vertex_schedule(config, args.schedule_id)
@@ -138,7 +180,7 @@ def cmd_run_compiled(args) -> int:
     where = (f"; pushed as version {pushed.metadata.get('pushed_version')} to {pushed.metadata.get('pushed_destination')}"
              if pushed is not None and pushed.metadata.get("pushed") == 1 else "; nothing pushed")
     print(f"{done.pipeline} run {done.run}: {len(done.seconds)} tasks in {sum(done.seconds.values()):.0f} s, "
-          f"model {verdict}{where}; artifacts under {done.pipeline_root}/{done.run}")
+          f"model {verdict}{where}; artifacts under {done.run_root}")
     return 0
 
 
@@ -194,7 +236,10 @@ def add_cloud_commands(commands) -> None:
                                         "the Vertex AI client (offline; nothing is submitted).")
     p.add_argument("datasets", nargs="*", help="built-in dataset names or spec .yaml paths")
     p.add_argument("--all", action="store_true", help="every built-in dataset")
-    p.add_argument("--output-dir", default="compiled", metavar="DIR", help="where the JSON files go (default: compiled)")
+    p.add_argument("--output-dir", default="compiled", metavar="DIR", help="where the files go (default: compiled)")
+    p.add_argument("--target", choices=("vertex", "kfp"), default="vertex",
+                   help="vertex: a Vertex AI PipelineJob .json (default); kfp: a PipelineSpec .yaml for open-source "
+                        "Kubeflow Pipelines v2 (no custom-job Trainer: drop the config's training: section)")
     _cloud_options(p, kfp=False)
     p.set_defaults(func=cmd_compile)
 
@@ -213,6 +258,9 @@ def add_cloud_commands(commands) -> None:
                    help="the run's id (Vertex AI) or name (KFP): lower-case letters, digits and '-'")
     p.add_argument("--labels", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
                    help="Vertex AI labels on the run, e.g. --labels team=ml,trigger=manual (repeatable)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build the request offline and print it as JSON (parameters, labels, service account; the "
+                        "pipeline spec shortened to its tasks); nothing is sent")
     _cloud_options(p, params=True)
     p.set_defaults(func=cmd_submit)
 
@@ -228,6 +276,9 @@ def add_cloud_commands(commands) -> None:
     q.add_argument("--time-zone", default=None, metavar="ZONE",
                    help="IANA time zone the cron is in, e.g. Europe/Berlin (default: UTC)")
     q.add_argument("--max-concurrent", type=int, default=1, metavar="N", help="runs at once at most (default 1)")
+    q.add_argument("--dry-run", action="store_true",
+                   help="build the schedule request offline and print it as JSON (cron with its TZ= prefix, parameters, "
+                        "service account); nothing is sent")
     _cloud_options(q, params=True)
     q = actions.add_parser("list", help="list the schedules")
     q.add_argument("--output", choices=("table", "json"), default="table", help="table (default) or json")
@@ -239,15 +290,19 @@ def add_cloud_commands(commands) -> None:
     p.set_defaults(func=cmd_cloud_schedule)
 
     p = commands.add_parser(
-        "run-compiled", help="execute a compiled pipeline JSON here, task by task, as Vertex AI / KFP would",
+        "run-compiled", help="execute a compiled pipeline here, task by task, as Vertex AI or KFP would",
         description="Walks the compiled DAG in dependency order and runs each task's own container command "
                     "(TFX's Kubeflow v2 executor entry point) in a subprocess of this environment with the "
-                    "ExecutorInput the KFP v2 launcher would build; resolver tasks query the artifacts recorded "
-                    "here. Beam steps compiled for Dataflow run with the DirectRunner, and the cloud config's "
-                    "gs:// root is mapped to --root. Proves the compiled file, not the image, IAM or quotas.")
-    p.add_argument("file", help="a compiled pipeline JSON (tfxp compile)")
+                    "ExecutorInput the backend would build, its outputs laid out as the backend lays them out. The "
+                    "cloud config's gs:// root becomes a file:// URI of --root, which Python's own file functions "
+                    "cannot open (as they cannot open gs://); a Trainer compiled as a Vertex AI custom job runs its "
+                    "worker pools as local processes; Beam steps compiled for Dataflow run with the DirectRunner. "
+                    "A KFP file (.yaml) is refused where KFP's backend refuses it. Proves the compiled file, not the "
+                    "image, IAM or quotas.")
+    p.add_argument("file", help="a compiled pipeline: Vertex AI .json or Kubeflow Pipelines .yaml (tfxp compile)")
     p.add_argument("--root", required=True, metavar="DIR",
-                   help="local folder standing in for the cloud config's gs:// root (pipeline root, served models)")
+                   help="local folder standing in for the cloud config's gs:// root (pipeline roots, staged data "
+                        "under data/<dataset>, served models)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a runtime parameter: data_root=DIR, train_args='{\"num_steps\": 5}' (repeatable)")
     p.add_argument("--store", default=None, metavar="FILE",

@@ -103,19 +103,22 @@ def describe_data_version(version: str, previous: dict) -> str:
 
 def _record_counts(store, examples) -> dict[str, int]:
     """Examples per split, from the StatisticsGen run over these examples."""
+    import tensorflow as tf
     import tensorflow_data_validation as tfdv
     for execution in _consumers(store, examples.id):
         for statistics in _outputs(store, execution.id).get("statistics", []):
             counts = {}
             for split in json.loads(statistics.properties["split_names"].string_value):
                 path = os.path.join(statistics.uri, f"Split-{split}", STATISTICS_FILE)
-                if os.path.exists(path):
+                if tf.io.gfile.exists(path):
                     counts[split] = int(tfdv.load_stats_binary(path).datasets[0].num_examples)
             return counts
     return {}
 
 
 def pushed_model_lineage(metadata_path: str, pipeline: Optional[str] = None) -> dict:
+    import tensorflow as tf
+
     store = open_store(metadata_path)
     pushed = [a for a in artifacts_of(store, "PushedModel", pipeline)
               if a.custom_properties.get("pushed") and a.custom_properties["pushed"].int_value == 1]
@@ -138,8 +141,8 @@ def pushed_model_lineage(metadata_path: str, pipeline: Optional[str] = None) -> 
     [evaluation] = _outputs(store, evaluator.id)["evaluation"]
     summary_path = os.path.join(evaluation.uri, REPORT_DIR, SUMMARY_FILE)
     verdict: Optional[str] = None
-    if os.path.exists(summary_path):
-        with open(summary_path) as f:
+    if tf.io.gfile.exists(summary_path):  # artifacts may be on an object store (shared metadata)
+        with tf.io.gfile.GFile(summary_path) as f:
             verdict = json.load(f)["verdict"]
     span = raw_examples.custom_properties.get("span")
     return {

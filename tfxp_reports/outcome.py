@@ -97,7 +97,7 @@ def connection_config(metadata: str, readonly: bool = False) -> metadata_store_p
 
 
 def store_exists(metadata: str) -> bool:
-    return is_store_uri(metadata) or os.path.exists(metadata)
+    return is_store_uri(metadata) or os.path.exists(metadata)  # local: a SQLite file
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:

@@ -49,10 +49,12 @@ def statistics_summary(statistics_uri: str) -> dict:
 
 
 def training_history(model_run_uri: Optional[str]) -> Optional[dict]:
+    import tensorflow as tf
+
     path = os.path.join(model_run_uri or "", TRAINING_SUMMARY_FILE)
-    if not model_run_uri or not os.path.exists(path):
+    if not model_run_uri or not tf.io.gfile.exists(path):
         return None
-    with open(path) as f:
+    with tf.io.gfile.GFile(path) as f:
         return json.load(f)
 
 

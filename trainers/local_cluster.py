@@ -17,7 +17,7 @@ import ctypes
 import dataclasses
 import json
 import os
-import shutil
+import shutil  # local: the launcher's own folder on this machine
 import signal
 import socket
 import subprocess
@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path  # local: the launcher's own folder on this machine
 from typing import Callable, Iterator, Optional
 
 from absl import logging
@@ -47,14 +47,15 @@ class WorkerFailed(ExplainedError, RuntimeError):
 
 
 @dataclass
-class _Worker:
-    index: int
+class Worker:
+    """One training process of a cluster: ``label`` names its place (``worker 0``)."""
+    label: str
     process: subprocess.Popen
     log_path: Path
 
     @property
     def name(self) -> str:
-        return f"worker {self.index} (pid {self.process.pid})"
+        return f"{self.label} (pid {self.process.pid})"
 
 
 def free_ports(count: int) -> list[int]:
@@ -88,7 +89,7 @@ def log_tail(path: Path, lines: int = 5) -> str:
     return "\n".join(text[-lines:])
 
 
-def _stop(workers: list[_Worker], grace_seconds: float = 10.0) -> None:
+def stop_workers(workers: list[Worker], grace_seconds: float = 10.0) -> None:
     for w in workers:
         if w.process.poll() is None:
             w.process.terminate()
@@ -115,7 +116,7 @@ PR_SET_PDEATHSIG = 1
 
 
 def start_worker(command: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    with open(log_path, "wb") as log:
+    with open(log_path, "wb") as log:  # local: in the launcher's folder
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
 
 
@@ -140,8 +141,9 @@ def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_se
                       worker_command: Optional[list[str]] = None,
                       choose_ports: Callable[[int], list[int]] = free_ports) -> None:
     """Runs ``job`` on ``num_workers`` local processes; returns when all have finished.
+    ``work_dir``: a local folder for the job, the logs and the pids (``trainers.run_fn``);
     ``worker_command`` replaces ``python -m trainers.worker JOB.json`` (tests)."""
-    work = Path(work_dir)
+    work = Path(work_dir)  # local: see the docstring
     work.mkdir(parents=True, exist_ok=True)
     # Non-chief workers' throw-away copies go here, removed even if a worker is killed.
     scratch = work / "scratch"
@@ -161,7 +163,7 @@ def run_local_workers(job: TrainingJob, num_workers: int, work_dir: str, poll_se
                     logging.warning("%s; starting the workers again on new ports (attempt %d of %d)",
                                     str(err).splitlines()[0], attempt + 1, PORT_ATTEMPTS)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)  # local: in the launcher's folder
 
 
 def _run_cluster(command: list[str], ports: list[int], work: Path, poll_seconds: float) -> None:
@@ -171,22 +173,27 @@ def _run_cluster(command: list[str], ports: list[int], work: Path, poll_seconds:
             env = {**os.environ, "TF_CONFIG": json.dumps(config)}
             env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             log_path = work / f"worker-{index}.log"
-            workers.append(_Worker(index, start_worker(command, env, log_path), log_path))
-        (work / WORKERS_FILE).write_text(json.dumps({w.index: w.process.pid for w in workers}))
+            workers.append(Worker(f"worker {index}", start_worker(command, env, log_path), log_path))
+        (work / WORKERS_FILE).write_text(json.dumps({i: w.process.pid for i, w in enumerate(workers)}))
         logging.info("started %d local workers on ports %s; logs in %s", len(ports), ports, work)
         _wait(workers, len(ports), poll_seconds)
     except BaseException:  # a failed worker, Ctrl-C, SIGTERM: none of the workers outlives the run
-        _stop(workers)
+        stop_workers(workers)
         raise
 
 
-def _wait(workers: list[_Worker], num_workers: int, poll_seconds: float) -> None:
+def first_failure(workers: list[Worker]) -> Optional[Worker]:
+    """The worker that failed first, if one has: a killed one is the cause, the survivors'
+    errors its consequence."""
+    failed = [(i, w) for i, w in enumerate(workers) if w.process.poll() not in (None, 0)]
+    return min(failed, key=lambda iw: (iw[1].process.returncode >= 0, iw[0]))[1] if failed else None
+
+
+def _wait(workers: list[Worker], num_workers: int, poll_seconds: float) -> None:
     while True:
-        failed = [w for w in workers if w.process.poll() not in (None, 0)]
-        if failed:
-            # A killed worker is the cause; the survivors' errors are its consequence.
-            first = min(failed, key=lambda w: (w.process.returncode >= 0, w.index))
-            _stop(workers)
+        first = first_failure(workers)
+        if first is not None:
+            stop_workers(workers)
             tail = log_tail(first.log_path)
             raise WorkerFailed(
                 f"local multi-worker training failed: {first.name} {describe_exit(first.process.returncode)}; "

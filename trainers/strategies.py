@@ -109,7 +109,7 @@ NATIVE_BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> Optional[bool]:
     """Whether this CPU computes in bfloat16 natively; None where its flags cannot be read."""
     try:
-        with open(cpuinfo) as f:
+        with open(cpuinfo) as f:  # local: /proc/cpuinfo
             flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
     except OSError:
         return None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Optional, Sequence
 
 import tensorflow as tf
 import tf_keras as keras
@@ -55,10 +55,11 @@ class PeriodicBackup(keras.callbacks.BackupAndRestore):
 def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data.Dataset], epochs: int,
         log_dir: Optional[str] = None, verbose: int = 2, steps_per_epoch: Optional[int] = None,
         backup_dir: Optional[str] = None, timer: Optional[EpochTimer] = None,
-        initial_epoch: int = 0) -> keras.callbacks.History:
+        initial_epoch: int = 0, extra_log_dirs: Sequence[str] = ()) -> keras.callbacks.History:
     """``backup_dir``: a restarted run resumes from the last backed-up epoch (``PeriodicBackup``,
-    at most ``MAX_BACKUPS`` a run)."""
-    callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")] if log_dir else []
+    at most ``MAX_BACKUPS`` a run). ``extra_log_dirs``: more TensorBoard logs of the same run."""
+    callbacks = [keras.callbacks.TensorBoard(log_dir=d, update_freq="epoch")
+                 for d in ([log_dir] if log_dir else []) + list(extra_log_dirs)]
     if backup_dir:
         callbacks.append(PeriodicBackup(backup_dir, every=-(-epochs // MAX_BACKUPS)))
     if timer is not None:

@@ -11,8 +11,9 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
+import shutil  # local: workers' throw-away copies in a temporary folder
 import tempfile
+import time
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Optional
 
@@ -69,20 +70,36 @@ class TrainingJob:
                    train_steps=int(fn_args.train_steps or 0))
 
 
+TENSORBOARD_ENV = "AIP_TENSORBOARD_LOG_DIR"  # set by Vertex AI: what Vertex AI TensorBoard uploads
+CHIEF_EXPORT_WAIT_SECONDS = 600
+
+
 @contextlib.contextmanager
 def _output_dir(real: str, is_chief: bool, purpose: str, scratch_dir: str = "") -> Iterator[str]:
-    """The chief writes to ``real``; other workers write the same files to a temporary
+    """The chief writes to ``real``; other workers write the same files to a local temporary
     directory that is removed afterwards (every worker must save: saving is collective)."""
     if is_chief:
         yield real
         return
     if scratch_dir:
-        os.makedirs(scratch_dir, exist_ok=True)
+        os.makedirs(scratch_dir, exist_ok=True)  # local: the launcher's scratch folder
     scratch = tempfile.mkdtemp(prefix=f"tfxp-{purpose}-", dir=scratch_dir or None)
     try:
         yield scratch
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)  # local: the temporary folder made above
+
+
+def wait_for_chief_export(serving_model_dir: str, timeout: float = CHIEF_EXPORT_WAIT_SECONDS,
+                          poll_seconds: float = 1.0) -> None:
+    """On a worker: returns once the chief's model is in place. TFX's Trainer executor checks,
+    on every replica of a Vertex AI custom job, that the serving model exists as soon as
+    ``run_fn`` returns; a worker's collective save can end before the chief's files land."""
+    deadline = time.monotonic() + timeout
+    while not tf.io.gfile.exists(os.path.join(serving_model_dir, "saved_model.pb")):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the chief wrote no model to {serving_model_dir} within {timeout:.0f} s")
+        time.sleep(poll_seconds)
 
 
 def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) -> Optional[dict]:
@@ -121,18 +138,20 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                      strategy.num_replicas_in_sync, global_batch, steps_per_epoch)
         timer = train.EpochTimer()
         backup_dir = os.path.join(job.model_run_dir, "backup")
+        # On Vertex AI the chief's summaries also go where Vertex AI TensorBoard reads them.
+        extra_logs = [environ[TENSORBOARD_ENV]] if role.is_chief and environ.get(TENSORBOARD_ENV) else []
         with _output_dir(job.model_run_dir, role.is_chief, "logs", job.scratch_dir) as log_dir, \
                 _output_dir(job.serving_model_dir, role.is_chief, "export", job.scratch_dir) as export_dir:
             history = train.fit(model, train_ds, eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                 log_dir=log_dir, backup_dir=backup_dir,
-                                timer=timer).history
+                                timer=timer, extra_log_dirs=extra_logs).history
             fine_tuning = models.FineTuning.from_hyperparameters(model_args)
             if fine_tuning.epochs:  # transfer learning's second phase: unfreeze the base's top layers
                 with strategy.scope():
                     models.unfreeze(model, fine_tuning.layers, fine_tuning.learning_rate)
                 more = train.fit(model, train_ds, eval_ds, epochs=epochs + fine_tuning.epochs, initial_epoch=epochs,
                                  steps_per_epoch=steps_per_epoch, log_dir=log_dir, backup_dir=backup_dir,
-                                 timer=timer).history
+                                 timer=timer, extra_log_dirs=extra_logs).history
                 history = {k: v + more.get(k, []) for k, v in history.items()}
             if spec.task == "generative":
                 export.export_generative_model(model, tf_transform_output, spec, export_dir)
@@ -141,13 +160,15 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     finally:
         keras.mixed_precision.set_global_policy("float32")
     if not role.is_chief:
+        wait_for_chief_export(job.serving_model_dir)
         return None
     if tf.io.gfile.isdir(backup_dir) and not tf.io.gfile.listdir(backup_dir):
         tf.io.gfile.rmtree(backup_dir)  # BackupAndRestore empties it once training has finished
     summary = training_summary(dist, strategy.num_replicas_in_sync, role.num_workers, global_batch,
                                steps_per_epoch, num_examples, timer.seconds, history, precision)
-    with open(os.path.join(job.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
-        json.dump(summary, f, indent=2)
+    tf.io.gfile.makedirs(job.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(job.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
+        f.write(json.dumps(summary, indent=2))
     return summary
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from pathlib import Path  # local: the job file the launcher wrote beside it
 
 from absl import logging
 
