@@ -73,6 +73,7 @@ class CloudConfig:
     project: str = ""
     region: str = ""
     image: str = ""  # the project's container image (infra/Dockerfile), pushed to a registry
+    tpu_image: str = ""  # for a training.tpu pool: the image of infra/Dockerfile.tpu (TPU VM TensorFlow, libtpu)
     root: str = ""  # gs://bucket/prefix: pipeline roots, staged data and served models below it
     service_account: str = ""
     training: Optional[TrainingCluster] = None  # None: train inside the pipeline's Trainer step
@@ -131,6 +132,14 @@ def validate(config: CloudConfig, where: str) -> None:
                                    "logs as that account)")
         if training.tpu is not None and not training.tpu.accelerator_type.startswith("TPU"):
             raise CloudConfigError(f"{where}: training.tpu.accelerator_type must be a TPU type such as TPU_V3")
+        check_tpu_image(config, where)
+
+
+def check_tpu_image(config: CloudConfig, where: str) -> None:
+    if config.training is not None and config.training.tpu is not None and not config.tpu_image:
+        raise CloudConfigError(f"{where}: a training.tpu pool needs tpu_image: an image built from infra/Dockerfile.tpu "
+                               "(a TPU VM runs TensorFlow built for TPU VMs and libtpu, which the image of "
+                               "infra/Dockerfile does not have)")
 
 
 def load_config(path: str | Path) -> CloudConfig:

@@ -12,7 +12,7 @@ from typing import Optional
 from tfx.extensions.google_cloud_ai_platform import constants as vertex
 from tfx.extensions.google_cloud_ai_platform.trainer.executor import TRAINING_ARGS_KEY
 
-from infra.cloud_config import CloudConfig, CloudConfigError, MachinePool, TrainingCluster
+from infra.cloud_config import CloudConfig, CloudConfigError, MachinePool, TrainingCluster, check_tpu_image
 
 
 def _pool(pool: MachinePool, image: str, replicas: Optional[int] = None) -> dict:
@@ -27,10 +27,10 @@ def _pool(pool: MachinePool, image: str, replicas: Optional[int] = None) -> dict
             "container_spec": {"image_uri": image}}
 
 
-def worker_pool_specs(cluster: TrainingCluster, image: str) -> list[dict]:
-    """Pool 0: the chief (or the TPU VM); pool 1: the workers, if any."""
+def worker_pool_specs(cluster: TrainingCluster, image: str, tpu_image: str = "") -> list[dict]:
+    """Pool 0: the chief (or the TPU VM, in ``tpu_image``); pool 1: the workers, if any."""
     if cluster.tpu is not None:
-        return [_pool(cluster.tpu, image, replicas=1)]
+        return [_pool(cluster.tpu, tpu_image or image, replicas=1)]
     pools = [_pool(cluster.chief, image, replicas=1)]
     if cluster.workers is not None:
         pools.append(_pool(cluster.workers, image))
@@ -53,7 +53,8 @@ def custom_job_spec(config: CloudConfig) -> dict:
     Checked by the Vertex AI client's own message type (field names, accelerator names)."""
     from google.cloud import aiplatform_v1
 
-    spec = {"worker_pool_specs": worker_pool_specs(config.training, config.image)}
+    check_tpu_image(config, "cloud config")
+    spec = {"worker_pool_specs": worker_pool_specs(config.training, config.image, config.tpu_image)}
     if config.service_account:
         spec["service_account"] = config.service_account
     if config.training.tensorboard:

@@ -75,9 +75,10 @@ def test_the_shipped_cloud_config_runs_with_its_custom_job_trainer_and_the_serve
     blessings = sorted(_records(root, "house-votes", "tfx.ModelBlessing"), key=lambda r: r.created)
     assert "served_version" not in blessings[0].metadata  # the first run had nothing to compare with
     assert blessings[1].metadata["served_version"] == version  # the second: the served model
-    # train_args (a runtime parameter) reached the Trainer: 5 steps are one epoch here.
+    # train_args (a runtime parameter) reached the Trainer: at least 5 steps, in whole epochs.
     second_run = max(_records(root, "house-votes", "tfx.ModelRun"), key=lambda r: r.created)
-    assert json.loads((Path(to_path(second_run.uri)) / "training_summary.json").read_text())["epochs"] == 1
+    trained = json.loads((Path(to_path(second_run.uri)) / "training_summary.json").read_text())
+    assert trained["epochs"] == -(-5 // trained["steps_per_epoch"]) < summary["epochs"], trained
 
 
 def _idx_slice(source: Path, target: Path, count: int) -> None:

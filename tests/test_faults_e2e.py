@@ -101,7 +101,7 @@ def test_an_edited_function_reruns_exactly_the_components_that_run_it(tmp_path, 
 
     run_and_states("first")
     unchanged = run_and_states("unchanged")
-    # (The Evaluator runs again once: its baseline, the first run's blessed model, is new.)
+    # (The Evaluator runs again once: its baseline, the model the first run pushed, is new.)
     assert {unchanged[n] for n in ("CsvSpecExampleGen", "SchemaFromSpec", "Transform", "Trainer")} == {CACHED}, \
         unchanged
 

@@ -174,17 +174,52 @@ def test_tfx_cli_vertex_engine_compiles_our_pipeline(tmp_path):
     assert run.returncode != 0 and "DefaultCredentialsError" in run.stderr
 
 
-def test_dockerfile_builds_on_the_pinned_tfx_image_and_installs_the_project():
+def _pin(package: str) -> str:
+    return re.search(rf"^{re.escape(package)}==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
+
+
+def test_dockerfile_builds_on_the_pinned_tfx_image_with_the_pinned_beam_boot_and_installs_the_project():
+    """Checked statically (no Docker engine here): base image and Beam's boot binary match the
+    pins, every COPY source exists, every installed package is copied, the import check names
+    modules that exist."""
     dockerfile = (ROOT / "infra" / "Dockerfile").read_text()
-    pinned = re.search(r"^tfx==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
-    assert re.search(rf"^FROM gcr\.io/tfx-oss-public/tfx:{re.escape(pinned)}$", dockerfile, re.M)
+    assert re.search(rf"^FROM gcr\.io/tfx-oss-public/tfx:{re.escape(_pin('tfx'))}$", dockerfile, re.M)
+    # Dataflow boots workers with /opt/apache/beam/boot: the pinned SDK's, not the base image's.
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"COPY --from=apache/beam_python{python}_sdk:{_pin('apache-beam')} /opt/apache/beam /opt/apache/beam" \
+        in dockerfile
     assert re.search(r"pip install .*-c constraints\.txt \.", dockerfile)
-    assert "COPY constraints.txt pyproject.toml" in dockerfile
+    for sources in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M):
+        for source in sources.split():
+            assert (ROOT / source).exists(), source
     packages = re.search(r"include\s*=\s*\[([^\]]*)\]", (ROOT / "pyproject.toml").read_text()).group(1)
     for package in re.findall(r'"([a-z_]+)\*?"', packages):  # every package the project installs is copied in
         assert f"COPY {package}/ {package}/" in dockerfile, package
+    _imports_exist(dockerfile)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv/" in ignored and "outputs/" in ignored
+
+
+def _imports_exist(dockerfile: str) -> None:
+    import importlib.util
+
+    [check] = re.findall(r'python -c "(import [^"]+)"', dockerfile)
+    for module in re.findall(r"(?:import |, )([a-z_][\w.]*)(?: as \w+)?", check.split(";")[0]):
+        assert importlib.util.find_spec(module) is not None, module
+
+
+def test_the_tpu_image_adds_tpu_vm_tensorflow_of_the_pinned_minor_version_and_libtpu():
+    recipe = (ROOT / "infra" / "Dockerfile.tpu").read_text()
+    assert re.search(r"^ARG BASE\nFROM \$\{BASE\}$", recipe, re.M)  # on top of the project image
+    pinned_minor = ".".join(_pin("tensorflow").split(".")[:2])
+    wheel = re.search(r"^ARG TF_TPU_WHEEL=(\S+)$", recipe, re.M).group(1)
+    assert wheel.startswith("https://storage.googleapis.com/cloud-tpu-tpuvm-artifacts/tensorflow/tf-")
+    assert re.search(rf"/tensorflow-{re.escape(pinned_minor)}\.\d+-cp310-cp310-manylinux", wheel), wheel
+    assert re.search(r"^ARG LIBTPU=https://storage\.googleapis\.com/cloud-tpu-tpuvm-artifacts/libtpu/[\d.]+/libtpu\.so$",
+                     recipe, re.M)
+    assert '-o /lib/libtpu.so' in recipe  # where Vertex AI's TPU VMs look for it
+    assert "--no-deps" in recipe  # the pinned set stays as it is, TensorFlow aside
+    _imports_exist(recipe)
 
 
 def test_a_spec_with_batch_inference_compiles_with_the_bulk_inferrer(config, tmp_path):

@@ -1,4 +1,4 @@
-"""Local runs sharing ML Metadata in a real MariaDB server: the resolver, reports and lineage
+"""Local runs sharing ML Metadata in a real MariaDB server: baselines, reports and lineage
 work on it as on SQLite, and two datasets' pipelines in one database keep to their own
 artifacts (mammographic's first run has no baseline although house_votes' model is blessed)."""
 import json
@@ -31,7 +31,7 @@ def test_two_pipelines_share_one_mariadb_store(mariadb, tmp_path, data_dir):
     assert report.returncode == 0, report.stderr[-2000:]
     assert json.loads(report.stdout)["evaluation"]["has_baseline"] is False  # not house_votes' model
 
-    second = _tfxp("run", "house_votes", *common)  # the resolver finds the first house_votes model
+    second = _tfxp("run", "house_votes", *common)  # its baseline: the served house_votes model
     assert second.returncode == 0, second.stderr[-3000:]
     report = _tfxp("report", "house_votes", "--json", "--output-dir", tmp_path / "out", "--metadata", store)
     assert json.loads(report.stdout)["evaluation"]["has_baseline"] is True

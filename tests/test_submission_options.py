@@ -104,3 +104,41 @@ def test_pushed_models_can_be_registered_in_the_vertex_model_registry(tmp_path):
     model = aiplatform_v1.Model(registry_upload("house-votes", "gs://b/serving/house_votes/1795", given["serving_image"],
                                                 {"team": "ml"}))
     assert model.container_spec.image_uri == given["serving_image"] and model.labels["team"] == "ml"
+
+
+@pytest.mark.slow
+def test_dry_runs_print_the_request_they_would_send_without_credentials(tmp_path, capsys, monkeypatch):
+    """Offline, without credentials: the Vertex AI run and schedule requests as the SDK builds
+    them, and the KFP run request from kfp's own package loader."""
+    import yaml
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no gcloud credentials to find
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    config = {**yaml.safe_load(EXAMPLE.read_text()), "service_account": "runner@my-project.iam.gserviceaccount.com"}
+    (tmp_path / "cloud.yaml").write_text(yaml.safe_dump(config))
+    cloud = ["--cloud-config", str(tmp_path / "cloud.yaml")]
+
+    assert main(["submit", "house_votes", *cloud, "--dry-run", "--labels", "team=ml", "--run-name", "votes-1",
+                 "--param", "data_root=gs://elsewhere/votes"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    job = printed["request"]["pipelineJob"]
+    assert (printed["dry_run"], printed["target"], printed["request"]["pipelineJobId"]) == (True, "vertex", "votes-1")
+    assert job["runtimeConfig"]["parameterValues"]["data_root"] == "gs://elsewhere/votes"
+    assert job["labels"]["team"] == "ml" and job["serviceAccount"] == config["service_account"]
+    assert "ServedBaseline" in job["pipelineSpec"]["tasks"]
+
+    assert main(["cloud-schedule", "create", "house_votes", *cloud, "--cron", "0 3 * * 1", "--time-zone",
+                 "Europe/Berlin", "--dry-run"]) == 0
+    schedule = json.loads(capsys.readouterr().out)["request"]["schedule"]
+    assert schedule["cron"] == "TZ=Europe/Berlin 0 3 * * 1" and schedule["displayName"] == "house-votes-schedule"
+    assert schedule["createPipelineJobRequest"]["pipelineJob"]["serviceAccount"] == config["service_account"]
+
+    config.pop("training")
+    (tmp_path / "cloud.yaml").write_text(yaml.safe_dump(config))
+    assert main(["cloud-schedule", "create", "house_votes", *cloud, "--cron", "0 3 * * 1", "--kfp-host",
+                 "http://127.0.0.1:9", "--dry-run"]) == 0
+    recurring = json.loads(capsys.readouterr().out)["request"]
+    assert (recurring["cron_expression"], recurring["host"]) == ("0 0 3 * * 1", "http://127.0.0.1:9")
+    assert main(["submit", "house_votes", *cloud, "--kfp-host", "http://127.0.0.1:9", "--dry-run"]) == 0
+    run = json.loads(capsys.readouterr().out)["request"]
+    assert run["pipeline_spec"]["schemaVersion"] == "2.1.0" and run["enable_caching"] is None

@@ -42,7 +42,7 @@ def test_worker_pools_and_strategy_for_every_setting(name):
     assert all(p["container_spec"]["image_uri"] == IMAGE for p in specs)
     assert distribution_for(cluster) == distribution
     distribution_from_dict(distribution)  # a valid run setting
-    aiplatform_v1.CustomJobSpec(custom_job_spec(config(training=cluster)))  # the real client's type accepts it
+    aiplatform_v1.CustomJobSpec(custom_job_spec(config(training=cluster, tpu_image=IMAGE)))  # the client's type
 
 
 def test_tfx_vertex_client_assembles_a_valid_custom_job():
@@ -92,15 +92,22 @@ def test_bad_cloud_configs_name_the_field(changes, message):
         config_from_dict(raw, "cloud.yaml")
 
 
-def test_cli_shows_the_job_spec_with_overrides(capsys):
+def test_cli_shows_the_job_spec_with_overrides(capsys, tmp_path):
     assert main(["job-spec", "mnist", "--cloud-config", str(EXAMPLE), "--workers", "0", "--gpus", "2"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["distribution"]["strategy"] == "mirrored"
     [pool] = shown["trainer_custom_config"]["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
     assert pool["machine_spec"]["accelerator_count"] == 2
 
-    assert main(["job-spec", "mnist", "--cloud-config", str(EXAMPLE), "--tpu-type", "TPU_V2"]) == 0
-    assert json.loads(capsys.readouterr().out)["distribution"]["strategy"] == "tpu"
+    assert main(["job-spec", "mnist", "--cloud-config", str(EXAMPLE), "--tpu-type", "TPU_V2"]) == 1
+    assert "a training.tpu pool needs tpu_image: an image built from infra/Dockerfile.tpu" in capsys.readouterr().err
+    with_tpu_image = tmp_path / "cloud.yaml"
+    with_tpu_image.write_text(yaml.safe_dump({**yaml.safe_load(EXAMPLE.read_text()), "tpu_image": IMAGE + "-tpu"}))
+    assert main(["job-spec", "mnist", "--cloud-config", str(with_tpu_image), "--tpu-type", "TPU_V2"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["distribution"]["strategy"] == "tpu"
+    [pool] = shown["trainer_custom_config"]["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
+    assert pool["container_spec"]["image_uri"] == IMAGE + "-tpu"
 
     assert main(["job-spec", "mnist", "--cloud-config", str(EXAMPLE), "--gpu-type", "NVIDIA_NOPE"]) == 1
     assert "not a valid Vertex AI CustomJobSpec" in capsys.readouterr().err
