@@ -13,7 +13,7 @@ Four ways, each writing gzipped TFRecords (train/eval by the same kind of split)
 - the naive loop, the baseline of every ratio: one process reads with the ExampleGens' own
   readers and parsers, encodes as one would with the libraries' APIs (PIL's PNG, tf.train.Example
   objects serialized one by one) and writes;
-- the same loop with our encoders (``components/record_encoding.py``: the wire format and PNG
+- the same loop with our encoders (``components/ingest/workers/record_encoding.py``: the wire format and PNG
   written directly, as the ExampleGens do), to tell the encoding's gain from Beam's;
 - the ExampleGen's executor with 1 and 2 Beam workers.
 Each
@@ -71,7 +71,7 @@ def _idx(path: Path, magic: bytes, dims: tuple, payload: bytes) -> None:
 
 
 def make_idx(data_dir: str, folder: Path, images: int) -> Path:
-    from components.idx_records import read_pairs
+    from components.ingest.workers.idx_records import read_pairs
     source = (Path(data_dir) / "mnist").resolve()
     pairs = list(read_pairs(str(source / "train-images-idx3-ubyte.gz"), str(source / "train-labels-idx1-ubyte.gz")))
     pixels = np.stack([p for _, p, _ in pairs])
@@ -91,7 +91,7 @@ def make_archive(data_dir: str, folder: Path, files: int) -> Path:
     name) up to ``files``."""
     from PIL import Image
 
-    from components.idx_records import read_pairs
+    from components.ingest.workers.idx_records import read_pairs
     source = Path(data_dir) / "mnist"
     folder.mkdir(parents=True)
     images, labels = str(source / "train-images-idx3-ubyte.gz"), str(source / "train-labels-idx1-ubyte.gz")
@@ -155,12 +155,12 @@ def _records(kind: str, input_dir: Path, encoders: str) -> dict:
     spec = bench_spec(kind)
     naive = encoders == "naive"
     if kind == "csv":
-        from components.delimited_rows import read_rows, row_bytes
+        from components.ingest.workers.delimited_rows import read_rows, row_bytes
         rows = read_rows(spec, str(input_dir / "masses.csv"))
         return {"all": (_naive_example(row) if naive else row_bytes(row) for row in rows)}
     if kind == "idx":
-        from components.idx_reading import CHUNK, record_bytes
-        from components.idx_records import find_pair, read_pairs
+        from components.ingest.workers.idx_reading import CHUNK, record_bytes
+        from components.ingest.workers.idx_records import find_pair, read_pairs
 
         def split(pattern: str):
             pairs = read_pairs(*find_pair(sorted(str(p) for p in input_dir.glob(pattern))))
@@ -170,9 +170,9 @@ def _records(kind: str, input_dir: Path, encoders: str) -> dict:
             while chunk := list(itertools.islice(pairs, CHUNK)):
                 yield from record_bytes(np.stack([p for _, p, _ in chunk]), [label for _, _, label in chunk])
         return {"train": split("train-*"), "eval": split("t10k-*")}
-    from components.archive_example_gen import archive_config
-    from components.archive_reading import record_bytes
-    from components.archive_records import read_archive
+    from components.ingest.archive_example_gen import archive_config
+    from components.ingest.workers.archive_reading import record_bytes
+    from components.ingest.workers.archive_records import read_archive
     c = archive_config(spec, None)
     files = read_archive(str(input_dir / "digits.tar"), "image", ARCHIVE_LABELS, (".jpg",))
     return {"all": (_naive_example({c["feature"]: r.content, c["label"]: r.label}) if naive
@@ -206,9 +206,9 @@ def example_gen(kind: str, input_dir: Path, out: Path, workers: int) -> int:
     from tfx.types import standard_artifacts, standard_component_specs
     from tfx.utils import proto_utils
 
-    from components import archive_example_gen, csv_example_gen, idx_example_gen
-    from components.archive_example_gen import archive_config
-    from components.sharded_example_gen import pack_config
+    from components.ingest import archive_example_gen, csv_example_gen, idx_example_gen
+    from components.ingest.archive_example_gen import archive_config
+    from components.ingest.sharded_example_gen import pack_config
     from infra.dataflow import direct_runner_args
     spec = bench_spec(kind)
     if kind == "idx":
@@ -253,7 +253,7 @@ def _one(args) -> None:
     import tensorflow  # noqa: F401
     from tfx.dsl.components.base import base_beam_executor  # noqa: F401
 
-    from components import archive_example_gen, csv_example_gen, idx_example_gen  # noqa: F401
+    from components.ingest import archive_example_gen, csv_example_gen, idx_example_gen  # noqa: F401
     start = time.monotonic()
     if args.way in LOOPS:
         loop(args.one, input_dir, out, args.way)
@@ -287,7 +287,7 @@ def measure(kind: str, input_dir: Path, work: Path, way: str) -> dict:
 def markdown(result: dict) -> str:
     lines = [f"{result['cpus']} cores. × loop: records/s ÷ the naive loop's (one process reading with the same "
              "readers, encoding with PIL and tf.train.Example objects; above 1: faster); the loop with our encoders "
-             "(`components/record_encoding.py`, as the ExampleGens encode) shows how much of that is the encoding. "
+             "(`components/ingest/workers/record_encoding.py`, as the ExampleGens encode) shows how much of that is the encoding. "
              "2 ÷ 1: the 2-worker rate ÷ the 1-worker rate. Each input's rows are measured one after another in "
              "one run.",
              "", "| input | records | way | s | records/s | × loop | 2 ÷ 1 worker | peak memory (MiB) | load | measured |",

@@ -71,7 +71,7 @@ def mnist_convnet(data_dir: str, limit: Optional[int], epochs: int) -> dict:
 
 def load_imdb(data_dir: str, limit: Optional[int]) -> dict[str, tuple[list[str], list[int]]]:
     """{"train": (texts, labels), "test": ...} from the published archive, read once."""
-    from components.archive_records import read_archive
+    from components.ingest.workers.archive_records import read_archive
 
     splits = {"train": ([], []), "test": ([], [])}
     archive = os.path.join(data_dir, "imdb", "aclImdb_v1.tar.gz")

@@ -126,7 +126,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported
     warnings.filterwarnings("ignore")
     logging.getLogger().setLevel(logging.ERROR)  # Beam and TFT warn on every fold
-    from components.delimited_rows import read_rows
+    from components.ingest.workers.delimited_rows import read_rows
 
     load_before = os.getloadavg()[0]
     lines = ["| dataset | method | folds | accuracy (mean ± std) | AUC (mean ± std) | total seconds |",

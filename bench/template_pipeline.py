@@ -20,7 +20,7 @@ from pathlib import Path
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
-from components.delimited_rows import read_rows
+from components.ingest.workers.delimited_rows import read_rows
 from tfxp_contract.dataset_spec import DatasetSpec, load_spec
 from tfxp_contract.fetch import fetch_data
 from trainers.train import training_settings

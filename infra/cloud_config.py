@@ -16,7 +16,7 @@ from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from tfxp_contract.errors import ExplainedError
-from tfxp_contract.strict import STRICT, parse
+from tfxp_contract.strict import STRICT, load_yaml, parse
 
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 EXAMPLE = Path(__file__).parent / "cloud.example.yaml"
@@ -145,7 +145,7 @@ def check_tpu_image(config: CloudConfig, where: str) -> None:
 def load_config(path: str | Path) -> CloudConfig:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text())
     except FileNotFoundError:
         raise CloudConfigError(f"{path}: cloud config not found (start from {EXAMPLE})") from None
     except yaml.YAMLError as err:

@@ -1,56 +1,115 @@
-"""Fingerprints of the project's own code that components run, for their cache keys.
+"""Fingerprints of the project's own code each component runs, for their cache keys.
 
 Transform and the Trainer receive their code as module paths (``preprocessing_fn``,
-``run_fn``), and TFX's cache key covers exec-property strings only: an edited transform or
-model builder would reuse the old outputs. The runners pass these fingerprints into the
-components' custom_config (or a ``code_version`` parameter), so an edit re-runs exactly the
-components whose code changed: the Transform for ``transforms/`` (and the contract it reads),
-the Trainer for ``trainers/`` as well, and each of our own components for its modules.
+``run_fn``), and TFX's cache key covers exec-property strings only: an edited transform,
+reader or model builder would reuse the old outputs. The runners pass these fingerprints into
+the components' custom_config (or a ``code_version`` parameter), so an edit re-runs exactly
+the components whose code changed.
+
+A component's fingerprint covers every module of ours that its entry module imports, directly
+or through others, found by reading their source (``import`` statements anywhere in a
+module, a function's own included), never by importing them. A string naming one of our
+modules counts as an import too: that is how a table of modules imported by name
+(``transforms.MODULES``) or a module started as a process (``python -m trainers.worker``)
+is followed.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
+import re
+from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
-# Component -> the packages (all their modules) or single modules whose source it runs.
-COMPONENT_CODE = {
-    "ExampleGen": ("components.example_gens", "components.sharded_example_gen", "components.csv_example_gen",
-                   "components.delimited_rows", "components.idx_example_gen", "components.idx_records",
-                   "components.archive_example_gen", "components.archive_records", "components.file_example_gen",
-                   "tfxp_contract"),
-    "SchemaFromSpec": ("components.schema_from_spec", "tfxp_contract"),
-    "AnomalyGate": ("components.anomaly_gate", "tfxp_reports"),
-    "Transform": ("transforms", "tfxp_contract"),
-    "Trainer": ("trainers", "transforms", "tfxp_contract"),
-    "Pusher": ("components.atomic_pusher", "components.serving_check"),
-    "EvaluationReport": ("components.evaluation_report", "tfxp_reports", "tfxp_contract"),
-    "GenerativeEvaluator": ("components.generative_evaluator", "components.generative_metrics", "tfxp_contract"),
+OUR_PACKAGES = ("components", "trainers", "transforms", "tfxp_contract", "tfxp_reports", "pipelines", "infra")
+# Component -> the module its run starts from.
+COMPONENT_ENTRY = {
+    "ExampleGen": "components.ingest.formats",
+    "SchemaFromSpec": "components.validation.schema_from_spec",
+    "AnomalyGate": "components.validation.anomaly_gate",
+    "Transform": "transforms",
+    "Trainer": "trainers.run_fn",
+    "ServedBaseline": "components.evaluation.served_baseline",
+    "Pusher": "components.serving.atomic_pusher",
+    "EvaluationReport": "components.evaluation.evaluation_report",
+    "GenerativeEvaluator": "components.evaluation.generative_evaluator",
 }
+_MODULE_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 
 
-def package_fingerprint(folders: list[Path]) -> str:
-    """sha256 of every .py file under the folders, or of the files given (path and content),
-    first 16 hex digits."""
+@lru_cache(maxsize=None)
+def _package_folder(package: str) -> Path:
+    """Where one of our top-level packages is installed (found without importing it)."""
+    return Path(list(importlib.util.find_spec(package).submodule_search_locations)[0])
+
+
+def source_file(module: str) -> Optional[Path]:
+    """The file of one of our modules (a package's ``__init__.py``), or None if it is not ours."""
+    top, *rest = module.split(".")
+    if top not in OUR_PACKAGES:
+        return None
+    base = _package_folder(top).joinpath(*rest)
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _ours(name: str) -> Optional[str]:
+    """The longest prefix of a dotted name that is one of our modules (``pkg.mod.func`` -> ``pkg.mod``)."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        if source_file(".".join(parts[:end])):
+            return ".".join(parts[:end])
+    return None
+
+
+def direct_imports(module: str) -> set[str]:
+    """Our modules that ``module`` names: its imports, and strings naming a module of ours."""
+    path = source_file(module)
+    tree = ast.parse(path.read_text(), str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import module`
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_NAME.match(node.value):
+            names.add(node.value)
+    found = {m for m in map(_ours, names) if m}
+    # Importing a.b.c runs a/__init__.py and a/b/__init__.py too.
+    return {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 2)
+            if source_file(".".join(m.split(".")[:i]))} - {module}
+
+
+def import_closure(module: str) -> set[str]:
+    """``module`` and every module of ours it imports, directly or not."""
+    seen, todo = set(), [module]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(direct_imports(current) - seen)
+    return seen
+
+
+def fingerprint(modules: set[str]) -> str:
+    """sha256 of the modules' names and sources, first 16 hex digits."""
     digest = hashlib.sha256()
-    for folder in folders:
-        files = sorted(folder.rglob("*.py")) if folder.is_dir() else [folder]
-        for path in files:
-            digest.update(f"{path.relative_to(folder.parent)}\n".encode())
-            digest.update(path.read_bytes())
+    for module in sorted(modules):
+        digest.update(f"{module}\n".encode())
+        digest.update(source_file(module).read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _source(module: str) -> Path:
-    """A package's folder or a module's file, found without importing it."""
-    found = importlib.util.find_spec(module)
-    if found.origin is None:  # a namespace package (no __init__.py): its folder
-        return Path(list(found.submodule_search_locations)[0])
-    path = Path(found.origin)
-    return path.parent if path.name == "__init__.py" else path
 
 
 def code_versions() -> dict[str, str]:
     """Component -> fingerprint of the code it runs, read from the installed packages."""
-    return {component: package_fingerprint([_source(m) for m in modules])
-            for component, modules in COMPONENT_CODE.items()}
+    return {component: fingerprint(import_closure(entry)) for component, entry in COMPONENT_ENTRY.items()}

@@ -7,7 +7,7 @@ from a cloud config (infra/cloud.example.yaml). Two targets, one pipeline (schem
   kfp     a bare PipelineSpec YAML for open-source Kubeflow Pipelines v2, whose backend runs
           container tasks only (no resolver, no custom job): the Trainer trains in its step
 Neither has a resolver: the Evaluator's baseline is the model served now
-(components.served_baseline).
+(components.evaluation.served_baseline).
 
 Runtime parameters, changeable per run without recompiling:
   data_root    where ExampleGen reads the raw files (default: <root>/data/<dataset>)
@@ -30,7 +30,7 @@ from typing import Optional
 import yaml
 from tfx import v1 as tfx
 
-from components.served_baseline import BASELINE_TASK
+from components.evaluation.served_baseline import BASELINE_TASK
 from infra.cloud_config import CloudConfig, CloudConfigError, load_config
 from infra.dataflow import beam_args
 from infra.vertex_training import distribution_for, trainer_custom_config

@@ -18,8 +18,8 @@ from typing import Optional
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # not tfx.v1: see pipelines.pipeline
 from tfx.orchestration.pipeline import Pipeline
 
-from components.atomic_pusher import served_versions
-from components.serving_check import started_ahead
+from components.serving.atomic_pusher import served_versions
+from components.serving.serving_check import started_ahead
 from infra.dataflow import direct_runner_args
 from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
@@ -105,7 +105,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
 
 def run_locally(pipeline: Pipeline) -> None:
     """LocalDagRunner, with the Pusher's serving-check process started at the beginning, so
-    its TensorFlow import overlaps the components before the push (components.serving_check)."""
+    its TensorFlow import overlaps the components before the push (components.serving.serving_check)."""
     with started_ahead():
         LocalDagRunner().run(pipeline)
 

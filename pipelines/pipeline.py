@@ -15,19 +15,19 @@ from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
 
 import transforms
-from components.anomaly_gate import AnomalyGate
-from components.atomic_pusher import AtomicPusher
-from components.evaluation_report import EvaluationReport
-from components.example_gens import example_gen_for, inference_example_gen_for
-from components.generative_evaluator import GenerativeEvaluator
-from components.model_registry import VertexModelRegistry
-from components.schema_from_spec import SchemaFromSpec
-from components.served_baseline import BASELINE_TASK, Evaluator, ServedBaseline
+from components.evaluation.evaluation_report import EvaluationReport
+from components.evaluation.generative_evaluator import GenerativeEvaluator
+from components.evaluation.served_baseline import BASELINE_TASK, Evaluator, ServedBaseline
+from components.ingest.formats import example_gen_for, inference_example_gen_for
+from components.serving.atomic_pusher import AtomicPusher
+from components.serving.model_registry import VertexModelRegistry
+from components.validation.anomaly_gate import AnomalyGate
+from components.validation.schema_from_spec import SchemaFromSpec
 from pipelines.evaluation import eval_config
 from tfxp_contract.dataset_spec import DatasetSpec, SpecError, distribution_from_dict
 from tfxp_contract.fetch import SPAN_FOLDER, data_version
+from tfxp_contract.hyperparameters import check_hyperparameters
 from tfxp_contract.names import SCORES_SIGNATURE
-from trainers.models import hyperparameter_names
 
 RUN_FN = "trainers.run_fn.run_fn"
 
@@ -102,15 +102,12 @@ def create_pipeline(
     edit of the code they run re-runs them. ``classifier_serving_root``: where the pipeline of
     the spec's ``evaluation_classifier`` pushes (a generative model's evaluation uses its newest
     version). ``served_now``: the newest version under ``serving_root`` when the run starts
-    (locally; the baseline's cache key, ``components.served_baseline``)."""
+    (locally; the baseline's cache key, ``components.evaluation.served_baseline``)."""
     code = dict(code_versions or {})
     if not spec.model.family:
         raise SpecError(f"{spec.name}: a data view of a spec has no model to train")
-    unknown = set(spec.model.hyperparameters) | set(hyperparameters or {})
-    unknown -= set(hyperparameter_names(spec.model.family))
-    if unknown:
-        raise SpecError(f"{spec.name}: unknown hyperparameter(s) {sorted(unknown)} for model family "
-                        f"{spec.model.family!r}; known: {hyperparameter_names(spec.model.family)}")
+    check_hyperparameters(spec.model.family, {**spec.model.hyperparameters, **(hyperparameters or {})},
+                          f"{spec.name}: hyperparameters for this run", SpecError)
     spec_json = spec.to_json()
     data_json = spec.data_view().to_json()
     # Checked now, not when the Trainer starts: a bad strategy setting fails before any work.
@@ -167,7 +164,8 @@ def create_pipeline(
 
     # The baseline for the no-regression check: the model served now (the last blessed one),
     # read from the serving root: no metadata query, so it runs on every orchestrator.
-    baseline = ServedBaseline(serving_root=serving_root, served_now=served_now).with_id(BASELINE_TASK)
+    baseline = ServedBaseline(serving_root=serving_root, served_now=served_now,
+                              code_version=code.get("ServedBaseline", "")).with_id(BASELINE_TASK)
 
     # Absolute thresholds from the spec, and "no worse than the last blessed model": TFMA for a
     # classifier; for a generative model, sample quality measured beside the last blessed one.

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from components.delimited_rows import parse_fields, to_example
+from components.ingest.csv_example_gen import to_example
+from components.ingest.workers.delimited_rows import parse_fields
 from tfxp_contract.dataset_spec import spec_from_dict
 
 HEADER = ["customer_id", "age", "income", "tenure_months", "plan", "region", "churn"]

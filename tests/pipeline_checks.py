@@ -9,7 +9,8 @@ import numpy as np
 import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
-from components.delimited_rows import read_rows, to_example
+from components.ingest.csv_example_gen import to_example
+from components.ingest.workers.delimited_rows import read_rows
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_reports.outcome import open_store
 

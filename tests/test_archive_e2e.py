@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.archive_records import read_archive
+from components.ingest.workers.archive_records import read_archive
 from pipelines.local_runner import LocalRun
 from tests.helpers import builtin_spec_dict, write_spec
 from tests.pipeline_checks import executions_by_node, run_pipeline, serving_versions

@@ -13,9 +13,9 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.archive_example_gen import Executor, archive_config
-from components.archive_records import ArchiveFormatError, ReadReport, read_archive
-from components.sharded_example_gen import pack_config
+from components.ingest.archive_example_gen import Executor, archive_config
+from components.ingest.sharded_example_gen import pack_config
+from components.ingest.workers.archive_records import ArchiveFormatError, ReadReport, read_archive
 from infra.dataflow import direct_runner_args
 from pipelines.pipeline import split_configs
 from tfxp_contract.dataset_spec import load_spec

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from components.atomic_pusher import publish_model, served_versions
+from components.serving.atomic_pusher import publish_model, served_versions
 from tfxp_contract.names import SERVED_SOURCE_FILE
 
 
@@ -37,7 +37,7 @@ def test_a_failed_copy_leaves_no_version_and_no_staging(tmp_path):
 
 
 def test_a_version_taken_by_another_push_meanwhile_moves_to_the_next(tmp_path, monkeypatch):
-    import components.atomic_pusher as pusher
+    import components.serving.atomic_pusher as pusher
     root = tmp_path / "serving"
     model = _model(tmp_path, "m1")
     real_copy = pusher.io_utils.copy_dir
@@ -59,7 +59,7 @@ def test_a_version_taken_by_another_push_meanwhile_moves_to_the_next(tmp_path, m
 def test_concurrent_publishes_get_distinct_versions(tmp_path, monkeypatch):
     import threading
 
-    import components.atomic_pusher as pusher
+    import components.serving.atomic_pusher as pusher
     monkeypatch.setattr(pusher, "version_clock", lambda: 1_800_000_000)  # all pick the same version first
     root = str(tmp_path / "serving")
     models = [_model(tmp_path, f"m{i}", f"graph {i}") for i in range(4)]
@@ -93,7 +93,7 @@ def test_object_store_versions_count_only_with_their_completion_marker(tmp_path)
 
     from tfx.dsl.io import fileio
 
-    from components.atomic_pusher import atomic_renames
+    from components.serving.atomic_pusher import atomic_renames
     from tfxp_contract.names import PUSH_COMPLETE_FILE
     root = f"ram://serving-{uuid.uuid4().hex}"
     assert not atomic_renames(root) and atomic_renames(str(tmp_path)) and not atomic_renames("gs://bucket/serving")

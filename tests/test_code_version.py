@@ -1,22 +1,44 @@
-"""An edit of the code a component runs changes that component's cache key, and only its."""
+"""An edit of the code a component runs changes that component's cache key, and only its: the
+code is the closure of its entry module's imports within our packages, read from the source."""
 import shutil
+import subprocess
+import sys
 
-import transforms
-from pipelines.code_version import COMPONENT_CODE, code_versions, package_fingerprint
+import pytest
+
+from pipelines.code_version import COMPONENT_ENTRY, code_versions, import_closure
 from pipelines.pipeline import create_pipeline
+from tests.helpers import REPO
 from tfxp_contract.dataset_spec import load_spec
 
 
-def test_a_changed_function_body_changes_the_fingerprint(tmp_path):
-    from pathlib import Path
-    copy = tmp_path / "transforms"
-    shutil.copytree(Path(transforms.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    before = package_fingerprint([copy])
-    assert package_fingerprint([copy]) == before  # stable
-    tabular = copy / "tabular.py"
-    tabular.write_text(tabular.read_text().replace("OOV_BUCKETS = 1", "OOV_BUCKETS = 2"))
-    assert package_fingerprint([copy]) != before
-    assert code_versions() == code_versions() and set(code_versions()) == set(COMPONENT_CODE)
+def test_each_component_covers_the_modules_it_really_runs():
+    example_gen = import_closure(COMPONENT_ENTRY["ExampleGen"])
+    # what Beam's workers run, reached through the ExampleGens that hand it to them
+    assert {"components.ingest.workers.csv_reading", "components.ingest.workers.tar_stream",
+            "components.ingest.workers.shard_writing", "components.ingest.workers.input_files"} <= example_gen
+    assert not {m for m in example_gen if m.startswith(("trainers", "transforms"))}
+    trainer = import_closure(COMPONENT_ENTRY["Trainer"])
+    # transforms.MODULES names the families' modules; the launcher starts trainers.worker by name
+    assert {"transforms.tabular", "transforms.images", "transforms.text", "trainers.worker"} <= trainer
+    assert "components.serving.serving_check" in import_closure(COMPONENT_ENTRY["Pusher"])
+    assert code_versions() == code_versions() and set(code_versions()) == set(COMPONENT_ENTRY)
+
+
+@pytest.mark.slow
+def test_editing_a_reader_changes_the_example_gens_version_only(tmp_path):
+    for package in ("components", "trainers", "transforms", "tfxp_contract", "tfxp_reports", "pipelines", "infra"):
+        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    code = "import json; from pipelines.code_version import code_versions; print(json.dumps(code_versions()))"
+
+    def versions() -> dict:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+        return __import__("json").loads(done.stdout)
+    before = versions()
+    reader = tmp_path / "components" / "ingest" / "workers" / "csv_reading.py"
+    reader.write_text(reader.read_text() + "\n# edited\n")
+    after = versions()
+    assert {k for k in before if before[k] != after[k]} == {"ExampleGen"}
 
 
 def _exec_properties(versions: dict, dataset: str = "house_votes") -> dict:
@@ -37,9 +59,9 @@ def test_code_versions_reach_only_the_components_that_run_the_code():
 
 
 def test_each_of_our_components_has_its_own_code_version():
-    versions = dict.fromkeys(COMPONENT_CODE, "v1")
+    versions = dict.fromkeys(COMPONENT_ENTRY, "v1")
     ids = {"ExampleGen": "CsvSpecExampleGen", "Pusher": "AtomicPusher", "GenerativeEvaluator": "Evaluator"}
-    for component in COMPONENT_CODE:
+    for component in COMPONENT_ENTRY:
         dataset = "fashion_mnist_vae" if component == "GenerativeEvaluator" else "house_votes"
         base = _exec_properties(versions, dataset)
         changed = _exec_properties({**versions, component: "v2"}, dataset)

@@ -128,7 +128,7 @@ def test_a_broken_compiled_file_fails_naming_the_task(compiled, tmp_path, data_d
     job = json.loads(compiled.read_text())
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
     args = executors["CsvSpecExampleGen_executor"]["container"]["args"]
-    args[args.index("components.csv_example_gen.Executor")] = "components.no_such_module.Executor"
+    args[args.index("components.ingest.csv_example_gen.Executor")] = "components.no_such_module.Executor"
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(job))
     result = _tfxp("run-compiled", broken, "--root", tmp_path / "root", "--param",
@@ -139,7 +139,7 @@ def test_a_broken_compiled_file_fails_naming_the_task(compiled, tmp_path, data_d
 
     del job["runtimeConfig"]["parameterValues"]["data_root"]
     job["pipelineSpec"]["deploymentSpec"]["executors"]["CsvSpecExampleGen_executor"]["container"]["args"] = \
-        [a if a != "components.no_such_module.Executor" else "components.csv_example_gen.Executor" for a in args]
+        [a if a != "components.no_such_module.Executor" else "components.ingest.csv_example_gen.Executor" for a in args]
     broken.write_text(json.dumps(job))
     result = _tfxp("run-compiled", broken, "--root", tmp_path / "root")
     assert result.returncode == 1

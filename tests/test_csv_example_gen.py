@@ -10,8 +10,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.csv_example_gen import Executor
-from components.sharded_example_gen import pack_config
+from components.ingest.csv_example_gen import Executor
+from components.ingest.sharded_example_gen import pack_config
 from infra.dataflow import direct_runner_args
 from pipelines.pipeline import split_configs
 from tfxp_contract.dataset_spec import load_spec

@@ -1,6 +1,7 @@
 import pytest
 
-from components.delimited_rows import RawDataError, byte_ranges, header_row, parse_fields, read_range, read_rows, to_example
+from components.ingest.csv_example_gen import to_example
+from components.ingest.workers.delimited_rows import RawDataError, byte_ranges, header_row, parse_fields, read_range, read_rows
 from tfxp_contract.dataset_spec import load_spec
 
 VOTES = load_spec("house_votes")

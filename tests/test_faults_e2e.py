@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.atomic_pusher import served_versions
+from components.serving.atomic_pusher import served_versions
 from tests.helpers import REPO, builtin_spec_dict, write_spec
 from tests.pipeline_checks import CACHED, COMPLETE, executions_by_node
 from tfxp_contract.names import PUSH_COMPLETE_FILE, SERVED_SOURCE_FILE
@@ -70,7 +70,7 @@ def test_a_run_killed_in_any_component_is_completed_by_a_plain_rerun(tmp_path, d
 def _source_copy(tmp_path: Path) -> Path:
     """The packages a test edits, copied; PYTHONPATH puts the copy before the installed ones."""
     src = tmp_path / "src"
-    for package in ("transforms", "trainers"):
+    for package in ("transforms", "trainers", "components"):
         shutil.copytree(REPO / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     return src
 
@@ -119,6 +119,13 @@ def test_an_edited_function_reruns_exactly_the_components_that_run_it(tmp_path, 
     edited_model = run_and_states("edited-model")
     assert edited_model["Transform"] == CACHED and edited_model["Trainer"] == COMPLETE, edited_model
     assert edited_model["Evaluator"] == COMPLETE, edited_model
+
+    # One line in a reader that Beam's workers run: ExampleGen and everything after it run.
+    _edit(src / "components" / "ingest" / "workers" / "csv_reading.py", "import apache_beam as beam\n",
+          "import apache_beam as beam  # edited by the test\n")
+    edited_reader = run_and_states("edited-reader")
+    assert edited_reader["CsvSpecExampleGen"] == edited_reader["Transform"] == edited_reader["Trainer"] == COMPLETE, \
+        edited_reader
 
     # The served signature now returns probabilities times two: still the right class for
     # the Evaluator's accuracy, but no client can read it as probabilities.

@@ -9,10 +9,10 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 
-from components.archive_records import read_archive
-from components.delimited_rows import RawDataError
-from components.example_gens import inference_example_gen_for
-from components.file_example_gen import Executor
+from components.ingest.file_example_gen import Executor
+from components.ingest.formats import inference_example_gen_for
+from components.ingest.workers.archive_records import read_archive
+from components.ingest.workers.delimited_rows import RawDataError
 from tfxp_contract.dataset_spec import load_spec
 
 pytestmark = pytest.mark.slow

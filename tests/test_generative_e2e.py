@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.idx_records import read_pairs
-from components.serving_check import WARMUP_FILE
+from components.ingest.workers.idx_records import read_pairs
+from components.serving.serving_check import WARMUP_FILE
 from pipelines.local_runner import LocalRun
 from tests.helpers import builtin_spec_dict, unlabelled_vae_dict, write_spec
 from tests.pipeline_checks import run_pipeline, serving_versions
@@ -44,7 +44,7 @@ def _report(run) -> tuple[dict, str]:
 
 
 def _raw_test_images(data_dir, count: int) -> list[bytes]:
-    from components.idx_example_gen import to_example
+    from components.ingest.idx_example_gen import to_example
     folder = data_dir / "fashion_mnist"
     pairs = read_pairs(str(folder / "t10k-images-idx3-ubyte.gz"), None, limit=count)
     return [to_example(pixels, label).features.feature["image"].bytes_list.value[0] for _, pixels, label in pairs]

@@ -3,7 +3,7 @@ model's blessing is made of."""
 import numpy as np
 import pytest
 
-from components.generative_metrics import check, class_shares, frechet_distance, gaussian_frechet, verdict
+from components.evaluation.generative_metrics import check, class_shares, frechet_distance, gaussian_frechet, verdict
 
 
 def test_frechet_of_known_gaussians():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.idx_records import read_pairs
+from components.ingest.workers.idx_records import read_pairs
 from tfxp_contract.dataset_spec import Distribution
 from trainers import models, strategies
 from trainers.generative import VAE, generate, vae_losses

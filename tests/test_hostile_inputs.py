@@ -47,7 +47,7 @@ def idx_file(path, dims, data=b"", compress=True):
 
 
 def read_idx(images, labels) -> dict:
-    return read_in_child("from components.idx_records import read_pairs",
+    return read_in_child("from components.ingest.workers.idx_records import read_pairs",
                          f"read_pairs({str(images)!r}, {str(labels)!r})")
 
 
@@ -98,7 +98,7 @@ def test_archive_member_over_the_limit_is_skipped_unread_and_named(tmp_path):
         tar.addfile(big, _Zeros(big.size))
     assert archive.stat().st_size < 10 << 20  # a few MB that unpack to 1 GiB
     outcome = read_in_child(textwrap.dedent(f"""
-        from components.archive_records import ReadReport, read_archive
+        from components.ingest.workers.archive_records import ReadReport, read_archive
         def read():  # as the ExampleGen does: read, then apply the bad-file rule
             report = ReadReport({str(archive)!r})
             yield from read_archive({str(archive)!r}, 'image', ['daisy', 'roses'], ('.jpg',), report=report)

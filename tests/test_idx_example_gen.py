@@ -15,10 +15,10 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.idx_example_gen import Executor
-from components.idx_records import IdxFormatError, find_pair, read_pairs
-from components.shard_writing import RECORDS_READ, RECORDS_WRITTEN
-from components.sharded_example_gen import RecordCountError, check_counts, counter_totals, pack_config
+from components.ingest.idx_example_gen import Executor
+from components.ingest.sharded_example_gen import RecordCountError, check_counts, counter_totals, pack_config
+from components.ingest.workers.idx_records import IdxFormatError, find_pair, read_pairs
+from components.ingest.workers.shard_writing import RECORDS_READ, RECORDS_WRITTEN
 from infra.dataflow import direct_runner_args
 
 SPLITS = example_gen_pb2.Input(splits=[

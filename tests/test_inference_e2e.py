@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from components.delimited_rows import parse_fields, to_example
+from components.ingest.csv_example_gen import to_example
+from components.ingest.workers.delimited_rows import parse_fields
 from tests.helpers import builtin_spec_dict, write_spec
 from tests.pipeline_checks import serving_versions
 from tfxp_contract.dataset_spec import load_spec

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import transforms
-from components.example_gens import EXAMPLE_GENS
+from components.ingest.formats import EXAMPLE_GENS
 from tests.helpers import REPO, builtin_spec_dict
 from tfxp_contract.dataset_spec import SpecError, spec_from_dict
 from tfxp_contract.families import DATA_FAMILIES, FORMATS, MODEL_FAMILIES

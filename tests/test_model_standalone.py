@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from components.delimited_rows import read_rows
+from components.ingest.workers.delimited_rows import read_rows
 from tfxp_contract.dataset_spec import load_spec
 from trainers.models import build_model
 from trainers.standalone import train_and_evaluate

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.delimited_rows import RawDataError, read_rows
-from components.schema_from_spec import tighten_schema
+from components.ingest.workers.delimited_rows import RawDataError, read_rows
+from components.validation.schema_from_spec import tighten_schema
 from tests.own_table import EVAL_ONLY, SCATTERED, spec_dict, write_table
 from tfxp_cli.main import main
 from tfxp_cli.spec_draft import draft_spec, render_yaml

@@ -63,7 +63,7 @@ def test_every_component_runs_and_a_blessed_model_is_served(votes_run, data_dir)
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
-    from components.serving_check import WARMUP_FILE
+    from components.serving.serving_check import WARMUP_FILE
     warmups = [prediction_log_pb2.PredictionLog.FromString(r.numpy())
                for r in tf.data.TFRecordDataset(os.path.join(served, WARMUP_FILE))]
     assert len(warmups) == 1 and warmups[0].predict_log.request.inputs["examples"].tensor_shape.dim[0].size == 32
@@ -298,8 +298,8 @@ def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
     Transform -> CNN; the served model takes PNG bytes. A slice, with a spec whose threshold
     suits 1,000 training images (the built-in spec's 0.98 is for the full data). New PNG files
     (an inference section) are scored in the same run; `tfxp predict` scores them again."""
-    from components.idx_example_gen import to_example
-    from components.idx_records import read_pairs
+    from components.ingest.idx_example_gen import to_example
+    from components.ingest.workers.idx_records import read_pairs
     pairs = list(read_pairs(str(data_dir / "mnist" / "t10k-images-idx3-ubyte.gz"),
                             str(data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz"), limit=200))
     # PNG files in folders named by their digit (so `tfxp predict` scores them), some at twice
@@ -370,7 +370,8 @@ def _image_examples(contents: list):
 
 
 def test_predict_on_table_rows_names_and_skips_a_malformed_row(votes_run, tmp_path, data_dir):
-    from components.delimited_rows import parse_fields, to_example
+    from components.ingest.csv_example_gen import to_example
+    from components.ingest.workers.delimited_rows import parse_fields
     spec = load_spec("house_votes")
     lines = (data_dir / "house_votes" / "house-votes-84.data").read_text().splitlines()[:20]
     published = tmp_path / "new_votes.csv"  # the publisher's layout, label included, one broken row

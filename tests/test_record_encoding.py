@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from components.record_encoding import example_bytes, png_batch
+from components.ingest.workers.record_encoding import example_bytes, png_batch
 
 
 def _reference(features: dict) -> bytes:
@@ -68,7 +68,7 @@ def test_png_batch_decodes_to_the_same_pixels(shape, mode):
 
 
 def test_png_batch_of_mnist_digits_is_smaller_than_pils(data_dir):
-    from components.idx_records import read_pairs
+    from components.ingest.workers.idx_records import read_pairs
     mnist = data_dir / "mnist"
     digits = np.stack([p for _, p, _ in read_pairs(str(mnist / "t10k-images-idx3-ubyte.gz"),
                                                    str(mnist / "t10k-labels-idx1-ubyte.gz"), limit=200)])

@@ -9,9 +9,9 @@ from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import json_utils, proto_utils
 
-from components import serving_check
-from components.atomic_pusher import Executor, publish_model, served_versions
-from components.serving_check import WARMUP_FILE, check_in_fresh_process
+from components.serving import serving_check
+from components.serving.atomic_pusher import Executor, publish_model, served_versions
+from components.serving.serving_check import WARMUP_FILE, check_in_fresh_process
 from tfxp_contract.names import SERVING_CHECK_PROPERTY
 
 

@@ -89,7 +89,7 @@ def test_pushed_models_can_be_registered_in_the_vertex_model_registry(tmp_path):
 
     from google.cloud import aiplatform_v1
 
-    from components.model_registry import registry_upload
+    from components.serving.model_registry import registry_upload
     from infra.cloud_config import ModelRegistry
 
     config = dataclasses.replace(load_config(EXAMPLE), model_registry=ModelRegistry(labels={"team": "ml"}))

@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-from components.tar_stream import TarFormatError, TarStream, open_archive
+from components.ingest.workers.tar_stream import TarFormatError, TarStream, open_archive
 
 LONG = "flower_photos/" + "very_long_folder_name_" * 6 + "/daisy/" + "x" * 120 + ".jpg"  # > 255 characters
 

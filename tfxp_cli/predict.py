@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
-from components.archive_records import image_problem, text_problem
-from components.atomic_pusher import served_versions
-from components.delimited_rows import RawDataError, parse_fields, to_example
+from components.ingest.csv_example_gen import to_example
+from components.ingest.workers.archive_records import image_problem, text_problem
+from components.ingest.workers.delimited_rows import RawDataError, parse_fields
+from components.serving.atomic_pusher import served_versions
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.errors import ExplainedError
 from tfxp_contract.names import GENERATE_SIGNATURE, PROBABILITIES, SERVING_SIGNATURE, SOURCE_FILE_FEATURE

@@ -20,8 +20,9 @@ from pydantic.dataclasses import dataclass
 
 from tfxp_contract.errors import ExplainedError
 from tfxp_contract.families import FORMATS, GENERATIVE_FAMILIES, MODEL_FAMILIES, TASKS, data_family
+from tfxp_contract.hyperparameters import check_hyperparameters
 from tfxp_contract.names import SOURCE_FILE_FEATURE
-from tfxp_contract.strict import STRICT, check_plain_name, parse
+from tfxp_contract.strict import STRICT, check_plain_name, load_yaml, parse
 
 COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
 # impute: a missing value is learned away (numeric: training mean + indicator; categorical:
@@ -32,7 +33,7 @@ MISSING_POLICIES = ("impute", "category", "never")
 KNOWN_METRICS = {"accuracy": "the share of examples whose most probable class is the label",
                  "auc": "area under the ROC curve of the second label value (binary labels)"}
 BINARY_ONLY_METRICS = {"auc"}
-# Generative models' metrics (components.generative_evaluator) -> whether lower is better.
+# Generative models' metrics (components.evaluation.generative_evaluator) -> whether lower is better.
 GENERATIVE_METRICS = {"negative_elbo": True, "frechet_distance": True, "min_class_share": False}
 VAE_ONLY_METRICS = {"negative_elbo"}
 # ... and those measured in a classifier's feature space or classes (it needs a label or a pushed classifier)
@@ -370,6 +371,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         fitting = sorted(f for f, d in MODEL_FAMILIES.items() if d == spec.data_family)
         fail("model.family", f"model family {family!r} takes {MODEL_FAMILIES[family]} data, but "
                              f"{spec.name} is {spec.data_family} data; families for it: {', '.join(fitting)}")
+    if family:
+        check_hyperparameters(family, spec.model.hyperparameters, f"{where}: model.hyperparameters", SpecError)
     if not spec.metrics:
         # TFX writes no blessing at all when nothing is thresholded (tensorflow/tfx#5148).
         fail("metrics", "needs at least one metric threshold, or no model is ever blessed")
@@ -449,7 +452,7 @@ def spec_from_file(path: str | Path) -> DatasetSpec:
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(f"{path}: cannot read the spec ({err})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as err:
         raise SpecError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
     return spec_from_dict(raw, where=str(path), base_dir=path.parent.absolute())

@@ -4,7 +4,7 @@ can hold, and which data family each model family takes.
 A data family is what a spec's feature columns are: ``tabular`` (numeric and categorical
 columns), ``image`` (one encoded image) or ``text`` (one text). It picks the
 preprocessing_fn (``transforms.MODULES``); the format picks the ExampleGen
-(``components.example_gens.EXAMPLE_GENS``); the model family picks the builder
+(``components.ingest.formats.EXAMPLE_GENS``); the model family picks the builder
 (``trainers.models.BUILDERS``, generative ones in ``trainers.generative``). Those tables are keyed like these (a test keeps them equal),
 so a new format or model family is one row here and one beside its code.
 """

@@ -13,6 +13,7 @@ import re
 import typing
 from typing import Any, TypeVar
 
+import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 # Every model: unknown keys are errors; values are converted only where the conversion is
@@ -96,3 +97,21 @@ def parse(model: type[T], raw: Any, where: str, error: type[Exception]) -> T:
         others = [p for p in problems[1:] if tuple(p["loc"]) != tuple(first[:len(p["loc"])])]
         more = f" (and {len(others)} more problem(s))" if others else ""
         raise error(f"{where}: {describe(problems[0], model)}{more}") from None
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors' aliases: a spec never needs them, and nested ones
+    (a "billion laughs") expand to gigabytes wherever the loaded value is copied or written."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f"an alias (*{event.anchor}) repeats an anchor's value; "
+                                              "aliases are not accepted here: write the value out",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` refusing aliases (``yaml.YAMLError`` says where)."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass

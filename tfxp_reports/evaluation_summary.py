@@ -101,7 +101,7 @@ def failed_thresholds(evaluation_uri: str) -> dict[tuple[str, str, bool], str]:
 
 
 def read_generative(evaluation_uri: str) -> dict:
-    """What ``components.generative_evaluator`` measured and decided."""
+    """What ``components.evaluation.generative_evaluator`` measured and decided."""
     import tensorflow as tf
     with tf.io.gfile.GFile(f"{evaluation_uri.rstrip('/')}/{GENERATIVE_EVALUATION_FILE}") as f:
         return json.load(f)

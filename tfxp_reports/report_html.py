@@ -11,7 +11,7 @@ from tfxp_reports.run_report import CHECK_HEADER, check_rows
 
 SECTIONS = ("Outcome", "Evaluation", "Baseline comparison", "Confusion matrix", "ROC and precision-recall",
             "Training curves", "Dataset statistics", "Anomalies", "Pushed model")
-# task: generative (components.generative_evaluator)
+# task: generative (components.evaluation.generative_evaluator)
 GENERATIVE_SECTIONS = ("Outcome", "Evaluation", "Samples", "Class coverage", "Latent space", "Training curves",
                        "Dataset statistics", "Anomalies", "Pushed model")
 

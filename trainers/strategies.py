@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -104,35 +105,36 @@ def static_shapes_needed(strategy: tf.distribute.Strategy) -> bool:
 
 # CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic: AMX tiles, AVX-512 BF16.
 NATIVE_BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+# Another cpuinfo file to read instead of the host's (tests, and CI's run as an AVX512-BF16 CPU).
+CPUINFO_ENV = "TFXP_CPUINFO"
 
 
-def cpu_has_native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> Optional[bool]:
-    """Whether this CPU computes in bfloat16 natively; None where its flags cannot be read."""
+def cpu_has_native_bfloat16(cpuinfo: Optional[str] = None) -> Optional[bool]:
+    """Whether this CPU computes in bfloat16 natively; None where its flags cannot be read.
+    ``cpuinfo``: the file to read (default ``$TFXP_CPUINFO``, else /proc/cpuinfo)."""
+    path = cpuinfo or os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo"
     try:
-        with open(cpuinfo) as f:  # local: /proc/cpuinfo
+        with open(path) as f:  # local: /proc/cpuinfo or a file standing in for it
             flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
     except OSError:
         return None
     return None if flags is None else any(flag in flags for flag in NATIVE_BFLOAT16_CPU_FLAGS)
 
 
-def uses_bfloat16(dist: Distribution, cpuinfo: str = "/proc/cpuinfo", native: Optional[bool] = None) -> bool:
-    """``mixed_precision``: true always; auto on a TPU or a CPU with native bfloat16 (float32
-    where that cannot be told); false never. ``native``: ``cpu_has_native_bfloat16`` already
-    read (else it is read from ``cpuinfo``)."""
+def uses_bfloat16(dist: Distribution, native: Optional[bool]) -> bool:
+    """``mixed_precision``: true always; auto on a TPU or a CPU with native bfloat16 (``native``:
+    ``cpu_has_native_bfloat16``; float32 where that is unknown); false never."""
     if dist.mixed_precision == "auto":
-        if dist.strategy == "tpu":
-            return True
-        return (cpu_has_native_bfloat16(cpuinfo) if native is None else native) is True
+        return dist.strategy == "tpu" or native is True
     return bool(dist.mixed_precision)
 
 
-def set_precision(dist: Distribution, cpuinfo: str = "/proc/cpuinfo") -> str:
+def set_precision(dist: Distribution, cpuinfo: Optional[str] = None) -> str:
     """bfloat16 compute with float32 variables where ``uses_bfloat16``; the output layers stay
     float32. Asked for explicitly without a TPU or a CPU with native bfloat16, it still runs,
     emulated and slower: a warning says so. Returns the policy's name."""
     native = cpu_has_native_bfloat16(cpuinfo)
-    bfloat16 = uses_bfloat16(dist, native=native)
+    bfloat16 = uses_bfloat16(dist, native)
     if dist.mixed_precision is True and dist.strategy != "tpu" and native is False:
         logging.warning("mixed precision (bfloat16) asked for, but this CPU has no native bfloat16 (%s): "
                         "training runs emulated and slower than in float32", " or ".join(NATIVE_BFLOAT16_CPU_FLAGS))

@@ -10,7 +10,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.io import fileio
 from tfx.types.standard_artifacts import ExampleAnomalies, ExampleStatistics, ModelBlessing, ModelEvaluation, ModelRun, PushedModel
 
-from components.anomaly_gate import anomaly_lines
+from components.validation.anomaly_gate import anomaly_lines
 from tfxp_contract.dataset_spec import spec_from_json
 from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SERVING_CHECK_PROPERTY, SUMMARY_FILE
 from tfxp_reports.report_html import render_html

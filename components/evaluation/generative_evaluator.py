@@ -2,7 +2,7 @@
 it measures the candidate and the last blessed model side by side on the same held-out images
 and writes the same ModelBlessing artifact the Pusher and the resolver read.
 
-Metrics (``components.generative_metrics``): for a VAE, the mean negative ELBO per held-out
+Metrics (``components.evaluation.generative_metrics``): for a VAE, the mean negative ELBO per held-out
 image (the model's ``negative_elbo`` signature: the course's reconstruction + KL); for both
 families, the Fréchet distance between held-out images and ``generative_samples`` generated
 ones in the feature space of an image classifier, and class coverage (the share of samples the
@@ -34,10 +34,10 @@ from tfx.dsl.io import fileio
 from tfx.types.standard_artifacts import Examples, Model, ModelBlessing, ModelEvaluation
 from tfx.utils import io_utils, path_utils
 
-from components.atomic_pusher import served_versions
-from components.generative_metrics import check, class_shares, frechet_distance, verdict
-from components.record_encoding import png_batch
-from components.served_baseline import SERVED_VERSION, served_version
+from components.evaluation.generative_metrics import check, class_shares, frechet_distance, verdict
+from components.evaluation.served_baseline import SERVED_VERSION, served_version
+from components.ingest.workers.record_encoding import png_batch
+from components.serving.atomic_pusher import served_versions
 from tfxp_contract.dataset_spec import GENERATIVE_METRICS, DatasetSpec, spec_from_json
 from tfxp_contract.names import (
     DECODE_SIGNATURE,

@@ -4,7 +4,7 @@ Each input split's pattern matches one images file and one labels file (told apa
 headers), e.g. ``train-*-ubyte.gz`` and ``t10k-*-ubyte.gz`` keep the published train/test
 split. Every record becomes a tf.Example with the image as PNG bytes (``image``, what a
 client would send to the served model) and the label as text (``label``, e.g. ``b"7"``).
-The Beam steps are in ``components.idx_reading``.
+The Beam steps are in ``components.ingest.workers.idx_reading``.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.idx_reading import PairToRecords, record_bytes
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.ingest.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.ingest.workers.idx_reading import PairToRecords, record_bytes
 
 
 def to_example(pixels: np.ndarray, label: Optional[int]) -> tf.train.Example:

@@ -1,14 +1,14 @@
 """The Beam step that reads loose files into records, importable by Beam's workers without
-TensorFlow or TFX (see ``components.shard_writing``)."""
+TensorFlow or TFX (see ``components.ingest.workers.shard_writing``)."""
 from __future__ import annotations
 
 import apache_beam as beam
 from absl import logging
 
-from components.archive_records import content_problem
-from components.input_files import input_size, open_input
-from components.record_encoding import example_bytes
-from components.shard_writing import record_batches
+from components.ingest.workers.archive_records import content_problem
+from components.ingest.workers.input_files import input_size, open_input
+from components.ingest.workers.record_encoding import example_bytes
+from components.ingest.workers.shard_writing import record_batches
 from tfxp_contract.names import SOURCE_FILE_FEATURE
 
 SKIPPED = beam.metrics.Metrics.counter("file_example_gen", "skipped_files")

@@ -5,22 +5,28 @@ one takes column names and types from the dataset spec, streams each file line b
 fails with the file and line of the first bad row. A plain-text file over
 ``delimited_rows.RANGE_BYTES`` is read in byte ranges spread over the workers (a bad row is
 then named by its file and byte offset), so one large CSV does not wait on one worker.
-The Beam step that parses is in ``components.csv_reading``.
+The Beam step that parses is in ``components.ingest.workers.csv_reading``.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
+import tensorflow as tf
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.csv_reading import ParseRange
-from components.delimited_rows import RANGE_BYTES, byte_ranges
-from components.input_files import input_size
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
-from tfxp_contract.dataset_spec import DatasetSpec, spec_from_json
+from components.ingest.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.ingest.workers.csv_reading import ParseRange
+from components.ingest.workers.delimited_rows import RANGE_BYTES, byte_ranges, row_bytes
+from components.ingest.workers.input_files import input_size
+from tfxp_contract.dataset_spec import DatasetSpec, RawValue, spec_from_json
+
+
+def to_example(row: dict[str, RawValue]) -> tf.train.Example:
+    """A parsed row (``delimited_rows.parse_fields``) as the tf.Example this ExampleGen writes."""
+    return tf.train.Example.FromString(row_bytes(row))
 
 
 def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYTES) -> list[tuple[str, int, int, int]]:

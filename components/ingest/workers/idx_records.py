@@ -21,7 +21,7 @@ from typing import BinaryIO, Iterator, Optional, Tuple
 
 import numpy as np
 
-from components.input_files import open_input
+from components.ingest.workers.input_files import open_input
 from tfxp_contract.errors import ExplainedError
 
 UNSIGNED_BYTE = 0x08

@@ -4,7 +4,7 @@ TFX's ExampleGen writes each split with however many shards the runner picks. Ou
 ``num_shards`` (and any reader settings) through the standard ``custom_config`` field, packed
 as a protobuf Struct so it survives compilation for Kubeflow / Vertex unchanged.
 
-The record batches, the hash split and the shard writer are in ``components.shard_writing``
+The record batches, the hash split and the shard writer are in ``components.ingest.workers.shard_writing``
 (which Beam's workers import without TensorFlow or TFX). Every reader counts what it reads
 (``RECORDS_READ``) and the writer counts what it writes; the run fails if the two Beam
 counters differ at the end, so no record is lost silently.
@@ -26,8 +26,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.delimited_rows import RawDataError
-from components.shard_writing import COUNTERS, SplitBatches, WriteShards, split_index
+from components.ingest.workers.delimited_rows import RawDataError
+from components.ingest.workers.shard_writing import COUNTERS, SplitBatches, WriteShards, split_index
 from tfxp_contract.errors import ExplainedError
 
 SHARD_FILE_PREFIX = "data_tfrecord"

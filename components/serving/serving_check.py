@@ -12,7 +12,7 @@ and a seed must return that many images in [0, 1] and their PNGs; a VAE's ``enco
 the raw eval images' bytes and ``decode`` their latent means back to images. Its warm-up
 request is a ``generate`` call.
 
-The process: ``python -m components.serving_check``, then one line of JSON on its stdin
+The process: ``python -m components.serving.serving_check``, then one line of JSON on its stdin
 (model_dir, sample_file, num_classes, task); it prints a JSON result. A pipeline run starts it
 ahead (``started_ahead``), so its TensorFlow import overlaps the components before the push.
 """
@@ -138,7 +138,7 @@ def _start_process() -> subprocess.Popen:
     # imported, unless told to leave tf.keras to tf_keras: the check loads a SavedModel as a
     # server does, with no Keras at all, and starts 1-1.5 s sooner.
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "components.serving_check"], stdin=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "components.serving.serving_check"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 

@@ -1,5 +1,5 @@
 """The Beam steps that turn an IDX pair into record batches, importable by Beam's workers
-without TensorFlow or TFX (see ``components.shard_writing``).
+without TensorFlow or TFX (see ``components.ingest.workers.shard_writing``).
 
 The pair is read by one worker (gzip cannot seek), streaming, ``CHUNK`` images at a time as
 raw pixels; the PNG encoding, most of the work, is spread over every worker after a reshuffle.
@@ -11,9 +11,9 @@ from typing import List, Optional, Sequence
 import apache_beam as beam
 import numpy as np
 
-from components.idx_records import find_pair, read_pairs
-from components.record_encoding import example_bytes, png_batch
-from components.shard_writing import RECORDS_READ
+from components.ingest.workers.idx_records import find_pair, read_pairs
+from components.ingest.workers.record_encoding import example_bytes, png_batch
+from components.ingest.workers.shard_writing import RECORDS_READ
 
 IMAGE_KEY = "image"
 LABEL_KEY = "label"

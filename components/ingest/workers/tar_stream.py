@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional
 
-from components.input_files import open_input
+from components.ingest.workers.input_files import open_input
 
 BLOCK = 512
 _FILE_TYPES = (b"0", b"\0", b"7")

@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
-from components.tar_stream import TarFormatError, TarStream, open_archive
+from components.ingest.workers.tar_stream import TarFormatError, TarStream, open_archive
 from tfxp_contract.errors import ExplainedError
 
 MAX_BAD_SHARE = 0.01

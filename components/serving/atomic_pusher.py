@@ -10,7 +10,7 @@ served, and is removed by a later push once an hour old. Versions strictly incre
 that finds its version taken moves to the next one. Staging left by a killed push is removed
 by the next push once untouched for an hour.
 
-With eval ``examples`` as input, the candidate must first pass ``components.serving_check``
+With eval ``examples`` as input, the candidate must first pass ``components.serving.serving_check``
 (loaded in a fresh process, called on raw eval examples); one that fails is not pushed and
 the PushedModel says why. The same examples go into the version as TF Serving warm-up requests.
 
@@ -36,7 +36,7 @@ from tfx.types import artifact_utils, standard_artifacts, standard_component_spe
 from tfx.types.component_spec import ChannelParameter
 from tfx.utils import io_utils, json_utils, proto_utils
 
-from components.serving_check import check_in_fresh_process, raw_sample, write_warmup_requests
+from components.serving.serving_check import check_in_fresh_process, raw_sample, write_warmup_requests
 from tfxp_contract.names import PUSH_COMPLETE_FILE, SERVED_SOURCE_FILE, SERVING_CHECK_PROPERTY
 
 

@@ -1,10 +1,10 @@
 """The Beam steps that turn tar archives into record batches, importable by Beam's workers
-without TensorFlow or TFX (see ``components.shard_writing``).
+without TensorFlow or TFX (see ``components.ingest.workers.shard_writing``).
 
 Each archive is read as one stream (a Beam element per archive: gzip cannot seek), so memory
 holds one batch of files at a time; checking the files (decoding each image) and encoding them,
 most of the work, is spread over every worker after the read. Bad members are reported by
-name and skipped under the rule in ``components.archive_records``, applied to each split's
+name and skipped under the rule in ``components.ingest.workers.archive_records``, applied to each split's
 totals once every file is checked.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import List, Optional
 import apache_beam as beam
 from absl import logging
 
-from components.archive_records import DEFAULT_MAX_MEMBER_BYTES, ReadReport, content_problem, read_archive
-from components.record_encoding import example_bytes
-from components.shard_writing import RECORDS_READ
+from components.ingest.workers.archive_records import DEFAULT_MAX_MEMBER_BYTES, ReadReport, content_problem, read_archive
+from components.ingest.workers.record_encoding import example_bytes
+from components.ingest.workers.shard_writing import RECORDS_READ
 
 FILE_BATCH = 64  # files per Beam element between the reader and the checkers
 SKIPPED = "skipped"

@@ -6,7 +6,7 @@ takes it (``image``: the file's bytes; ``text``: its UTF-8 text) and the file's 
 ``SOURCE_FILE_FEATURE``. Files whose extension is not one of the family's are left alone;
 a file that does not decode (or is not UTF-8, or is empty, or is over the spec's
 ``archive_file_limit_mb``) is logged by name and skipped; if none is usable the run stops.
-The Beam step that reads is in ``components.file_reading``.
+The Beam step that reads is in ``components.ingest.workers.file_reading``.
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
-from components.archive_reading import EXTENSIONS
-from components.delimited_rows import RawDataError
-from components.file_reading import ReadFile
-from components.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.ingest.sharded_example_gen import ShardedExampleGenExecutor, matching_files, pack_config, unpack_config
+from components.ingest.workers.archive_reading import EXTENSIONS
+from components.ingest.workers.delimited_rows import RawDataError
+from components.ingest.workers.file_reading import ReadFile
 from tfxp_contract.dataset_spec import DatasetSpec
 
 

@@ -1,7 +1,7 @@
 """ExampleGen for labelled files inside a published tar archive (TF flowers, IMDB reviews).
 
 The Beam steps (read each archive as one stream, then check and encode its files on every
-worker; bad files skipped by name under the 1% rule) are in ``components.archive_reading``.
+worker; bad files skipped by name under the 1% rule) are in ``components.ingest.workers.archive_reading``.
 With a published split (IMDB), each split reads only its own folder of the archive; otherwise
 the spec's hash split applies (flowers).
 Records: the content under the spec's feature column (``image``: the file's bytes as
@@ -16,14 +16,14 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.archive_reading import ArchivesToRecords
-from components.sharded_example_gen import (
+from components.ingest.sharded_example_gen import (
     ShardedExampleGenExecutor,
     matching_files,
     pack_config,
     parsed_split_configs,
     unpack_config,
 )
+from components.ingest.workers.archive_reading import ArchivesToRecords
 from tfxp_contract.dataset_spec import DatasetSpec
 
 

@@ -27,7 +27,7 @@ from tfx.types import standard_component_specs
 from tfx.types.standard_artifacts import Model
 from tfx.utils import io_utils, path_utils
 
-from components.atomic_pusher import served_versions
+from components.serving.atomic_pusher import served_versions
 
 SERVED_VERSION = "served_version"  # on the baseline Model: the version it copies ("" = none served)
 BASELINE_TASK = "ServedBaseline"
@@ -39,9 +39,9 @@ def served_version(model) -> str:
 
 @component
 def ServedBaseline(baseline_model: OutputArtifact[Model], serving_root: Parameter[str],
-                   served_now: Parameter[str] = "") -> None:
+                   served_now: Parameter[str] = "", code_version: Parameter[str] = "") -> None:
     """The newest complete version under ``serving_root`` as a Model artifact (empty when
-    none is served). ``served_now``: cache key only."""
+    none is served). ``served_now``, ``code_version``: cache key only."""
     versions = served_versions(serving_root)
     if not versions:
         logging.info("ServedBaseline: nothing served under %s yet; no baseline", serving_root)

@@ -12,15 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import TYPE_CHECKING, Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional
 
-from components.input_files import open_input
-from components.record_encoding import example_bytes
+from components.ingest.workers.input_files import open_input
+from components.ingest.workers.record_encoding import example_bytes
 from tfxp_contract.dataset_spec import Column, DatasetSpec, RawValue
 from tfxp_contract.errors import ExplainedError
-
-if TYPE_CHECKING:
-    import tensorflow as tf
 
 
 class RawDataError(ExplainedError, ValueError):
@@ -242,8 +239,3 @@ def row_bytes(row: dict[str, RawValue]) -> bytes:
     features; missing values are absent."""
     return example_bytes({name: value.encode() if isinstance(value, str) else value for name, value in row.items()})
 
-
-def to_example(row: dict[str, RawValue]) -> tf.train.Example:
-    """``row_bytes`` as a tf.Example."""
-    import tensorflow as tf  # here, not at the top: Beam's workers import this module
-    return tf.train.Example.FromString(row_bytes(row))

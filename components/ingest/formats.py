@@ -11,10 +11,10 @@ from typing import Callable, Optional
 from tfx.components import FileBasedExampleGen
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.archive_example_gen import ArchiveExampleGen
-from components.csv_example_gen import CsvSpecExampleGen
-from components.file_example_gen import FilesExampleGen
-from components.idx_example_gen import IdxExampleGen
+from components.ingest.archive_example_gen import ArchiveExampleGen
+from components.ingest.csv_example_gen import CsvSpecExampleGen
+from components.ingest.file_example_gen import FilesExampleGen
+from components.ingest.idx_example_gen import IdxExampleGen
 from tfxp_contract.dataset_spec import DatasetSpec, SpecError
 
 INFERENCE_SPLIT = "unlabelled"
@@ -29,7 +29,7 @@ class Reader:
     slices: bool  # reads only the first N examples of each published split (--max-examples)
 
 
-# Tables: CSV and Parquet rows are parsed by one reader (components.delimited_rows).
+# Tables: CSV and Parquet rows are parsed by one reader (components.ingest.workers.delimited_rows).
 _TABLES = Reader(lambda spec, root, shards, inputs, outputs, _, extra, span: CsvSpecExampleGen(
     input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
     extra_config=extra, range_config=span), slices=False)

@@ -1,12 +1,12 @@
 """The Beam step that parses delimited files (whole, or in byte ranges) into record batches,
-importable by Beam's workers without TensorFlow or TFX (see ``components.shard_writing``)."""
+importable by Beam's workers without TensorFlow or TFX (see ``components.ingest.workers.shard_writing``)."""
 from __future__ import annotations
 
 import apache_beam as beam
 from absl import logging
 
-from components.delimited_rows import header_row, read_range, read_rows, row_bytes
-from components.shard_writing import record_batches
+from components.ingest.workers.delimited_rows import header_row, read_range, read_rows, row_bytes
+from components.ingest.workers.shard_writing import record_batches
 from tfxp_contract.dataset_spec import spec_from_json
 
 
