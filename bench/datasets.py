@@ -24,7 +24,8 @@ from ml_metadata.proto import metadata_store_pb2
 from pipelines.local_runner import LocalRun, build, run_locally
 from tfxp_contract.dataset_spec import SPECS_DIR, load_spec
 from tfxp_reports.evaluation_summary import summarize
-from tfxp_reports.outcome import latest_outcome, newest_artifact_uri, open_store
+from tfxp_reports.metadata_store import open_store
+from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
 
 RESULTS = Path(__file__).parent / "results"
 # Per data family: (label, model, changes to columns by type). The course's models: its Keras

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
@@ -26,7 +27,7 @@ from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, newest_span
 from tfxp_contract.run_folders import RunFolders
-from tfxp_reports.outcome import connection_config
+from tfxp_reports.metadata_store import connection_config
 
 DEFAULT_DATASET = "house_votes"
 DATASET_ENV = "TFXP_DATASET"
@@ -47,9 +48,9 @@ class LocalRun:
     spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest with _SUCCESS
     metadata: Optional[str] = None  # mysql://user@host:port/db; None = SQLite under the output folder
 
-    @property
+    @cached_property
     def name(self) -> str:
-        return load_spec(self.dataset).name
+        return load_spec(self.dataset).name  # parsed once per run, not on every access
 
     @property
     def folders(self) -> RunFolders:

@@ -12,7 +12,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components.ingest.csv_example_gen import to_example
 from components.ingest.workers.delimited_rows import read_rows
 from tfxp_contract.dataset_spec import DatasetSpec
-from tfxp_reports.outcome import open_store
+from tfxp_reports.metadata_store import open_store
 
 COMPLETE = metadata_store_pb2.Execution.COMPLETE
 CACHED = metadata_store_pb2.Execution.CACHED

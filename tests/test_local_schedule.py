@@ -15,7 +15,8 @@ from tfxp_cli.errors import explain
 from tfxp_cli.local_schedule import RunFailed, ScheduleError, check_local_cron, run_in_child, run_on_schedule
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.fetch import DataSourceError, newest_span
-from tfxp_reports.outcome import latest_outcome, open_store
+from tfxp_reports.metadata_store import open_store
+from tfxp_reports.outcome import latest_outcome
 
 
 @pytest.mark.parametrize("cron", ["0 3 * * *", "*/5 * * * * */10"])

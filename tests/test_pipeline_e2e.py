@@ -26,7 +26,8 @@ from tests.pipeline_checks import (
 )
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.fetch import sha256_of
-from tfxp_reports.outcome import latest_outcome, newest_artifact_uri, open_store
+from tfxp_reports.metadata_store import open_store
+from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
 
 pytestmark = pytest.mark.e2e
 

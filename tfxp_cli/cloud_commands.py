@@ -12,6 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tfxp_cli.arguments import add_dataset
+
 
 def _config(args):
     from infra.cloud_config import load_config
@@ -247,7 +249,7 @@ def add_cloud_commands(commands) -> None:
                             description="Compiles the dataset's pipeline, checks it with the Vertex AI client and "
                                         "starts a run; with --wait, follows it until it ends (exit 1 unless it "
                                         "succeeded).")
-    p.add_argument("dataset", help="built-in dataset name or spec .yaml path")
+    add_dataset(p)
     p.add_argument("--no-cache", action="store_true", help="disable the orchestrator's step cache for this run")
     p.add_argument("--wait", action="store_true", help="follow the run until it ends; exit 1 unless it succeeded")
     p.add_argument("--poll-seconds", type=float, default=30.0, metavar="S", help="with --wait: how often to look "
@@ -270,7 +272,7 @@ def add_cloud_commands(commands) -> None:
     q = actions.add_parser("create", help="schedule a dataset's pipeline",
                            description="Cron in UTC unless a time zone is given (Vertex AI only; KFP recurring "
                                        "runs are UTC).")
-    q.add_argument("dataset", help="built-in dataset name or spec .yaml path")
+    add_dataset(q)
     q.add_argument("--cron", required=True,
                    help="five-field cron, e.g. '0 3 * * 1' (Mondays 03:00), or 'TZ=Europe/Berlin 0 3 * * 1'")
     q.add_argument("--time-zone", default=None, metavar="ZONE",
@@ -311,7 +313,7 @@ def add_cloud_commands(commands) -> None:
 
     p = commands.add_parser("stage", help="upload a dataset's raw files to GCS (resumable, checksummed, skips "
                                           "files already there)")
-    p.add_argument("dataset", help="built-in dataset name or spec .yaml path")
+    add_dataset(p)
     p.add_argument("--data-dir", default=None, metavar="DIR", help="local mirror (default: download to the cache)")
     p.add_argument("--to", default=None, metavar="GS_URL", help="destination (default: the config's <root>/data/<dataset>)")
     p.add_argument("--project", default=None, help="project for the storage client (default: the environment's)")
@@ -322,7 +324,7 @@ def add_cloud_commands(commands) -> None:
         "job-spec", help="show the Vertex AI custom job the Trainer would start for a dataset",
         description="Prints the strategy and the Trainer's Vertex AI settings (worker pool specs, checked by "
                     "the Vertex AI client) from --cloud-config, with the changes given here. Nothing is submitted.")
-    p.add_argument("dataset", help="built-in dataset name or path to a spec .yaml")
+    add_dataset(p)
     _cloud_options(p, kfp=False)
     p.add_argument("--workers", type=int, default=None, metavar="N", help="worker replicas besides the chief (0: none)")
     p.add_argument("--machine-type", default=None, help="machine type of the chief and workers, e.g. n1-standard-8")

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 
+from tfxp_cli.arguments import add_dataset
 from tfxp_cli.errors import explain
 from tfxp_cli.local_schedule import check_local_cron, run_in_child, run_on_schedule
 from tfxp_cli.run_lock import run_lock
@@ -108,7 +109,7 @@ def run_pipeline_once(run, verbose: bool, lock: bool = True) -> str:
 
 
 def newest_report_table(run) -> str:
-    from tfxp_reports.outcome import artifacts_of, open_store
+    from tfxp_reports.metadata_store import artifacts_of, open_store
     evaluations = artifacts_of(open_store(run.metadata_path), "ModelEvaluation", run.name)
     if not evaluations:
         return ""
@@ -138,7 +139,7 @@ def cmd_schedule(args) -> int:
 
 def store_of(args) -> tuple[str, str]:
     """(ML Metadata, pipeline name) of a dataset's runs, found without building a pipeline."""
-    from tfxp_reports.outcome import store_exists
+    from tfxp_reports.metadata_store import store_exists
     name = load_spec(args.dataset).name
     folders = RunFolders(args.output_dir, name)
     metadata = args.metadata or folders.metadata_path
@@ -149,7 +150,7 @@ def store_of(args) -> tuple[str, str]:
 
 def _reports(args) -> list[tuple[str, str]]:
     """(run id, report folder) of every evaluated run, oldest first."""
-    from tfxp_reports.outcome import artifacts_of, open_store
+    from tfxp_reports.metadata_store import artifacts_of, open_store
     metadata, name = store_of(args)
     evaluations = sorted(artifacts_of(open_store(metadata), "ModelEvaluation", name), key=lambda a: a.id)
     return [(os.path.basename(a.uri.rstrip("/")), os.path.join(a.uri, REPORT_DIR)) for a in evaluations]
@@ -193,8 +194,7 @@ METADATA_HELP = ("ML Metadata store: mysql://user[:password]@host[:port]/databas
 
 
 def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
-    p.add_argument("dataset", nargs="?", default="house_votes",
-                   help="built-in dataset name or path to a spec .yaml (default: house_votes)")
+    add_dataset(p, default="house_votes")
     p.add_argument("--data-dir", **data_dir)
     p.add_argument("--output-dir", default="outputs", metavar="DIR",
                    help="pipeline root, metadata and serving models go under DIR/<dataset> (default: outputs)")
@@ -224,7 +224,7 @@ def add_local_commands(commands) -> None:
                         "else download from the canonical URLs into the cache)"}
 
     p = commands.add_parser("fetch", help="download (or find in --data-dir) and verify a dataset's files")
-    p.add_argument("dataset", help="built-in dataset name or path to a spec .yaml")
+    add_dataset(p)
     p.add_argument("--data-dir", **data_dir)
     p.set_defaults(func=cmd_fetch)
 
@@ -253,7 +253,7 @@ def add_local_commands(commands) -> None:
     p = commands.add_parser("report", help="show a run's evaluation report (table, JSON or the HTML page)",
                             description="Every run writes report.html and summary.json next to its Evaluator output. "
                                         "This prints the newest (or RUN's) as a table and names the HTML file.")
-    p.add_argument("dataset", help="the dataset (pipeline) name")
+    add_dataset(p)
     p.add_argument("run", nargs="?", default=None, help="a run id from --list (default: the newest)")
     p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
@@ -266,7 +266,7 @@ def add_local_commands(commands) -> None:
                             description="For the model pushed last: its data (ExampleGen run, span, record counts), "
                                         "transform graph, Trainer run with hyperparameters, and the evaluation that "
                                         "blessed it.")
-    p.add_argument("dataset", help="the dataset (pipeline) name")
+    add_dataset(p)
     p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")

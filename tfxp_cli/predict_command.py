@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from tfxp_cli.arguments import add_dataset
 from tfxp_cli.local_commands import METADATA_HELP, store_of
 from tfxp_contract.dataset_spec import load_spec
 
@@ -63,7 +64,7 @@ def add_predict_command(commands) -> None:
                     "or the spec's order; the label column is optional). Prints input, predicted class and each "
                     "class's probability; with labels (a table's label column, or files in folders named like the "
                     "classes), accuracy and a confusion matrix. Bad inputs are named and skipped.")
-    p.add_argument("dataset", help="a built-in dataset name or a spec file")
+    add_dataset(p)
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="files to predict on")
     p.add_argument("--text", action="append", default=[], metavar="TEXT",
                    help="a text to classify (text datasets; repeat for more)")
@@ -76,7 +77,7 @@ def add_predict_command(commands) -> None:
 
 def cmd_predictions(args) -> int:
     from tfxp_cli.predict import PredictError, check_task, inference_table, output_suffix, show_table
-    from tfxp_reports.outcome import artifacts_of, open_store
+    from tfxp_reports.metadata_store import artifacts_of, open_store
     spec = load_spec(args.dataset)
     check_task(spec, "predictions")
     if args.output:
@@ -99,7 +100,7 @@ def add_predictions_command(commands) -> None:
         description="A spec's `inference:` section (folder and pattern of new rows, label optional) makes every "
                     "run score them with its model when that model is blessed (TFX's BulkInferrer). This prints "
                     "the newest: each row's raw columns, the predicted class and each class's probability.")
-    p.add_argument("dataset", help="a built-in dataset name or a spec file")
+    add_dataset(p)
     p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--output", default=None, metavar="FILE", help="write them to FILE (.csv, .parquet or .json)")
@@ -126,7 +127,7 @@ def add_generate_command(commands) -> None:
                     "--count samples as PNG files; the same --seed gives the same images. The served model "
                     "also answers `generate` (count, seed), and a VAE `encode` (raw image bytes) and `decode` "
                     "(latent vectors) for any client of tf.saved_model.load or TF Serving.")
-    p.add_argument("dataset", help="a built-in generative dataset (e.g. fashion_mnist_vae) or a spec file")
+    add_dataset(p, what="a generative one, e.g. fashion_mnist_vae")
     p.add_argument("--count", type=int, default=16, help="how many images (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="the random seed (default: 0)")
     p.add_argument("--out", default="samples", metavar="FOLDER", help="where the PNG files go (default: samples)")

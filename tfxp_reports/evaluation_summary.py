@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.names import GENERATIVE_EVALUATION_FILE
@@ -179,16 +179,16 @@ def _shown(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def verdict_line(blessed: bool, failures: Sequence[str], passes: Sequence[str], has_baseline: bool) -> str:
+    """Every evaluation's one line (a classifier's and a generative model's): 'BLESSED: ...'
+    with each check passed, or 'NOT BLESSED: ...' with each that failed."""
+    if not blessed:
+        return "NOT BLESSED: " + ("; ".join(failures) or "the Evaluator did not bless the model")
+    return "BLESSED: " + "; ".join(passes) + ("" if has_baseline else " (first model: no baseline to compare with)")
+
+
 def verdict(summary: EvaluationSummary) -> str:
     gated = [c for c in summary.checks if c.passed is not None]
-    if not summary.blessed:
-        failed = [c.failure for c in gated if not c.passed]
-        return "NOT BLESSED: " + ("; ".join(failed) or "the Evaluator did not bless the model")
-    parts = []
-    for c in gated:
-        part = f"{c.metric} {_shown(c.value)} >= {c.lower_bound:.4f}"
-        if c.change is not None:
-            part += f", {c.change:+.4f} vs the last blessed model"
-        parts.append(part)
-    first = "" if summary.has_baseline else " (first model: no baseline to compare with)"
-    return "BLESSED: " + "; ".join(parts) + first
+    passes = [f"{c.metric} {_shown(c.value)} >= {c.lower_bound:.4f}"
+              + (f", {c.change:+.4f} vs the last blessed model" if c.change is not None else "") for c in gated]
+    return verdict_line(summary.blessed, [c.failure for c in gated if not c.passed], passes, summary.has_baseline)

@@ -14,7 +14,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from tfxp_contract.errors import ExplainedError
 from tfxp_contract.names import REPORT_DIR, STATISTICS_FILE, SUMMARY_FILE
-from tfxp_reports.outcome import artifacts_of, open_store, store_exists
+from tfxp_reports.metadata_store import artifacts_of, open_store, store_exists
 
 
 class LineageError(ExplainedError, LookupError):

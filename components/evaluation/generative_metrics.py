@@ -15,6 +15,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from tfxp_reports.evaluation_summary import verdict_line
+
 
 def gaussian_frechet(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) -> float:
     """Fréchet (2-Wasserstein) distance between N(mu1, cov1) and N(mu2, cov2)."""
@@ -77,14 +79,8 @@ def check(metric: str, value: Optional[float], lower_is_better: bool, bound: Opt
 
 
 def verdict(checks: Sequence[Check], has_baseline: bool) -> str:
-    """'BLESSED: ...' or 'NOT BLESSED: ...', one line, like the classifier's."""
-    failed = [c.failure for c in checks if not c.passed]
-    if failed:
-        return "NOT BLESSED: " + "; ".join(failed)
-    parts = []
-    for c in checks:
-        part = f"{c.metric} {c.value:.4f} {'<=' if c.lower_is_better else '>='} {c.bound:.4f}"
-        if c.baseline is not None:
-            part += f", last blessed model {c.baseline:.4f}"
-        parts.append(part)
-    return "BLESSED: " + "; ".join(parts) + ("" if has_baseline else " (first model: no baseline to compare with)")
+    """'BLESSED: ...' or 'NOT BLESSED: ...', one line, as the classifier's."""
+    passes = [f"{c.metric} {c.value:.4f} {'<=' if c.lower_is_better else '>='} {c.bound:.4f}"
+              + (f", last blessed model {c.baseline:.4f}" if c.baseline is not None else "") for c in checks]
+    return verdict_line(all(c.passed for c in checks), [c.failure for c in checks if not c.passed], passes,
+                        has_baseline)

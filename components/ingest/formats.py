@@ -6,7 +6,7 @@ table, never the format's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional, Protocol
 
 from tfx.components import FileBasedExampleGen
 from tfx.proto import example_gen_pb2, range_config_pb2
@@ -20,29 +20,41 @@ from tfxp_contract.dataset_spec import DatasetSpec, SpecError
 INFERENCE_SPLIT = "unlabelled"
 
 
+class MakeExampleGen(Protocol):
+    """Builds a format's ExampleGen component."""
+
+    def __call__(self, spec: DatasetSpec, root: str, shards: int, inputs: example_gen_pb2.Input,
+                 outputs: Optional[example_gen_pb2.Output], limit: Optional[int], extra: dict,
+                 span: Optional[range_config_pb2.RangeConfig]) -> FileBasedExampleGen: ...
+
+
 @dataclass(frozen=True)
 class Reader:
-    # (spec, data root, shards, input config, output config, max examples, extra config, span range)
-    # -> the component
-    make: Callable[[DatasetSpec, str, int, example_gen_pb2.Input, Optional[example_gen_pb2.Output], Optional[int],
-                    dict, Optional[range_config_pb2.RangeConfig]], FileBasedExampleGen]
+    make: MakeExampleGen
     slices: bool  # reads only the first N examples of each published split (--max-examples)
 
 
-# Tables: CSV and Parquet rows are parsed by one reader (components.ingest.workers.delimited_rows).
-_TABLES = Reader(lambda spec, root, shards, inputs, outputs, _, extra, span: CsvSpecExampleGen(
-    input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
-    extra_config=extra, range_config=span), slices=False)
+def _table(spec, root, shards, inputs, outputs, limit, extra, span) -> FileBasedExampleGen:
+    # CSV and Parquet rows are parsed by one reader (components.ingest.workers.delimited_rows).
+    return CsvSpecExampleGen(input_base=root, spec=spec, num_shards=shards, input_config=inputs,
+                             output_config=outputs, extra_config=extra, range_config=span)
+
+
+def _idx(spec, root, shards, inputs, outputs, limit, extra, span) -> FileBasedExampleGen:
+    return IdxExampleGen(input_base=root, num_shards=shards, input_config=inputs, output_config=outputs,
+                         max_examples=limit, extra_config=extra, range_config=span, labelled=spec.label is not None)
+
+
+def _archive(spec, root, shards, inputs, outputs, limit, extra, span) -> FileBasedExampleGen:
+    return ArchiveExampleGen(input_base=root, spec=spec, num_shards=shards, input_config=inputs,
+                             output_config=outputs, max_examples=limit, extra_config=extra, range_config=span)
+
 
 EXAMPLE_GENS: dict[str, Reader] = {
-    "csv": _TABLES,
-    "parquet": _TABLES,
-    "idx": Reader(lambda spec, root, shards, inputs, outputs, limit, extra, span: IdxExampleGen(
-        input_base=root, num_shards=shards, input_config=inputs, output_config=outputs, max_examples=limit,
-        extra_config=extra, range_config=span, labelled=spec.label is not None), slices=True),
-    "archive": Reader(lambda spec, root, shards, inputs, outputs, limit, extra, span: ArchiveExampleGen(
-        input_base=root, spec=spec, num_shards=shards, input_config=inputs, output_config=outputs,
-        max_examples=limit, extra_config=extra, range_config=span), slices=True),
+    "csv": Reader(_table, slices=False),
+    "parquet": Reader(_table, slices=False),
+    "idx": Reader(_idx, slices=True),
+    "archive": Reader(_archive, slices=True),
 }
 
 
