@@ -5,7 +5,7 @@ samples against the 10,000 test images.
 Beside the course: its VAE's loss fell from about 313 to 266 per image (its training data; here
 the negative ELBO is measured on the held-out test images, same definition: BCE summed over the
 784 pixels + KL); its GAN collapsed to one kind of garment (here: the share of samples in each
-class, by a classifier). Goals (issue 16): VAE below 266 within 15 minutes of training; GAN
+class, by a classifier). Goals: VAE below 266 within 15 minutes of training; GAN
 with every class >= 5% of the samples and a Fréchet distance below the VAE's in the same run.
 
   python -m bench.generative --data-dir ../shared/datasets

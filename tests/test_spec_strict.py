@@ -119,7 +119,7 @@ def test_a_spec_file_that_is_not_a_mapping_is_one_line(tmp_path, capsys, text, m
 
 @pytest.mark.parametrize("name", ["./../../escaped.data", "../../outside"])
 def test_path_like_names_write_nothing_outside_the_cache(tmp_path, monkeypatch, capsys, name):
-    """The two probes of the issue: the spec is refused before anything is fetched, so
+    """Two hostile specs: each is refused before anything is fetched, so
     nothing is written anywhere (the cache stays empty, its parent untouched)."""
     cache = tmp_path / "work" / "cache"
     cache.mkdir(parents=True)
