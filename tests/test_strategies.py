@@ -162,3 +162,27 @@ def test_cli_overrides_the_spec_strategy(argv, expected):
     args = build_parser().parse_args(["run", "house_votes", *argv])
     assert distribution_overrides(args) == expected
     distribution_from_dict(expected)  # and they are valid settings
+
+
+def test_shuffled_input_does_not_follow_the_files_order(tmp_path):
+    """Records written sorted by label (two shards, each sorted): the first batches of a
+    shuffled epoch mix both labels, and a later epoch comes in another order."""
+    import numpy as np
+
+    spec = {"x": tf.io.FixedLenFeature([1], tf.float32), "label": tf.io.FixedLenFeature([], tf.int64)}
+    for shard in range(2):
+        with tf.io.TFRecordWriter(str(tmp_path / f"s{shard}.gz"), options="GZIP") as writer:
+            for i in range(500):
+                label = 0 if i < 250 else 1
+                example = tf.train.Example(features=tf.train.Features(feature={
+                    "x": tf.train.Feature(float_list=tf.train.FloatList(value=[shard * 500 + i])),
+                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))}))
+                writer.write(example.SerializeToString())
+    dataset = data.make_dataset([str(tmp_path / "s*.gz")], spec, 50, shuffle=True, repeat=True, drop_remainder=True)
+    batches = [(f["x"].numpy().ravel(), y.numpy()) for f, y in dataset.take(40)]
+    first_epoch, second_epoch = np.concatenate([x for x, _ in batches[:20]]), \
+        np.concatenate([x for x, _ in batches[20:]])
+    assert all(0.2 < y.mean() < 0.8 for _, y in batches[:4]), [y.mean() for _, y in batches[:4]]
+    assert sorted(first_epoch) == sorted(second_epoch) == list(range(1000))  # every record once an epoch
+    assert list(first_epoch) != list(second_epoch)
+    assert data.count_records([str(tmp_path / "s*.gz")])[0] == 1000

@@ -1,7 +1,7 @@
 """tf.data input from transformed, gzipped TFRecord shards."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 import tensorflow as tf
 
@@ -15,9 +15,23 @@ def list_files(patterns: Iterable[str]) -> list[str]:
     return files
 
 
-def count_examples(patterns: Iterable[str]) -> int:
+# A split whose serialized records fit in this many bytes is held in memory and shuffled whole
+# at every epoch: a file sorted by label or by time then trains like a shuffled one.
+WHOLE_SHUFFLE_BYTES = 512 * 1024 * 1024
+SHUFFLE_BUFFER = 10_000  # records, for splits larger than that
+INTERLEAVED_FILES = 16  # shards read at once, for splits larger than that
+
+
+def count_records(patterns: Iterable[str]) -> tuple[int, int]:
+    """(records, their serialized bytes) in the shards."""
     records = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
-    return int(records.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+    count, size = records.reduce((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+                                 lambda acc, r: (acc[0] + 1, acc[1] + tf.cast(tf.strings.length(r), tf.int64)))
+    return int(count), int(size)
+
+
+def count_examples(patterns: Iterable[str]) -> int:
+    return count_records(patterns)[0]
 
 
 def shard_policy(num_files: int, num_workers: int) -> tf.data.experimental.AutoShardPolicy:
@@ -30,7 +44,8 @@ def shard_policy(num_files: int, num_workers: int) -> tf.data.experimental.AutoS
 
 
 def make_dataset(patterns: Iterable[str], feature_spec: dict, batch_size: int, shuffle: bool, seed: int = 0,
-                 *, repeat: bool = False, drop_remainder: bool = False, num_workers: int = 1) -> tf.data.Dataset:
+                 *, repeat: bool = False, drop_remainder: bool = False, num_workers: int = 1,
+                 split_size: Optional[tuple[int, int]] = None) -> tf.data.Dataset:
     """(features, label) batches (features alone when there is no label); the transformed
     feature spec comes from TFTransformOutput.
 
@@ -38,11 +53,26 @@ def make_dataset(patterns: Iterable[str], feature_spec: dict, batch_size: int, s
     Keras splits it across replicas. Training input repeats with full batches only, so
     every step has the same static shape (TPUs need it) and every worker the same number
     of steps (multi-worker collectives need it).
+
+    Shuffled input does not follow the files' order: a split of up to ``WHOLE_SHUFFLE_BYTES``
+    (``split_size``: its records and bytes, from ``count_records``; counted here if not given)
+    is read once into memory and shuffled whole every epoch; a larger one reads its shards in
+    a new order every epoch, several at once, through a buffer of ``SHUFFLE_BUFFER`` records.
     """
     files = list_files(patterns)
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
-    if shuffle:
-        dataset = dataset.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    if not shuffle:
+        dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    else:
+        records, size = split_size or count_records(files)
+        names = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed,
+                                                                  reshuffle_each_iteration=True)
+        dataset = names.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type="GZIP"),
+                                   cycle_length=min(len(files), INTERLEAVED_FILES), block_length=1,
+                                   num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if size <= WHOLE_SHUFFLE_BYTES:
+            dataset = dataset.cache().shuffle(max(records, 1), seed=seed, reshuffle_each_iteration=True)
+        else:
+            dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)

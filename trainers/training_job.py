@@ -117,14 +117,15 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
 
     tf_transform_output = tft.TFTransformOutput(job.transform_output)
     feature_spec = tf_transform_output.transformed_feature_spec()
-    num_examples = data.count_examples(job.train_files)
+    num_examples, train_bytes = data.count_records(job.train_files)
     steps_per_epoch = max(1, num_examples // global_batch)
     if job.train_steps > 0:
         epochs = -(-job.train_steps // steps_per_epoch)
     if model_args.get("lr_schedule", "constant") != "constant":
         model_args["decay_steps"] = epochs * steps_per_epoch  # the schedule spans the whole run
     train_ds = data.make_dataset(job.train_files, feature_spec, global_batch, shuffle=True, seed=job.seed,
-                                 repeat=True, drop_remainder=True, num_workers=role.num_workers)
+                                 repeat=True, drop_remainder=True, num_workers=role.num_workers,
+                                 split_size=(num_examples, train_bytes))
     eval_ds = data.make_dataset(job.eval_files, feature_spec, global_batch, shuffle=False,
                                 drop_remainder=static_shapes, num_workers=role.num_workers)
 
