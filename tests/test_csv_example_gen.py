@@ -18,8 +18,9 @@ from tfxp_contract.dataset_spec import load_spec
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("range_bytes", [0, 1500])  # whole file; about 12 byte ranges read in parallel
-def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, range_bytes, monkeypatch):
+@pytest.mark.parametrize("range_bytes, limit", [(0, 0), (1500, 0), (1500, 100)])  # whole file; about 12 byte
+def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, range_bytes, limit, monkeypatch):
+    """(range_bytes 1500: about 12 byte ranges read in parallel; limit: --max-examples, the file's first rows.)"""
     # TFX would pack its own source into a temporary folder for remote workers and leave it there.
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
@@ -33,7 +34,7 @@ def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, ra
         standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(input_config),
         standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(output_config),
         standard_component_specs.CUSTOM_CONFIG_KEY: json_format.MessageToJson(
-            pack_config({"spec": spec.to_json(), "num_shards": 3, "range_bytes": range_bytes})),
+            pack_config({"spec": spec.to_json(), "num_shards": 3, "range_bytes": range_bytes, "max_examples": limit})),
     }
     context = BaseBeamExecutor.Context(beam_pipeline_args=direct_runner_args(2), tmp_dir=str(tmp_path / "tmp"))
     Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
@@ -48,5 +49,9 @@ def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, ra
         assert all(r.features.feature["party"].bytes_list.value[0] in (b"democrat", b"republican") for r in records)
         assert all(len(r.features.feature) == 17 for r in records)  # label + 16 votes, '?' kept
         democrats += sum(r.features.feature["party"].bytes_list.value[0] == b"democrat" for r in records)
-    assert counts["train"] + counts["eval"] == 435 and democrats == 267  # every row once
-    assert 0.7 < counts["train"] / 435 < 0.9  # 4:1 hash buckets
+    rows = limit or 435
+    assert counts["train"] + counts["eval"] == rows  # every row once
+    assert democrats == (267 if not limit else sum(line.startswith("democrat") for line in
+                                                   (data_dir / "house_votes" / "house-votes-84.data")
+                                                   .read_text().splitlines()[:limit]))
+    assert 0.6 < counts["train"] / rows < 0.95  # 4:1 hash buckets

@@ -205,7 +205,7 @@ def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
     p.add_argument("--beam-workers", type=int, default=0, metavar="N",
                    help="run Beam's DirectRunner with N worker processes (default: 0, one in-memory worker)")
     p.add_argument("--max-examples", type=int, default=None, metavar="N",
-                   help="use only the first N examples of each published split (image datasets; a quick slice)")
+                   help="use only the first N examples of each published split, or of each file of a table (a quick slice)")
     p.add_argument("--spans", action="store_true",
                    help="the data dir holds <dataset>/span-N/ folders of new data; read the newest one holding a "
                         "_SUCCESS file (no checksums)")

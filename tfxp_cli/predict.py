@@ -167,7 +167,7 @@ def _read_table(spec: DatasetSpec, path: Path, skip: Callable[[str], None]) -> I
                     skip(f"{where}: expected {len(header)} columns (as the header), found {len(fields)}")
                     continue
                 # the spec's order; the label only when the header has it, an unnamed ignored column empty
-                fields = [fields[header[c.name]] if c.name in header else spec.missing_token
+                fields = [fields[header[c.name]] if c.name in header else spec.missing_tokens[0]
                           for c in spec.columns if c.name != label or label in header]
             try:
                 row = parse_fields(spec, fields, where, label_optional=True)

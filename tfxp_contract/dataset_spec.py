@@ -223,7 +223,9 @@ class DatasetSpec:
     mirror_folder: str = ""  # folder of a local mirror holding the files (default: name)
     delimiter: str = Field(",", min_length=1, max_length=1)
     header: bool = False  # the first row names the columns (their order comes from it)
-    missing_token: str = "?"
+    # what a cell holds when it has no value: one token, or several (['', 'NA']); the first is
+    # what a value-less Parquet cell or an absent column reads as
+    missing_token: Union[str, tuple[str, ...]] = "?"
     train_eval_buckets: tuple[int, int] = (4, 1)  # hash-bucket ratio of the split
     # The publisher's own split, {split name: file pattern}; replaces the hash split.
     published_splits: dict[str, str] = field(default_factory=dict)
@@ -279,6 +281,11 @@ class DatasetSpec:
     @property
     def input_pattern(self) -> str:
         return self.files[0].name if len(self.files) == 1 else "*"
+
+    @property
+    def missing_tokens(self) -> tuple[str, ...]:
+        """Every token that means "no value" (``missing_token`` as a tuple)."""
+        return (self.missing_token,) if isinstance(self.missing_token, str) else tuple(self.missing_token)
 
     def data_view(self) -> "DatasetSpec":
         """The spec as the schema and Transform components see it: what the data is, with the

@@ -42,12 +42,14 @@ def file_ranges(files: list[str], splittable: bool, range_bytes: int = RANGE_BYT
 def _CsvToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
     config = unpack_config(exec_properties)
     files = matching_files(exec_properties["input_base"], split_pattern)
-    splittable = spec_from_json(config["spec"]).format == "csv"  # Parquet: a file is read by row groups
+    limit = int(config.get("max_examples") or 0)
+    # Parquet: a file is read by row groups; a slice (max_examples) takes each file's first rows
+    splittable = spec_from_json(config["spec"]).format == "csv" and not limit
     # Large plain-text files are read in byte ranges, so one big CSV spreads over every worker.
     return (pipeline
             | "Ranges" >> beam.Create(file_ranges(files, splittable, int(config.get("range_bytes") or RANGE_BYTES)))
             | "SpreadRanges" >> beam.Reshuffle()
-            | "Parse" >> beam.ParDo(ParseRange(config["spec"], bool(config.get("label_optional")))))
+            | "Parse" >> beam.ParDo(ParseRange(config["spec"], bool(config.get("label_optional")), limit)))
 
 
 class Executor(ShardedExampleGenExecutor):
@@ -63,10 +65,13 @@ class CsvSpecExampleGen(FileBasedExampleGen):
     def __init__(self, input_base: str, spec: DatasetSpec, num_shards: int,
                  input_config: Optional[example_gen_pb2.Input] = None,
                  output_config: Optional[example_gen_pb2.Output] = None,
-                 range_config: Optional[range_config_pb2.RangeConfig] = None, extra_config: Optional[dict] = None):
+                 range_config: Optional[range_config_pb2.RangeConfig] = None, extra_config: Optional[dict] = None,
+                 max_examples: Optional[int] = None):
+        """``max_examples``: read only the first that many rows of each file (a quick slice)."""
         super().__init__(
             input_base=input_base,
             input_config=input_config,
             output_config=output_config,
             range_config=range_config,
-            custom_config=pack_config({**(extra_config or {}), "spec": spec.to_json(), "num_shards": num_shards}))
+            custom_config=pack_config({**(extra_config or {}), "spec": spec.to_json(), "num_shards": num_shards,
+                                       "max_examples": int(max_examples or 0)}))

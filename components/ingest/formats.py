@@ -5,7 +5,6 @@ table, never the format's name.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional, Protocol
 
 from tfx.components import FileBasedExampleGen
@@ -15,7 +14,7 @@ from components.ingest.archive_example_gen import ArchiveExampleGen
 from components.ingest.csv_example_gen import CsvSpecExampleGen
 from components.ingest.file_example_gen import FilesExampleGen
 from components.ingest.idx_example_gen import IdxExampleGen
-from tfxp_contract.dataset_spec import DatasetSpec, SpecError
+from tfxp_contract.dataset_spec import DatasetSpec
 
 INFERENCE_SPLIT = "unlabelled"
 
@@ -28,16 +27,10 @@ class MakeExampleGen(Protocol):
                  span: Optional[range_config_pb2.RangeConfig]) -> FileBasedExampleGen: ...
 
 
-@dataclass(frozen=True)
-class Reader:
-    make: MakeExampleGen
-    slices: bool  # reads only the first N examples of each published split (--max-examples)
-
-
 def _table(spec, root, shards, inputs, outputs, limit, extra, span) -> FileBasedExampleGen:
     # CSV and Parquet rows are parsed by one reader (components.ingest.workers.delimited_rows).
     return CsvSpecExampleGen(input_base=root, spec=spec, num_shards=shards, input_config=inputs,
-                             output_config=outputs, extra_config=extra, range_config=span)
+                             output_config=outputs, extra_config=extra, range_config=span, max_examples=limit)
 
 
 def _idx(spec, root, shards, inputs, outputs, limit, extra, span) -> FileBasedExampleGen:
@@ -50,12 +43,9 @@ def _archive(spec, root, shards, inputs, outputs, limit, extra, span) -> FileBas
                              output_config=outputs, max_examples=limit, extra_config=extra, range_config=span)
 
 
-EXAMPLE_GENS: dict[str, Reader] = {
-    "csv": Reader(_table, slices=False),
-    "parquet": Reader(_table, slices=False),
-    "idx": Reader(_idx, slices=True),
-    "archive": Reader(_archive, slices=True),
-}
+# Each takes ``limit`` (--max-examples): the first that many examples of each file (tables) or
+# of each published split.
+EXAMPLE_GENS: dict[str, MakeExampleGen] = {"csv": _table, "parquet": _table, "idx": _idx, "archive": _archive}
 
 
 def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, input_config: example_gen_pb2.Input,
@@ -63,12 +53,10 @@ def example_gen_for(spec: DatasetSpec, data_root: str, num_shards: int, input_co
                     extra_config: Optional[dict] = None, span: Optional[int] = None) -> FileBasedExampleGen:
     """``extra_config``: recorded with the ExampleGen's execution (e.g. the data version);
     ``span``: read that span (input patterns hold ``{SPAN}``), not the newest."""
-    reader = EXAMPLE_GENS[spec.format]  # the spec's format was checked against FORMATS when it loaded
-    if max_examples and not reader.slices:
-        raise SpecError(f"{spec.name}: max_examples (slices) is for datasets with a published split")
+    make = EXAMPLE_GENS[spec.format]  # the spec's format was checked against FORMATS when it loaded
     ranges = None if span is None else range_config_pb2.RangeConfig(
         static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span))
-    return reader.make(spec, data_root, num_shards, input_config, output_config, max_examples,
+    return make(spec, data_root, num_shards, input_config, output_config, max_examples,
                        dict(extra_config or {}), ranges)
 
 

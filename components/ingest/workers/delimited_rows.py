@@ -50,8 +50,8 @@ def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
                 raise RawDataError(f"{where}: label {column.name}={text!r} is not one of {list(spec.label.values)}")
             row[column.name] = text
         elif column.type == "numeric":
-            row[column.name] = _parse_number(column, text, spec.missing_token, where, on_out_of_range)
-        elif text == spec.missing_token and column.missing != "category":
+            row[column.name] = _parse_number(column, text, spec.missing_tokens, where, on_out_of_range)
+        elif text in spec.missing_tokens and column.missing != "category":
             row[column.name] = None
         else:
             row[column.name] = text
@@ -76,9 +76,9 @@ def header_order(spec: DatasetSpec, header: list[str], where: str) -> HeaderOrde
     return order
 
 
-def _parse_number(column: Column, text: str, missing_token: str, where: str,
+def _parse_number(column: Column, text: str, missing_tokens: tuple[str, ...], where: str,
                   on_out_of_range: Optional[Callable[[str, float], None]]) -> Optional[float]:
-    if text == missing_token or text == "":
+    if text in missing_tokens or text == "":
         return None
     try:
         value = float(text)
@@ -216,7 +216,7 @@ def _parquet_rows(spec: DatasetSpec, path: str, on_out_of_range: Optional[Callab
         cells = batch.to_pydict()
         for i in range(batch.num_rows):
             rows += 1
-            fields = [_parquet_text(cells[name][i], spec.missing_token) for name in wanted]
+            fields = [_parquet_text(cells[name][i], spec.missing_tokens[0]) for name in wanted]
             yield parse_fields(spec, fields, f"{path}: row {rows}", on_out_of_range, label_optional=label_optional)
     if rows == 0:
         raise RawDataError(f"{path}: file has no data rows")
