@@ -21,6 +21,7 @@ BENCHMARKS = {
     "tabular_cv": ("Tabular models in 10-fold cross-validation", "the pipeline's model beside logistic "
                    "regression, gradient boosting and an SVM on the same folds"),
     "generative": ("Generative models", "the VAE and the GAN measured in one run"),
+    "spec_init": ("Drafting a spec from a large table", "`tfxp spec init` beside `pandas.read_csv` of the same file"),
     "multi_worker": ("Local multi-worker throughput", "1 and 2 local workers on the same data"),
 }
 

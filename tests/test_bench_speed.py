@@ -52,3 +52,13 @@ def test_imdb_reference_script_reads_the_published_archive_and_trains(data_dir, 
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["train_examples"] == 160 and result["test_examples"] == 200  # the script's 80/20 split
     assert 0.0 < result["accuracy"] <= 1.0 and result["epochs"] == 1
+
+
+@pytest.mark.slow
+def test_spec_init_benchmark_drafts_a_generated_table_beside_pandas(tmp_path):
+    from bench import spec_init
+
+    spec_init.main(["--rows", "3000", "--results", str(tmp_path)])
+    result = json.loads((tmp_path / "spec_init.json").read_text())
+    assert result["rows"] == 3000 and result["spec_init"]["wall_s"] > 0 and result["pandas_read_csv"]["peak_mib"] > 0
+    assert "3000 rows, 20 columns besides the label (14 numeric, 6 categorical, 0 ignore)" in result["summary"][0]

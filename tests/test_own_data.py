@@ -111,7 +111,7 @@ def test_spec_init_drafts_a_spec_that_loads(tmp_path, table, capsys):
     assert spec.header and spec.missing_token == "?" and spec.label.values == ("no", "yes")
     assert spec.files[0].path == str(path) and not spec.files[0].sha256
     text = out.read_text()
-    assert "# a different text in every row: an identifier" in text and "# Quick baseline" in text
+    assert "# a different text in every row: an identifier" in text and "# A logistic regression on 300 rows" in text
     majority = max(spec.label.values, key=lambda v: sum(r["churn"] == v for r in read_rows(spec, str(path))))
     assert majority == "no"
     assert "next: tfxp run" in capsys.readouterr().err
@@ -146,3 +146,58 @@ def test_spec_init_errors_are_one_line(tmp_path, capsys, label, message):
     assert main(["spec", "init", str(path), "--label", label, "--out", str(tmp_path / "s.yaml")]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_spec_init_declares_the_missing_tokens_the_file_holds_and_the_draft_reads_every_row(tmp_path):
+    """Word labels, empty cells in a string column and 'NA' in a numeric one: both tokens are
+    declared, and every row parses (an empty category is missing, not an unknown value)."""
+    path = tmp_path / "wine.csv"
+    lines = ["alcohol,colour,quality"]
+    for i in range(200):
+        colour = "" if i % 13 == 0 else ("red" if i % 2 else "white")
+        alcohol = "NA" if i % 17 == 0 else f"{9 + (i % 50) / 10:.1f}"
+        lines.append(f"{alcohol},{colour},{'good' if i % 3 else 'bad'}")
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "wine.yaml"
+    out.write_text(render_yaml(draft_spec(str(path), "quality"), str(out)))
+    spec = load_spec(str(out))
+    assert set(spec.missing_tokens) == {"", "NA"} and spec.label.values == ("bad", "good")
+    assert {c.name: c.type for c in spec.columns} == {"alcohol": "numeric", "colour": "categorical",
+                                                      "quality": "categorical"}
+    rows = list(read_rows(spec, str(path)))
+    assert len(rows) == 200 and sum(r["colour"] is None for r in rows) == 16
+    assert sum(r["alcohol"] is None for r in rows) == 12
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x1f\x8b\x08\x00" + bytes(100), "gzip-compressed; decompress it first"),
+    (b"a,b\n1,\x002\n", "holds NUL bytes: a binary file, not a text table"),
+    (b"a" * (2 * 1024 * 1024) + b",b\n1,2\n", "its first line is over 1 MiB long: not a table of rows"),
+    (b"x,y\n\xff\xfe,1\n" * 3, "not UTF-8 text"),
+])
+def test_spec_init_names_what_is_not_a_table_in_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    assert main(["spec", "init", str(path), "--label", "y", "--out", str(tmp_path / "s.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_spec_init_bounds_come_from_a_quick_logistic_regression(tmp_path):
+    """A label a linear model predicts well: the accuracy bound is near what the baseline
+    scores, far above the majority class's share."""
+    import random
+
+    rng = random.Random(1)
+    lines = ["a,b,label"]
+    for _ in range(3000):
+        a, b = rng.gauss(0, 1), rng.gauss(0, 1)
+        lines.append(f"{a:.3f},{b:.3f},{'yes' if a + 0.5 * b + rng.gauss(0, 0.3) > 0 else 'no'}")
+    path = tmp_path / "linear.csv"
+    path.write_text("\n".join(lines) + "\n")
+    draft = draft_spec(str(path), "label")
+    assert draft.baseline is not None and draft.baseline.accuracy > 0.85 and draft.baseline.auc > 0.9
+    from tfxp_cli.spec_draft import metric_bounds
+    accuracy, auc = metric_bounds(draft)
+    assert accuracy >= draft.baseline.accuracy - 0.04 and accuracy > draft.majority + 0.2
+    assert auc >= draft.baseline.auc - 0.04

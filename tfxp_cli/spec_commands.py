@@ -21,7 +21,9 @@ def cmd_spec_init(args) -> int:
     kinds = ", ".join(f"{sum(c.type == t for c in draft.columns if c.name != draft.label)} {t}"
                       for t in ("numeric", "categorical", "ignore"))
     print(f"{out}: {draft.rows} rows, {len(draft.columns) - 1} columns besides the label ({kinds}), label {draft.label!r} with "
-          f"{len(draft.label_values)} values; missing token {draft.missing_token!r}", file=sys.stderr)
+          f"{len(draft.label_values)} values; missing tokens {draft.missing_tokens}"
+          + (f"; a logistic regression on {draft.baseline.rows} rows scored {draft.baseline.accuracy:.4f}"
+             if draft.baseline else ""), file=sys.stderr)
     print(f"next: tfxp run {out}", file=sys.stderr)
     return 0
 

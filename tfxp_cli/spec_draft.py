@@ -1,27 +1,38 @@
 """Drafting a dataset spec from a data file (``tfxp spec init``).
 
-Reads a CSV/TSV (with or without a header row) or a Parquet file with pandas, every cell as
-text first, and decides per column: numeric or categorical by content, the categorical
-domain, the missing-value token seen, the numeric range; the label's values; thresholds from
-a quick baseline (the majority class). Each choice is written into the YAML as a comment,
-so the draft explains itself and can be edited; unedited, it runs with ``tfxp run``.
+Reads a CSV/TSV (with or without a header row) or a Parquet file in chunks, every cell as text,
+and keeps running counts per column, so a file of millions of rows is read in bounded memory:
+numeric or categorical by content, the categorical values, the numeric range, which "no
+value" tokens the file holds (all of them become the spec's missing tokens); the label's
+values. A quick logistic regression on a sample of the rows sets the metric bounds a stated
+margin below what it scores, so a first model far below a linear baseline is not blessed. Each
+choice is written into the YAML as a comment, so the draft explains itself and can be edited;
+unedited, it runs with ``tfxp run``.
 """
 from __future__ import annotations
 
 import csv
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from tfxp_contract.dataset_spec import SpecError
 
-# Tokens publishers use for "no value"; the most frequent one seen becomes missing_token.
-MISSING_TOKENS = ("?", "NA", "N/A", "na", "n/a", "null", "NULL", "None", "nan", "NaN", "-", "")
+# Tokens publishers use for "no value"; every one the file holds is declared missing.
+MISSING_TOKENS = ("", "?", "NA", "N/A", "na", "n/a", "null", "NULL", "None", "nan", "NaN", "-")
+BOOLEANS = {"true", "false"}
 MAX_LISTED_VALUES = 50  # a categorical domain longer than this is learned from the data instead
 FEW_CODES = 10  # integer columns with at most this many distinct values read as categorical codes
-ACCURACY_MARGIN = 0.02  # the draft's accuracy bound: the majority class's share plus this
+ACCURACY_MARGIN = 0.02  # at least the majority class's share plus this
+BASELINE_MARGIN = 0.03  # and at most this below the quick logistic regression (or two of its standard errors)
+BASELINE_ROWS = 20_000  # rows the quick baseline is fitted and scored on
+BATCH_BYTES = 2 * 1024 * 1024  # read at a time
+MAX_KEPT_VALUES = MAX_LISTED_VALUES * 20  # distinct values counted per column (enough to tell a domain from text)
+SNIFF_BYTES = 64 * 1024
+MAX_LINE_BYTES = 1024 * 1024  # a longer line in the first lines: not a table of rows
 
 
 @dataclass
@@ -35,32 +46,119 @@ class ColumnDraft:
 
 
 @dataclass
+class Baseline:
+    rows: int  # fitted and scored on (a 4:1 split of them)
+    held_out: int
+    accuracy: float
+    auc: Optional[float]  # two classes only
+
+    @property
+    def margin(self) -> float:
+        """How far below it a model may score: ``BASELINE_MARGIN``, or two standard errors of
+        its held-out accuracy where those are wider (a small sample)."""
+        return max(BASELINE_MARGIN, 2 * (self.accuracy * (1 - self.accuracy) / self.held_out) ** 0.5)
+
+
+@dataclass
 class SpecDraft:
     name: str
     path: str  # the data file, as the spec refers to it
     format: str
     delimiter: str
     header: bool
-    missing_token: str
+    missing_tokens: list[str]  # the "no value" tokens the file holds, most frequent first
     columns: list[ColumnDraft]
     label: str
     label_values: list[str]
     majority: float  # share of the most frequent label value
     rows: int
+    baseline: Optional[Baseline] = None
+
+
+class _Tally:
+    """A column's running counts over every batch of rows (pyarrow arrays of text)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.missing = 0
+        self.present = 0
+        self.numeric = True
+        self.integer = True
+        self.low = float("inf")
+        self.high = float("-inf")
+        self.values: Counter = Counter()  # value -> rows (capped: see overflow)
+        self.overflow = False  # more distinct values than are kept
+        self.first_batch_distinct = 0
+        self.first_batch_rows = 0
+
+    def add(self, cells, tokens) -> Counter:
+        """Counts a batch; returns the missing tokens it held and how often."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        missing = pc.fill_null(pc.is_in(cells, value_set=tokens), True)
+        held = pc.value_counts(pc.fill_null(pc.filter(cells, missing), ""))
+        present = pc.filter(cells, pc.invert(missing))
+        self.missing += len(cells) - len(present)
+        self.present += len(present)
+        if self.first_batch_rows == 0:
+            self.first_batch_rows, self.first_batch_distinct = len(cells), len(pc.unique(present))
+        if self.numeric and len(present):
+            try:
+                numbers = pc.cast(present, pa.float64())
+                finite = pc.all(pc.is_finite(numbers)).as_py()
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                finite = False
+            if not finite:
+                self.numeric = False
+            else:
+                bounds = pc.min_max(numbers).as_py()
+                self.low, self.high = min(self.low, bounds["min"]), max(self.high, bounds["max"])
+                self.integer = self.integer and pc.all(pc.equal(pc.floor(numbers), numbers)).as_py()
+        if not self.overflow:
+            counted = pc.value_counts(present)
+            if len(counted) + len(self.values) > MAX_KEPT_VALUES:
+                self.overflow = True
+            else:
+                self.values.update(dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist())))
+        return Counter(dict(zip(held.field("values").to_pylist(), held.field("counts").to_pylist())))
+
+
+def _check_text_table(path: Path) -> None:
+    """One line for what is not a text table: compressed, binary, or without line breaks."""
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    if not head:
+        raise SpecError(f"{path}: the file is empty")
+    if head.startswith(b"\x1f\x8b"):
+        raise SpecError(f"{path}: gzip-compressed; decompress it first (gunzip -k {path.name}) and draft from that")
+    if head.startswith(b"PK\x03\x04"):
+        raise SpecError(f"{path}: a zip archive, not a table; extract the table from it first")
+    if b"\x00" in head:
+        raise SpecError(f"{path}: holds NUL bytes: a binary file, not a text table (for Parquet, name it .parquet)")
+    if len(head) == SNIFF_BYTES and b"\n" not in head:
+        with open(path, "rb") as f:
+            first = f.readline(MAX_LINE_BYTES + 1)
+        if len(first) > MAX_LINE_BYTES:
+            raise SpecError(f"{path}: its first line is over {MAX_LINE_BYTES // (1024 * 1024)} MiB long: not a "
+                            "table of rows")
 
 
 def _sniff(path: Path) -> tuple[str, bool]:
     """(delimiter, has a header row) of a delimited text file, from its first lines."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
-        sample = "".join(f.readline() for _ in range(50))
+        sample = "".join(f.readline(MAX_LINE_BYTES) for _ in range(50))
     if not sample.strip():
         raise SpecError(f"{path}: the file is empty")
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
-        delimiter = dialect.delimiter
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
     except csv.Error:
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    rows = list(csv.reader(sample.splitlines(), delimiter=delimiter))
+    csv.field_size_limit(MAX_LINE_BYTES)
+    try:
+        rows = list(csv.reader(sample.splitlines(), delimiter=delimiter))
+    except csv.Error as err:
+        raise SpecError(f"{path}: not a table this can read ({err})") from None
     first, rest = rows[0], rows[1:]
 
     def numeric(text: str) -> bool:
@@ -80,22 +178,62 @@ def _sniff(path: Path) -> tuple[str, bool]:
     return delimiter, header
 
 
-def _read(path: Path, header: Optional[bool]):
-    import pandas as pd
+def _parquet_text(value) -> Optional[str]:
+    """A Parquet cell as the text the reader makes of it (whole floats as integers: 3.0 -> '3')."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _batches(path: Path, header: Optional[bool]) -> tuple[Iterator, str, str, bool]:
+    """(batches of rows: {column name: pyarrow array of text}, format, delimiter, header)."""
+    import pyarrow as pa
 
     if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-        text = frame.astype(object).where(frame.notna(), None)
-        return text.applymap(lambda v: None if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                                                           else str(v))), "parquet", ",", True
+        import pyarrow.parquet as pq
+
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as err:
+            raise SpecError(f"{path}: not a readable Parquet file ({err})") from None
+
+        def parquet_batches():
+            for batch in parquet.iter_batches(batch_size=65_536):
+                yield {name: pa.array([_parquet_text(v) for v in column.to_pylist()], pa.string())
+                       for name, column in zip(batch.schema.names, batch.columns)}
+        return parquet_batches(), "parquet", ",", True
+    import pyarrow.compute as pc
+    from pyarrow import csv as pa_csv
+
+    _check_text_table(path)
     delimiter, sniffed = _sniff(path)
     header = sniffed if header is None else header
-    frame = pd.read_csv(path, sep=delimiter, header=0 if header else None, dtype=str, keep_default_na=False,
-                        skipinitialspace=True, encoding="utf-8-sig")
-    if not header:
-        frame.columns = [f"col_{i + 1}" for i in range(frame.shape[1])]
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.apply(lambda column: column.str.strip()), "csv", delimiter, header
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        first = next(csv.reader([f.readline(MAX_LINE_BYTES)], delimiter=delimiter), [])
+    names = [c.strip() for c in first] if header else [f"col_{i + 1}" for i in range(len(first))]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{path}: the header names a column twice: {names}")
+
+    def text_batches():
+        try:
+            reader = pa_csv.open_csv(
+                path, read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1 if header else 0,
+                                                      block_size=BATCH_BYTES),
+                parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                      strings_can_be_null=False))
+            for batch in reader:
+                yield {n: pc.utf8_trim_whitespace(c) for n, c in zip(batch.schema.names, batch.columns)}
+        except pa.ArrowInvalid as err:
+            message = " ".join(str(err).split())[:200]
+            if "UTF8" in message or "utf8" in message or "UTF-8" in message:
+                raise SpecError(f"{path}: not UTF-8 text; save it as UTF-8 ({message})") from None
+            raise SpecError(f"{path}: not a table this can read: {message}") from None
+    return text_batches(), "csv", delimiter, header
 
 
 def _name_for(path: Path) -> str:
@@ -104,66 +242,113 @@ def _name_for(path: Path) -> str:
 
 
 def draft_spec(data_file: str, label: str, header: Optional[bool] = None, name: Optional[str] = None) -> SpecDraft:
+    import pyarrow as pa
+
     path = Path(data_file)
     if not path.is_file():
         raise SpecError(f"{path}: file not found")
-    frame, fmt, delimiter, header = _read(path, header)
-    if label not in frame.columns:
-        raise SpecError(f"{path}: no column {label!r}; columns: {', '.join(frame.columns)}"
-                        + ("" if header else " (no header row was found: columns are numbered)"))
-    if len(set(frame.columns)) != len(frame.columns):
-        raise SpecError(f"{path}: the header names a column twice: {list(frame.columns)}")
-    counts: dict[str, int] = {}
-    for token in MISSING_TOKENS:
-        if token:
-            counts[token] = int((frame == token).sum().sum())
-    missing_token = max(counts, key=counts.get) if any(counts.values()) else "?"
-    columns = []
-    for column in frame.columns:
-        cells = frame[column]
-        missing = cells.isna() | cells.isin([missing_token, ""])
-        present = cells[~missing]
-        if column == label:
-            if missing.any():
-                raise SpecError(f"{path}: the label column {label!r} has {int(missing.sum())} missing value(s); "
-                                "remove those rows or choose another label")
-            columns.append(ColumnDraft(column, "categorical", why="the label"))
-            continue
-        numbers = _as_numbers(present)
-        distinct = sorted(present.unique(), key=_natural)
-        if numbers is None and len(distinct) == len(frame) and len(frame) > FEW_CODES:
-            columns.append(ColumnDraft(column, "ignore", why="a different text in every row: an identifier, not "
-                                                                "a feature (parsed, never learned from)"))
-            continue
-        if numbers is not None and not (numbers.apply(float.is_integer).all() and len(distinct) <= FEW_CODES):
-            columns.append(ColumnDraft(column, "numeric", range=(float(numbers.min()), float(numbers.max())),
-                                       missing_count=int(missing.sum()),
-                                       why=f"numbers, {len(distinct)} distinct"))
-        else:
-            listed = [str(v) for v in distinct] if len(distinct) <= MAX_LISTED_VALUES else []
-            why = ("integer codes with few distinct values: categorical (make it numeric if they are amounts)"
-                   if numbers is not None else f"text, {len(distinct)} distinct values")
-            if not listed:
-                why += f"; more than {MAX_LISTED_VALUES}, so the vocabulary is learned from the data"
-            columns.append(ColumnDraft(column, "categorical", values=listed, missing_count=int(missing.sum()),
-                                       why=why))
-    label_counts = frame[label].value_counts()
+    batches, fmt, delimiter, header = _batches(path, header)
+    tokens = pa.array(MISSING_TOKENS, pa.string())
+    tallies: dict[str, _Tally] = {}
+    token_counts: Counter = Counter()
+    sample: dict[str, list] = {}
+    rows = 0
+    for batch in batches:
+        if not tallies:
+            if label not in batch:
+                raise SpecError(f"{path}: no column {label!r}; columns: {', '.join(map(str, batch))}"
+                                + ("" if header else " (no header row was found: columns are numbered)"))
+            tallies = {c: _Tally(c) for c in batch}
+        for column, tally in tallies.items():
+            token_counts.update(tally.add(batch[column], tokens))
+        room = BASELINE_ROWS - rows
+        if room > 0:
+            for column, cells in batch.items():
+                sample.setdefault(column, []).extend(cells.slice(0, room).to_pylist())
+        rows += len(next(iter(batch.values()))) if batch else 0
+    if not tallies or rows == 0:
+        raise SpecError(f"{path}: no data rows")
+    missing_tokens = [t for t, n in token_counts.most_common() if n > 0]
+    columns = [_column(tallies[c], c == label, path) for c in tallies]
+    label_counts = tallies[label].values
     if len(label_counts) < 2:
-        raise SpecError(f"{path}: the label column {label!r} has one value only ({label_counts.index[0]!r})")
-    spec_name = name or _name_for(path)
-    return SpecDraft(name=spec_name, path=str(path), format=fmt, delimiter=delimiter, header=header,
-                     missing_token=missing_token, columns=columns, label=label,
-                     label_values=sorted(map(str, label_counts.index), key=_natural),
-                     majority=float(label_counts.max() / label_counts.sum()), rows=len(frame))
+        raise SpecError(f"{path}: the label column {label!r} has one value only ({next(iter(label_counts))!r})")
+    draft = SpecDraft(name=name or _name_for(path), path=str(path), format=fmt, delimiter=delimiter, header=header,
+                      missing_tokens=missing_tokens, columns=columns, label=label,
+                      label_values=sorted(map(str, label_counts), key=_natural),
+                      majority=max(label_counts.values()) / sum(label_counts.values()), rows=rows)
+    draft.baseline = quick_baseline(sample, draft, set(MISSING_TOKENS))
+    return draft
 
 
-def _as_numbers(cells):
+def _column(tally: _Tally, is_label: bool, path: Path) -> ColumnDraft:
+    if is_label:
+        if tally.missing:
+            raise SpecError(f"{path}: the label column {tally.name!r} has {tally.missing} missing value(s); "
+                            "remove those rows or choose another label")
+        if tally.overflow or len(tally.values) > MAX_LISTED_VALUES:
+            raise SpecError(f"{path}: the label column {tally.name!r} has over {MAX_LISTED_VALUES} distinct values: "
+                            "a classifier needs a few classes")
+        return ColumnDraft(tally.name, "categorical", why="the label")
+    distinct = len(tally.values)
+    if not tally.present:
+        return ColumnDraft(tally.name, "ignore", missing_count=tally.missing, why="always empty")
+    if not tally.numeric and tally.first_batch_distinct == tally.first_batch_rows > FEW_CODES:
+        return ColumnDraft(tally.name, "ignore", why="a different text in every row: an identifier, not a feature "
+                                                     "(parsed, never learned from)")
+    if tally.numeric and not (tally.integer and distinct <= FEW_CODES):
+        return ColumnDraft(tally.name, "numeric", range=(tally.low, tally.high), missing_count=tally.missing,
+                           why=f"numbers, {'over ' if tally.overflow else ''}{distinct} distinct")
+    listed = sorted(map(str, tally.values), key=_natural) if not tally.overflow and distinct <= MAX_LISTED_VALUES \
+        else []
+    if tally.numeric:
+        why = "integer codes with few distinct values: categorical (make it numeric if they are amounts)"
+    elif {v.lower() for v in tally.values} <= BOOLEANS:
+        why = "a boolean (true/false)"
+    else:
+        why = f"text, {'over ' if tally.overflow else ''}{distinct} distinct values"
+    if not listed:
+        why += f"; more than {MAX_LISTED_VALUES}, so the vocabulary is learned from the data"
+    return ColumnDraft(tally.name, "categorical", values=listed, missing_count=tally.missing, why=why)
+
+
+def quick_baseline(sample, draft: SpecDraft, tokens: set) -> Optional[Baseline]:
+    """A logistic regression on the first rows (one-hot categoricals, standardized numerics with
+    a missing indicator), scored on a fifth of them held out; None where it cannot be fitted."""
+    import numpy as np
     import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
 
-    numbers = pd.to_numeric(cells, errors="coerce")
-    if len(cells) == 0 or numbers.isna().any():
+    sample = pd.DataFrame(sample, dtype=object)
+    features = []
+    for c in draft.columns:
+        if c.name == draft.label or c.type == "ignore" or (c.type == "categorical" and not c.values):
+            continue  # (a column with a learned vocabulary is left out: its one-hot could be huge)
+        cells = sample[c.name]
+        missing = cells.isna() | cells.isin(tokens)
+        if c.type == "numeric":
+            numbers = pd.to_numeric(cells.where(~missing), errors="coerce").astype(float)
+            filled = numbers.fillna(numbers.mean() if numbers.notna().any() else 0.0)
+            features += [((filled - filled.mean()) / (filled.std() or 1.0)).to_numpy(), missing.to_numpy(float)]
+        else:
+            features.append(pd.get_dummies(cells.where(~missing, "__missing__")).to_numpy(float))
+    y = sample[draft.label].astype(str).to_numpy()
+    if not features or len(set(y)) < 2 or len(y) < 20:
         return None
-    return numbers.astype(float)
+    x = np.column_stack(features)
+    order = np.random.default_rng(0).permutation(len(y))
+    cut = int(len(y) * 0.8)
+    train, held = order[:cut], order[cut:]
+    if len(set(y[train])) < 2:
+        return None
+    model = LogisticRegression(max_iter=500).fit(x[train], y[train])
+    accuracy = float((model.predict(x[held]) == y[held]).mean())
+    auc = None
+    if len(draft.label_values) == 2 and len(set(y[held])) == 2:
+        positive = list(model.classes_).index(draft.label_values[1]) if draft.label_values[1] in model.classes_ else 1
+        auc = float(roc_auc_score(y[held] == model.classes_[positive], model.predict_proba(x[held])[:, positive]))
+    return Baseline(rows=len(y), held_out=len(held), accuracy=accuracy, auc=auc)
 
 
 def _natural(value) -> tuple:
@@ -178,13 +363,25 @@ def _quote(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def metric_bounds(draft: SpecDraft) -> tuple[float, Optional[float]]:
+    """(accuracy bound, AUC bound or None): above the majority class, and at most the
+    baseline's margin below the quick baseline."""
+    accuracy = draft.majority + ACCURACY_MARGIN
+    auc = 0.55 if len(draft.label_values) == 2 else None
+    if draft.baseline is not None:
+        accuracy = max(accuracy, draft.baseline.accuracy - draft.baseline.margin)
+        if auc is not None and draft.baseline.auc is not None:
+            auc = max(auc, draft.baseline.auc - draft.baseline.margin)
+    return min(0.99, round(accuracy, 2)), (min(0.99, round(auc, 2)) if auc is not None else None)
+
+
 def render_yaml(draft: SpecDraft, spec_path: str) -> str:
     """The draft as a commented YAML spec; the data file's path is relative to the spec."""
     data_path = os.path.relpath(os.path.abspath(draft.path), os.path.dirname(os.path.abspath(spec_path)))
-    binary = len(draft.label_values) == 2
-    bound = min(0.99, round(draft.majority + ACCURACY_MARGIN, 2))
+    accuracy, auc = metric_bounds(draft)
+    tokens = draft.missing_tokens or [""]
     lines = [
-        f"# Drafted by `tfxp spec init` from {draft.path} ({draft.rows} rows). Every choice below is",
+        f"# Drafted by `tfxp spec init` from {draft.path} ({draft.rows} rows, all read). Every choice below is",
         "# explained in a comment; edit freely, then `tfxp run` this file. The JSON Schema of specs",
         "# (`tfxp spec schema`) lets an editor check it as you type.",
         f"name: {draft.name}",
@@ -201,8 +398,10 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
             f"header: {'true' if draft.header else 'false'}"
             + ("  # the first row names the columns" if draft.header else "  # no header row: columns are numbered"),
         ]
+    shown = ", ".join(_quote(t) for t in tokens)
     lines += [
-        f"missing_token: {_quote(draft.missing_token)}  # the most frequent 'no value' token seen",
+        (f"missing_token: {_quote(tokens[0])}" if len(tokens) == 1 else f"missing_token: [{shown}]")
+        + ("  # the 'no value' tokens the file holds" if draft.missing_tokens else "  # none seen: empty cells"),
         "columns:",
     ]
     for c in draft.columns:
@@ -225,12 +424,16 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
         "model:",
         "  family: dense  # a small MLP over one-hot categoricals and z-scored numerics",
         "  hyperparameters: {hidden_units: [16], dropout: 0.2, learning_rate: 0.01, epochs: 20, batch_size: 32}",
-        f"# Quick baseline: always answering the most frequent label scores {draft.majority:.4f}; a model is",
-        f"# blessed only if it beats that by {ACCURACY_MARGIN:g}"
-        + (" and ranks better than chance (AUC)." if binary else "."),
-        "metrics:",
-        f"  - {{name: accuracy, lower_bound: {bound:g}}}",
+        f"# Bounds: always answering the most frequent label scores {draft.majority:.4f}; a model must beat it by "
+        f"{ACCURACY_MARGIN:g}.",
     ]
-    if binary:
-        lines.append("  - {name: auc, lower_bound: 0.55}")
+    if draft.baseline is not None:
+        scored = f"accuracy {draft.baseline.accuracy:.4f}" + (
+            f", AUC {draft.baseline.auc:.4f}" if draft.baseline.auc is not None else "")
+        lines.append(f"# A logistic regression on {draft.baseline.rows} rows scored {scored} on a fifth held out; a "
+                     f"model more than {draft.baseline.margin:.3f} below it is not blessed")
+        lines.append(f"# ({BASELINE_MARGIN:g}, or two standard errors of that score where they are wider).")
+    lines += ["metrics:", f"  - {{name: accuracy, lower_bound: {accuracy:g}}}"]
+    if auc is not None:
+        lines.append(f"  - {{name: auc, lower_bound: {auc:g}}}")
     return "\n".join(lines) + "\n"
