@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -48,9 +48,9 @@ class LocalRun:
     spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest with _SUCCESS
     metadata: Optional[str] = None  # mysql://user@host:port/db; None = SQLite under the output folder
 
-    @cached_property
+    @property
     def name(self) -> str:
-        return load_spec(self.dataset).name  # parsed once per run, not on every access
+        return _spec_name(self.dataset)
 
     @property
     def folders(self) -> RunFolders:
@@ -72,6 +72,12 @@ class LocalRun:
     @property
     def serving_root(self) -> str:
         return self.folders.serving_root
+
+
+@lru_cache(maxsize=64)
+def _spec_name(dataset: str) -> str:
+    """A spec's name, parsed once per process (a run asks for it a dozen times)."""
+    return load_spec(dataset).name
 
 
 def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:

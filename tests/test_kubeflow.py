@@ -167,7 +167,7 @@ def test_tfx_cli_vertex_engine_compiles_our_pipeline(tmp_path):
                             capture_output=True, text=True, timeout=300, env=env)
     assert 'Pipeline "house-votes" created successfully.' in create.stdout, create.stderr[-2000:]
     written = json.loads((tmp_path / "vertex" / "house-votes" / "pipeline.json").read_text())
-    assert written["runtimeConfig"]["parameters"]["data_root"]["stringValue"].endswith("/data/house_votes")
+    assert written["runtimeConfig"]["parameterValues"]["data_root"].endswith("/data/house_votes")
     run = subprocess.run([tfx, "run", "create", "--engine", "vertex", "--pipeline_name", "house-votes",
                           "--project", "my-project", "--region", "us-central1"],
                          capture_output=True, text=True, timeout=300, env=env)

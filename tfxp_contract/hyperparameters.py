@@ -18,7 +18,7 @@ from tfxp_contract.strict import STRICT, parse
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
 Width = Annotated[int, Field(ge=1, le=65_536)]
 Widths = Annotated[tuple[Width, ...], Field(min_length=1, max_length=32)]
-Rate = Annotated[float, Field(gt=0, le=10)]
+Rate = Annotated[float, Field(ge=0, le=10)]  # 0 trains nothing (tests use it for a model that must lose)
 Share = Annotated[float, Field(ge=0, lt=1)]  # dropout, augmentation fractions, label smoothing
 Schedule = Literal["constant", "cosine"]
 
