@@ -4,25 +4,31 @@ report draws (confusion matrix; ROC and precision-recall for binary labels)."""
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 import tensorflow_model_analysis as tfma
 
-from tfxp_contract.dataset_spec import BINARY_ONLY_METRICS, DatasetSpec
-from tfxp_contract.names import LABEL_KEY, PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from tfxp_contract.dataset_spec import BINARY_ONLY_METRICS, REGRESSION_METRICS, DatasetSpec
+from tfxp_contract.names import LABEL_KEY, PREDICTIONS, PROBABILITIES, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 
 POSITIVE_CLASS_ID = 1  # binary metrics (AUC) score the spec's second label value
 # A spec metric's TFMA metric: (class, the module that defines it; "" = TFMA's own).
-TFMA_METRICS = {"accuracy": ("MulticlassAccuracy", "pipelines.accuracy_metric"), "auc": ("AUC", "")}
+TFMA_METRICS = {"accuracy": ("MulticlassAccuracy", "pipelines.accuracy_metric"), "auc": ("AUC", ""),
+                **{name: ("RegressionMetric", "pipelines.regression_metrics") for name in REGRESSION_METRICS}}
 
 
-def metric_threshold(lower_bound: float, change_tolerance: float) -> tfma.MetricThreshold:
+def metric_threshold(lower_bound: Optional[float], change_tolerance: float,
+                     upper_bound: Optional[float] = None) -> tfma.MetricThreshold:
+    """A lower bound (higher is better), or an upper bound (lower is better: errors)."""
+    higher_is_better = upper_bound is None
+    value = ({"lower_bound": {"value": lower_bound}} if higher_is_better else {"upper_bound": {"value": upper_bound}})
     return tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": lower_bound}),
-        # Compared with the last blessed model; TFMA skips this on the first run, when
-        # there is no baseline yet. The epsilon lets an equally good model through.
+        value_threshold=tfma.GenericValueThreshold(**value),
+        # Compared with the model served now; TFMA skips this on the first run, when there is
+        # no baseline yet. The epsilon lets an equally good model through.
         change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -change_tolerance - 1e-10}))
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better else tfma.MetricDirection.LOWER_IS_BETTER,
+            absolute={"value": (-1 if higher_is_better else 1) * (change_tolerance + 1e-10)}))
 
 
 def _metric_config(name: str, threshold: tfma.MetricThreshold) -> tfma.MetricConfig:
@@ -35,6 +41,8 @@ def _metric_config(name: str, threshold: tfma.MetricThreshold) -> tfma.MetricCon
 
 
 def eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
+    if spec.is_regression:
+        return regression_eval_config(spec)
     multiclass = [tfma.MetricConfig(class_name="ExampleCount"),
                   tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
     # MeanLabel: a slice whose labels are all one class has no AUC (the report shows n/a).
@@ -56,3 +64,22 @@ def eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
             preprocessing_function_names=[TRANSFORM_SIGNATURE])],
         slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[column]) for column in spec.slices],
         metrics_specs=metrics_specs)
+
+
+def regression_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
+    """A regression's: every metric of ``pipelines.regression_metrics`` reported, the spec's
+    thresholded (errors with upper bounds, R² with a lower one)."""
+    thresholds = {m.name: metric_threshold(m.lower_bound, spec.change_tolerance, m.upper_bound) for m in spec.metrics}
+    metrics = [tfma.MetricConfig(class_name="ExampleCount")]
+    for name in REGRESSION_METRICS:
+        config = tfma.MetricConfig(class_name="RegressionMetric", module="pipelines.regression_metrics",
+                                   config=json.dumps({"name": name}))
+        if name in thresholds:
+            config.per_slice_thresholds.append(tfma.PerSliceMetricThreshold(
+                slicing_specs=[tfma.SlicingSpec()], threshold=thresholds[name]))
+        metrics.append(config)
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name=SERVING_SIGNATURE, prediction_key=PREDICTIONS, label_key=LABEL_KEY,
+                                    preprocessing_function_names=[TRANSFORM_SIGNATURE])],
+        slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[column]) for column in spec.slices],
+        metrics_specs=[tfma.MetricsSpec(metrics=metrics)])

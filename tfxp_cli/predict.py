@@ -24,7 +24,7 @@ from components.ingest.workers.delimited_rows import RawDataError, parse_fields
 from components.serving.atomic_pusher import served_versions
 from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.errors import ExplainedError
-from tfxp_contract.names import GENERATE_SIGNATURE, PROBABILITIES, SERVING_SIGNATURE, SOURCE_FILE_FEATURE
+from tfxp_contract.names import GENERATE_SIGNATURE, PREDICTIONS, PROBABILITIES, SERVING_SIGNATURE, SOURCE_FILE_FEATURE
 
 BATCH = 256
 
@@ -37,14 +37,14 @@ class PredictError(ExplainedError, ValueError):
 class Item:
     name: str  # file name, "file:line", or "text N"
     example: bytes  # serialized raw tf.Example
-    label: Optional[int] = None  # class index, when the input carries its label
+    label: Optional[float] = None  # class index (a regression: the number), when the input carries its label
 
 
 @dataclass
 class Predictions:
     names: list[str] = field(default_factory=list)
-    labels: list[Optional[int]] = field(default_factory=list)
-    probabilities: "object" = None  # numpy [inputs, classes]
+    labels: list[Optional[float]] = field(default_factory=list)
+    probabilities: "object" = None  # numpy [inputs, classes]; a regression's predictions [inputs]
 
 
 def model_dir(spec: DatasetSpec, output_dir: str, version: Optional[str] = None, model: Optional[str] = None) -> str:
@@ -174,15 +174,17 @@ def _read_table(spec: DatasetSpec, path: Path, skip: Callable[[str], None]) -> I
             except RawDataError as err:
                 skip(str(err))
                 continue
-            truth = spec.label.values.index(row.pop(label)) if label in row else None
+            truth = None if label not in row else row.pop(label) if spec.is_regression else \
+                spec.label.values.index(row.pop(label))
             yield Item(where, to_example(row).SerializeToString(), truth)
     except (UnicodeDecodeError, csv.Error, OSError, ValueError) as err:
         skip(f"{path}: not a readable CSV or Parquet table ({err})")
 
 
-def predict(model: str, items: Iterable[Item], batch_size: int = BATCH) -> Predictions:
-    """Class probabilities for every item, read and sent ``batch_size`` at a time (only names,
-    labels and probabilities are kept), with a progress bar on a terminal."""
+def predict(model: str, items: Iterable[Item], batch_size: int = BATCH, output: str = PROBABILITIES) -> Predictions:
+    """Class probabilities (``output``: a regression's ``predictions``) for every item, read and
+    sent ``batch_size`` at a time (only names, labels and outputs are kept), with a progress bar
+    on a terminal."""
     import numpy as np
     import tensorflow as tf
     from tqdm import tqdm
@@ -191,7 +193,7 @@ def predict(model: str, items: Iterable[Item], batch_size: int = BATCH) -> Predi
     with tqdm(desc="predicting", unit=" inputs", disable=None, leave=False) as progress:
         items = iter(items)
         while chunk := list(itertools.islice(items, batch_size)):
-            batches.append(serve(examples=tf.constant([item.example for item in chunk]))[PROBABILITIES].numpy())
+            batches.append(serve(examples=tf.constant([item.example for item in chunk]))[output].numpy())
             out.names += [item.name for item in chunk]
             out.labels += [item.label for item in chunk]
             progress.update(len(chunk))
@@ -200,8 +202,14 @@ def predict(model: str, items: Iterable[Item], batch_size: int = BATCH) -> Predi
 
 
 def prediction_table(spec: DatasetSpec, predictions: Predictions):
-    """A pandas DataFrame: input, predicted class, its probability, each class's probability, label."""
+    """A pandas DataFrame: input, predicted class, its probability, each class's probability,
+    label (a regression: input, prediction, label)."""
     import pandas as pd
+    if spec.is_regression:
+        frame = pd.DataFrame({"input": predictions.names, "prediction": predictions.probabilities})
+        if any(label is not None for label in predictions.labels):
+            frame["label"] = predictions.labels
+        return frame
     names, probabilities = list(spec.label.names), predictions.probabilities
     frame = pd.DataFrame({"input": predictions.names,
                           "class": [names[i] for i in probabilities.argmax(axis=1)],
@@ -221,6 +229,15 @@ def confusion(spec: DatasetSpec, frame) -> tuple[float, object]:
     matrix = pd.crosstab(pd.Categorical(labelled["label"], names), pd.Categorical(labelled["class"], names),
                          rownames=["label"], colnames=["predicted"], dropna=False)
     return float((labelled["label"] == labelled["class"]).mean()), matrix
+
+
+def regression_scores(frame) -> dict[str, float]:
+    """RMSE, MAE and R² over the labelled rows (as the evaluation computes them)."""
+    labelled = frame.dropna(subset=["label"])
+    errors = labelled["prediction"] - labelled["label"]
+    total = float(((labelled["label"] - labelled["label"].mean()) ** 2).sum())
+    return {"rmse": float((errors ** 2).mean() ** 0.5), "mae": float(errors.abs().mean()),
+            "r2": 1.0 - float((errors ** 2).sum()) / total if total > 0 else float("nan")}
 
 
 def output_suffix(output: str) -> str:
@@ -267,11 +284,12 @@ def inference_table(spec: DatasetSpec, inference_uri: str):
     files = sorted(fileio.glob(os.path.join(inference_uri, "*.gz")))
     names = list(spec.label.names)
     family = spec.data_family
+    output = PREDICTIONS if spec.is_regression else PROBABILITIES
     rows = []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         log = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log
         examples = tf.make_ndarray(log.request.inputs["examples"]).reshape(-1)
-        probabilities = tf.make_ndarray(log.response.outputs[PROBABILITIES]).reshape(len(examples), -1)
+        probabilities = tf.make_ndarray(log.response.outputs[output]).reshape(len(examples), -1)
         for serialized, p in zip(examples, probabilities):
             features = tf.train.Example.FromString(serialized).features.feature
             if family == "tabular":
@@ -281,8 +299,11 @@ def inference_table(spec: DatasetSpec, inference_uri: str):
                 if family == "text":
                     [column] = spec.feature_columns
                     row[column.name] = (_raw_value(features.get(column.name)) or "")[:80]
-            row["class"] = names[int(p.argmax())]
-            row["probability"] = float(p.max())
-            row.update({f"p({name})": float(p[i]) for i, name in enumerate(names)})
+            if spec.is_regression:
+                row["prediction"] = float(p[0])
+            else:
+                row["class"] = names[int(p.argmax())]
+                row["probability"] = float(p.max())
+                row.update({f"p({name})": float(p[i]) for i, name in enumerate(names)})
             rows.append(row)
     return pd.DataFrame(rows)

@@ -7,6 +7,7 @@ import sys
 from tfxp_cli.arguments import add_dataset
 from tfxp_cli.local_commands import METADATA_HELP, store_of
 from tfxp_contract.dataset_spec import load_spec
+from tfxp_contract.names import PREDICTIONS, PROBABILITIES
 
 
 def cmd_predict(args) -> int:
@@ -19,6 +20,7 @@ def cmd_predict(args) -> int:
         predict,
         prediction_table,
         read_inputs,
+        regression_scores,
         show_table,
     )
     spec = load_spec(args.dataset)
@@ -33,13 +35,18 @@ def cmd_predict(args) -> int:
         skipped.append(problem)
         print(f"skipped {problem}", file=sys.stderr)
 
-    predictions = predict(model, read_inputs(spec, args.inputs, args.text, skip))
+    predictions = predict(model, read_inputs(spec, args.inputs, args.text, skip),
+                          output=PREDICTIONS if spec.is_regression else PROBABILITIES)
     if not predictions.names:
         raise PredictError("no input to predict on" + (f" ({len(skipped)} skipped)" if skipped else
                                                        ": give files (or --text for a text dataset)"))
     frame = prediction_table(spec, predictions)
     show_table(frame, args.output)
-    if "label" in frame:
+    if "label" in frame and spec.is_regression:
+        scores = regression_scores(frame)
+        print(f"\nRMSE {scores['rmse']:.4f}, MAE {scores['mae']:.4f}, R² {scores['r2']:.4f} on "
+              f"{frame['label'].notna().sum()} labelled inputs")
+    elif "label" in frame:
         accuracy, matrix = confusion(spec, frame)
         print(f"\naccuracy {accuracy:.4f} on {frame['label'].notna().sum()} labelled inputs\n{matrix.to_string()}")
     if skipped:

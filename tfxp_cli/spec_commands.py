@@ -20,10 +20,15 @@ def cmd_spec_init(args) -> int:
     load_spec(out)  # the draft must load as it is
     kinds = ", ".join(f"{sum(c.type == t for c in draft.columns if c.name != draft.label)} {t}"
                       for t in ("numeric", "categorical", "ignore"))
-    print(f"{out}: {draft.rows} rows, {len(draft.columns) - 1} columns besides the label ({kinds}), label {draft.label!r} with "
-          f"{len(draft.label_values)} values; missing tokens {draft.missing_tokens}"
-          + (f"; a logistic regression on {draft.baseline.rows} rows scored {draft.baseline.accuracy:.4f}"
-             if draft.baseline else ""), file=sys.stderr)
+    label = (f"label {draft.label!r}: numbers, a regression" if draft.regression
+             else f"label {draft.label!r} with {len(draft.label_values)} values")
+    baseline = ""
+    if draft.baseline is not None and draft.regression:
+        baseline = f"; a ridge regression on {draft.baseline.rows} rows scored R² {draft.baseline.r2:.4f}"
+    elif draft.baseline is not None:
+        baseline = f"; a logistic regression on {draft.baseline.rows} rows scored {draft.baseline.accuracy:.4f}"
+    print(f"{out}: {draft.rows} rows, {len(draft.columns) - 1} columns besides the label ({kinds}), {label}; "
+          f"missing tokens {draft.missing_tokens}{baseline}", file=sys.stderr)
     print(f"next: tfxp run {out}", file=sys.stderr)
     return 0
 

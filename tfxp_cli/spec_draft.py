@@ -49,8 +49,10 @@ class ColumnDraft:
 class Baseline:
     rows: int  # fitted and scored on (a 4:1 split of them)
     held_out: int
-    accuracy: float
-    auc: Optional[float]  # two classes only
+    accuracy: float = float("nan")  # a classifier's (a logistic regression)
+    auc: Optional[float] = None  # two classes only
+    r2: Optional[float] = None  # a regression's (a ridge regression)
+    rmse: Optional[float] = None
 
     @property
     def margin(self) -> float:
@@ -69,10 +71,14 @@ class SpecDraft:
     missing_tokens: list[str]  # the "no value" tokens the file holds, most frequent first
     columns: list[ColumnDraft]
     label: str
-    label_values: list[str]
-    majority: float  # share of the most frequent label value
+    label_values: list[str]  # none for a regression
+    majority: float  # share of the most frequent label value (a regression: of its most frequent number)
     rows: int
     baseline: Optional[Baseline] = None
+
+    @property
+    def regression(self) -> bool:
+        return not self.label_values
 
 
 class _Tally:
@@ -271,14 +277,25 @@ def draft_spec(data_file: str, label: str, header: Optional[bool] = None, name: 
     missing_tokens = [t for t, n in token_counts.most_common() if n > 0]
     columns = [_column(tallies[c], c == label, path) for c in tallies]
     label_counts = tallies[label].values
-    if len(label_counts) < 2:
+    regression = _is_regression_label(tallies[label])
+    if len(label_counts) < 2 and not regression:
         raise SpecError(f"{path}: the label column {label!r} has one value only ({next(iter(label_counts))!r})")
     draft = SpecDraft(name=name or _name_for(path), path=str(path), format=fmt, delimiter=delimiter, header=header,
                       missing_tokens=missing_tokens, columns=columns, label=label,
-                      label_values=sorted(map(str, label_counts), key=_natural),
-                      majority=max(label_counts.values()) / sum(label_counts.values()), rows=rows)
+                      label_values=[] if regression else sorted(map(str, label_counts), key=_natural),
+                      majority=max(label_counts.values()) / sum(label_counts.values()) if label_counts else 0.0,
+                      rows=rows)
+    if regression:
+        columns[list(tallies).index(label)] = ColumnDraft(
+            label, "numeric", why=f"the label: numbers, {'over ' if tallies[label].overflow else ''}"
+                                  f"{len(label_counts)} distinct, so a regression (predicts the number)")
     draft.baseline = quick_baseline(sample, draft, set(MISSING_TOKENS))
     return draft
+
+
+def _is_regression_label(tally: _Tally) -> bool:
+    """A numeric label with many distinct values (or fractions) is predicted as a number."""
+    return tally.numeric and (tally.overflow or len(tally.values) > FEW_CODES or not tally.integer)
 
 
 def _column(tally: _Tally, is_label: bool, path: Path) -> ColumnDraft:
@@ -286,6 +303,8 @@ def _column(tally: _Tally, is_label: bool, path: Path) -> ColumnDraft:
         if tally.missing:
             raise SpecError(f"{path}: the label column {tally.name!r} has {tally.missing} missing value(s); "
                             "remove those rows or choose another label")
+        if _is_regression_label(tally):
+            return ColumnDraft(tally.name, "numeric", why="the label")
         if tally.overflow or len(tally.values) > MAX_LISTED_VALUES:
             raise SpecError(f"{path}: the label column {tally.name!r} has over {MAX_LISTED_VALUES} distinct values: "
                             "a classifier needs a few classes")
@@ -340,6 +359,15 @@ def quick_baseline(sample, draft: SpecDraft, tokens: set) -> Optional[Baseline]:
     order = np.random.default_rng(0).permutation(len(y))
     cut = int(len(y) * 0.8)
     train, held = order[:cut], order[cut:]
+    if draft.regression:
+        from sklearn.linear_model import Ridge
+
+        target = y.astype(float)
+        predicted = Ridge().fit(x[train], target[train]).predict(x[held])
+        total = float(((target[held] - target[held].mean()) ** 2).sum())
+        squared = float(((target[held] - predicted) ** 2).sum())
+        return Baseline(rows=len(y), held_out=len(held), r2=1 - squared / total if total else None,
+                        rmse=(squared / len(held)) ** 0.5)
     if len(set(y[train])) < 2:
         return None
     model = LogisticRegression(max_iter=500).fit(x[train], y[train])
@@ -361,6 +389,18 @@ def _natural(value) -> tuple:
 def _quote(value: str) -> str:
     """A YAML scalar that stays a string ('1', '?', 'yes' and '' included)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+REGRESSION_MARGIN = 0.05  # R² at most this below the ridge regression's (or 1/sqrt(held-out rows), if wider)
+
+
+def regression_bounds(draft: SpecDraft) -> tuple[float, Optional[float]]:
+    """(R² lower bound, RMSE upper bound or None), from the quick ridge regression."""
+    baseline = draft.baseline
+    if baseline is None or baseline.r2 is None:
+        return 0.0, None  # better than predicting the mean
+    margin = max(REGRESSION_MARGIN, 1 / baseline.held_out ** 0.5)
+    return round(max(0.0, baseline.r2 - margin), 3), float(f"{baseline.rmse * (1 + margin):.4g}")
 
 
 def metric_bounds(draft: SpecDraft) -> tuple[float, Optional[float]]:
@@ -408,22 +448,31 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
         lines.append(f"  # {c.why}" + (f"; {c.missing_count} missing" if c.missing_count else ""))
         entry = f"  - {{name: {_quote(c.name)}, type: {c.type}"
         if c.type == "numeric" and c.range:
-            entry += f", range: [{c.range[0]:.15g}, {c.range[1]:.15g}]"
+            entry += f", range: [{c.range[0]!r}, {c.range[1]!r}]"  # exact: a rounded bound would cut values off
         if c.type == "categorical" and c.values and c.name != draft.label:
             entry += ", values: [" + ", ".join(_quote(v) for v in c.values) + "]"
         lines.append(entry + "}")
     lines += [
         "# Numeric values outside a range are treated as missing (and counted); a missing value is imputed",
         "# (numeric: the training mean and a missing indicator; categorical: an out-of-vocabulary id).",
-        "label:",
-        f"  column: {_quote(draft.label)}",
-        "  values: [" + ", ".join(_quote(v) for v in draft.label_values) + "]",
+    ]
+    if draft.regression:
+        lines += ["# The label is a number with many values: a regression predicts it.", "task: regression",
+                  "label:", f"  column: {_quote(draft.label)}"]
+    else:
+        lines += ["label:", f"  column: {_quote(draft.label)}",
+                  "  values: [" + ", ".join(_quote(v) for v in draft.label_values) + "]"]
+    lines += [
         "# 4:1 hash split of the rows into train and eval.",
         "train_eval_buckets: [4, 1]",
         "num_shards: 2",
         "model:",
         "  family: dense  # a small MLP over one-hot categoricals and z-scored numerics",
         "  hyperparameters: {hidden_units: [16], dropout: 0.2, learning_rate: 0.01, epochs: 20, batch_size: 32}",
+    ]
+    if draft.regression:
+        return "\n".join(lines + _regression_metrics(draft)) + "\n"
+    lines += [
         f"# Bounds: always answering the most frequent label scores {draft.majority:.4f}; a model must beat it by "
         f"{ACCURACY_MARGIN:g}.",
     ]
@@ -437,3 +486,17 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
     if auc is not None:
         lines.append(f"  - {{name: auc, lower_bound: {auc:g}}}")
     return "\n".join(lines) + "\n"
+
+
+def _regression_metrics(draft: SpecDraft) -> list[str]:
+    r2, rmse = regression_bounds(draft)
+    lines = []
+    if draft.baseline is not None and draft.baseline.r2 is not None:
+        lines.append(f"# A ridge regression on {draft.baseline.rows} rows scored R² {draft.baseline.r2:.4f}, RMSE "
+                     f"{draft.baseline.rmse:.4g} on a fifth held out; a model well below it is not blessed.")
+    else:
+        lines.append("# Bounds: better than always predicting the mean (R² above 0).")
+    lines += ["metrics:", f"  - {{name: r2, lower_bound: {r2:g}}}"]
+    if rmse is not None:
+        lines.append(f"  - {{name: rmse, upper_bound: {rmse:g}}}")
+    return lines

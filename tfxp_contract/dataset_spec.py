@@ -33,6 +33,8 @@ MISSING_POLICIES = ("impute", "category", "never")
 KNOWN_METRICS = {"accuracy": "the share of examples whose most probable class is the label",
                  "auc": "area under the ROC curve of the second label value (binary labels)"}
 BINARY_ONLY_METRICS = {"auc"}
+# A regression's metrics (pipelines.regression_metrics) -> whether lower is better.
+REGRESSION_METRICS = {"mse": True, "mae": True, "rmse": True, "r2": False}
 # Generative models' metrics (components.evaluation.generative_evaluator) -> whether lower is better.
 GENERATIVE_METRICS = {"negative_elbo": True, "frechet_distance": True, "min_class_share": False}
 VAE_ONLY_METRICS = {"negative_elbo"}
@@ -135,7 +137,7 @@ class Column:
 @dataclass(frozen=True, config=STRICT)
 class Label:
     column: str
-    values: RawTexts  # raw values in the file, in class-index order
+    values: RawTexts = ()  # raw values in the file, in class-index order (none for a regression)
     names: RawTexts = ()  # human-readable class names, same order (default: the values)
 
     @field_validator("values", "names", mode="before")
@@ -276,7 +278,12 @@ class DatasetSpec:
 
     @property
     def num_classes(self) -> int:
+        """Classes of the label; 0 for a regression (and without a label)."""
         return len(self.label.values) if self.label else 0
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
 
     @property
     def input_pattern(self) -> str:
@@ -295,6 +302,8 @@ class DatasetSpec:
         # neutral: a classifier's; images without a label are only ever a generative model's data
         task, metric = ("classification", MetricThreshold("accuracy", 0.0)) if self.label else (
             "generative", MetricThreshold("negative_elbo", upper_bound=0.0))
+        if self.is_regression:  # the label is read as a number
+            task, metric = "regression", MetricThreshold("rmse", upper_bound=0.0)
         return dataclasses.replace(self, description="", model=Model(family=""), change_tolerance=0.0,
                                    task=task, generative_samples=2000, evaluation_classifier="",
                                    metrics=(metric,), distribution=Distribution(), slices=(), inference=None)
@@ -358,8 +367,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
                       "without one (each split's images file alone)")
     if spec.label and spec.label.column not in names:
         fail("label.column", f"label column {spec.label.column!r} is not among the columns {names}")
-    if spec.label and (len(spec.label.values) < 2 or len(spec.label.names) != len(spec.label.values)):
-        fail("label", "label needs at least two values and one name per value")
+    if spec.label and len(spec.label.names) != len(spec.label.values):
+        fail("label", "label needs one name per value")
     if not spec.feature_columns:
         fail("columns", "no feature columns")
     if spec.inference and spec.data_family != "tabular" and (
@@ -397,8 +406,19 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
         fail("evaluation_classifier", "only a generative model's evaluation uses a classifier of its samples")
     if spec.evaluation_classifier:
         _checked(_dataset_name, spec.evaluation_classifier, f"{where}: evaluation_classifier")
+    if spec.is_regression and (not spec.label or spec.format not in ("csv", "parquet")):
+        fail("task", "a regression predicts a numeric label column of a table (format csv or parquet)")
+    if spec.label and spec.is_regression:
+        [label_type] = [c.type for c in spec.columns if c.name == spec.label.column] or ["absent"]
+        if spec.label.values or label_type != "numeric":
+            fail("label", f"a regression's label is a numeric column without values; {spec.label.column!r} is "
+                          f"{label_type}" + (" with values" if spec.label.values else ""))
+    elif spec.label and len(spec.label.values) < 2:
+        fail("label.values", f"a classifier's label needs its values (two or more, in class order); for a numeric "
+                             "label to predict, set task: regression")
+    metric_tables = {"generative": GENERATIVE_METRICS, "regression": REGRESSION_METRICS}
     for i, m in enumerate(spec.metrics):
-        known = GENERATIVE_METRICS if generative else KNOWN_METRICS
+        known = metric_tables.get(spec.task, KNOWN_METRICS)
         if m.name not in known:
             fail(f"metrics[{i}].name", f"metric {m.name!r} is not computed by the evaluation of a {spec.task} "
                                        f"model; known: {sorted(known)}")
@@ -411,7 +431,7 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
             fail(f"metrics[{i}].name", f"metric {m.name!r} is measured with a classifier of the samples: "
                                        "give a label to train one on, or evaluation_classifier (a classification "
                                        "dataset whose pushed model to use)")
-        lower_is_better = generative and GENERATIVE_METRICS[m.name]
+        lower_is_better = isinstance(known.get(m.name), bool) and known[m.name]
         wanted, other = ("upper_bound", "lower_bound") if lower_is_better else ("lower_bound", "upper_bound")
         if getattr(m, wanted) is None or getattr(m, other) is not None:
             fail(f"metrics[{i}]", f"metric {m.name!r} is {'lower' if lower_is_better else 'higher'} is better: "

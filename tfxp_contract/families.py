@@ -33,8 +33,9 @@ MODEL_FAMILIES: dict[str, str] = {
     "gan": "image",  # generative: a DCGAN
 }
 
-# What a spec's model is for: a classifier of the label, or a model of the images themselves.
-TASKS = ("classification", "generative")
+# What a spec's model is for: a classifier of the label, a regression of a numeric label, or a
+# model of the images themselves.
+TASKS = ("classification", "regression", "generative")
 GENERATIVE_FAMILIES = ("vae", "gan")
 
 

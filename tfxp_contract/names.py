@@ -14,6 +14,7 @@ TRANSFORM_SIGNATURE = "transform_features"  # raw tf.Examples -> transformed fea
 # serving_default without the class-name strings, which TFX's BulkInferrer cannot split per row
 SCORES_SIGNATURE = "scores"
 PROBABILITIES = "probabilities"
+PREDICTIONS = "predictions"  # a regression model's output: the predicted number
 # An image classifier's: raw image bytes -> features (the layer its class probabilities are read
 # from), probabilities, class_names; a generative model's evaluation measures samples with it.
 IMAGE_FEATURES_SIGNATURE = "image_features"

@@ -90,12 +90,15 @@ def failed_thresholds(evaluation_uri: str) -> dict[tuple[str, str, bool], str]:
         for failure in per_slice.failures:
             key = failure.metric_key
             value = failure.metric_value.double_value.value
+            threshold = failure.metric_threshold
             if key.is_diff:
-                bound = failure.metric_threshold.change_threshold.absolute.value
-                text = f"{key.name} changed by {value:+.4f} vs the last blessed model, allowed >= {bound:+.4f}"
+                bound = threshold.change_threshold.absolute.value
+                allowed = "<=" if threshold.change_threshold.direction == tfma.MetricDirection.LOWER_IS_BETTER else ">="
+                text = f"{key.name} changed by {value:+.4f} vs the last blessed model, allowed {allowed} {bound:+.4f}"
+            elif threshold.value_threshold.HasField("upper_bound"):
+                text = f"{key.name} = {value:.4f}, above the bound {threshold.value_threshold.upper_bound.value:.4f}"
             else:
-                bound = failure.metric_threshold.value_threshold.lower_bound.value
-                text = f"{key.name} = {value:.4f}, below the bound {bound:.4f}"
+                text = f"{key.name} = {value:.4f}, below the bound {threshold.value_threshold.lower_bound.value:.4f}"
             found[(where, key.name, key.is_diff)] = text + ("" if where == OVERALL else f" on {where}")
     return found
 
@@ -151,8 +154,10 @@ def summarize(evaluation_uri: str, spec: DatasetSpec, blessed: bool) -> Evaluati
             if check.undefined:
                 check.value = check.baseline = check.change = None
             if where == OVERALL:
-                check.lower_bound = threshold.lower_bound
-                check.change_bound = (-spec.change_tolerance or 0.0) if has_baseline else None
+                check.lower_bound, check.upper_bound = threshold.lower_bound, threshold.upper_bound
+                check.lower_is_better = threshold.upper_bound is not None
+                tolerance = spec.change_tolerance or 0.0
+                check.change_bound = (tolerance if check.lower_is_better else -tolerance) if has_baseline else None
                 failed = [failures[k] for k in ((where, threshold.name, False), (where, threshold.name, True))
                           if k in failures]
                 check.passed, check.failure = not failed, "; ".join(failed)
@@ -189,6 +194,7 @@ def verdict_line(blessed: bool, failures: Sequence[str], passes: Sequence[str], 
 
 def verdict(summary: EvaluationSummary) -> str:
     gated = [c for c in summary.checks if c.passed is not None]
-    passes = [f"{c.metric} {_shown(c.value)} >= {c.lower_bound:.4f}"
+    passes = [(f"{c.metric} {_shown(c.value)} <= {c.upper_bound:.4f}" if c.lower_is_better
+               else f"{c.metric} {_shown(c.value)} >= {c.lower_bound:.4f}")
               + (f", {c.change:+.4f} vs the last blessed model" if c.change is not None else "") for c in gated]
     return verdict_line(summary.blessed, [c.failure for c in gated if not c.passed], passes, summary.has_baseline)

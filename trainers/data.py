@@ -30,6 +30,19 @@ def count_records(patterns: Iterable[str]) -> tuple[int, int]:
     return int(count), int(size)
 
 
+def label_moments(patterns: Iterable[str]) -> tuple[float, float]:
+    """(mean, standard deviation) of a regression's label over the transformed examples."""
+    records = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP").batch(4096)
+    labels = records.map(lambda r: tf.io.parse_example(r, {LABEL_KEY: tf.io.FixedLenFeature([], tf.float32)})[LABEL_KEY])
+    zero = tf.constant(0.0, tf.float64)
+    n, total, squares = labels.reduce((zero, zero, zero), lambda acc, y: (
+        acc[0] + tf.cast(tf.size(y), tf.float64), acc[1] + tf.reduce_sum(tf.cast(y, tf.float64)),
+        acc[2] + tf.reduce_sum(tf.square(tf.cast(y, tf.float64)))))
+    n, total, squares = float(n), float(total), float(squares)
+    mean = total / n if n else 0.0
+    return mean, max(squares / n - mean * mean, 0.0) ** 0.5 if n else 1.0
+
+
 def count_examples(patterns: Iterable[str]) -> int:
     return count_records(patterns)[0]
 

@@ -1,5 +1,5 @@
-"""The served model: serialized raw tf.Examples in, class probabilities out (a generative
-model's: see ``export_generative_model``).
+"""The served model: serialized raw tf.Examples in, class probabilities out, or a regression's
+``predictions`` (a generative model's: see ``export_generative_model``).
 
 The Transform graph is embedded through TFT's Keras layer, so serving applies exactly the
 normalisations and vocabularies learned over the training data. A second signature,
@@ -22,6 +22,7 @@ from tfxp_contract.names import (
     ENCODE_SIGNATURE,
     GENERATE_SIGNATURE,
     IMAGE_FEATURES_SIGNATURE,
+    PREDICTIONS,
     PROBABILITIES,
     SCORES_SIGNATURE,
     SERVING_SIGNATURE,
@@ -40,6 +41,20 @@ def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransfor
     model.tft_layer = tf_transform_output.transform_features_layer()  # tracked, so it is saved
     raw_spec = tf_transform_output.raw_feature_spec()
     serving_spec = {k: v for k, v in raw_spec.items() if k != spec.label.column}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(examples):
+        return model.tft_layer(tf.io.parse_example(examples, raw_spec))
+
+    if spec.is_regression:
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def predict(examples):
+            transformed = model.tft_layer(tf.io.parse_example(examples, serving_spec))
+            return {PREDICTIONS: model(_model_inputs(model, transformed))}
+
+        model.save(export_dir, save_format="tf", include_optimizer=False, signatures={
+            SERVING_SIGNATURE: predict, SCORES_SIGNATURE: predict, TRANSFORM_SIGNATURE: transform_features})
+        return
     class_names = tf.constant(list(spec.label.names))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
@@ -53,10 +68,6 @@ def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransfor
     def scores(examples):
         outputs = serve(examples)
         return {PROBABILITIES: outputs[PROBABILITIES], CLASS_IDS: outputs[CLASS_IDS]}
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def transform_features(examples):
-        return model.tft_layer(tf.io.parse_example(examples, raw_spec))
 
     signatures = {SERVING_SIGNATURE: serve, SCORES_SIGNATURE: scores, TRANSFORM_SIGNATURE: transform_features}
     if spec.data_family == "image":

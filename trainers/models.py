@@ -2,7 +2,7 @@
 
 A builder takes the transformed-input layout (feature -> (width, token count; 0 for numeric)),
 the number of classes and the spec's hyperparameters, and returns a compiled model whose
-output is class probabilities.
+output is class probabilities, or (0 classes: a regression) the predicted number.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable, Dict, Sequence, Tuple
 
+import tensorflow as tf
 import tf_keras as keras
 
 from tfxp_contract.errors import ExplainedError
@@ -18,13 +19,41 @@ from trainers.lazy_adam import LazyAdam
 from trainers.model_inputs import Layout, image_input, tabular_inputs, token_input
 from transforms.autograph import skip_autograph_for_libraries
 
-OUTPUT_LAYER = "probabilities"  # every classifier's last layer; its input is the model's feature layer
+OUTPUT_LAYER = "probabilities"  # every model's last layer; its input is the model's feature layer
+
+
+class RegressionHead(keras.layers.Layer):
+    """A regression's output: one number per example, ``dense(x) * scale + offset``, where
+    ``scale`` and ``offset`` are the training labels' deviation and mean (``set_label_scale``,
+    before fitting): the dense layer learns z-scores whatever the label's units."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1, dtype=self.dtype)
+
+    def build(self, input_shape):
+        self.scale = self.add_weight("scale", shape=(), initializer="ones", trainable=False, dtype=self.dtype)
+        self.offset = self.add_weight("offset", shape=(), initializer="zeros", trainable=False, dtype=self.dtype)
+        super().build(input_shape)
+
+    def call(self, x):
+        return tf.reshape(self.dense(x), [-1]) * self.scale + self.offset
+
+    def set_label_scale(self, mean: float, deviation: float) -> None:
+        self.offset.assign(mean)
+        self.scale.assign(deviation if deviation > 0 else 1.0)
 
 
 def class_probabilities(x, num_classes: int):
-    """The output layer; float32 even under a bfloat16 mixed-precision policy, so the
-    softmax and the loss stay exact."""
+    """The output layer: class probabilities, or a ``RegressionHead`` for 0 classes; float32
+    even under a bfloat16 mixed-precision policy, so the softmax and the loss stay exact."""
+    if num_classes == 0:
+        return RegressionHead(name=OUTPUT_LAYER, dtype="float32")(x)
     return keras.layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER, dtype="float32")(x)
+
+
+def is_regression(model: keras.Model) -> bool:
+    return isinstance(model.get_layer(OUTPUT_LAYER), RegressionHead)
 
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -41,10 +70,16 @@ def learning_rate_for(learning_rate: float, lr_schedule: str = "constant", decay
 
 
 def compile_classifier(model: keras.Model, learning_rate) -> keras.Model:
-    """Adam (lazy for embeddings: ``trainers.lazy_adam``), cross-entropy on integer labels,
-    accuracy: every model, and again when fine-tuning."""
-    model.compile(optimizer=LazyAdam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    """Adam (lazy for embeddings: ``trainers.lazy_adam``) and cross-entropy on integer labels
+    with accuracy, or (a regression) mean squared error with RMSE and MAE: every model, and
+    again when fine-tuning."""
+    if is_regression(model):
+        model.compile(optimizer=LazyAdam(learning_rate), loss=keras.losses.MeanSquaredError(),
+                      metrics=[keras.metrics.RootMeanSquaredError(name="rmse"),
+                               keras.metrics.MeanAbsoluteError(name="mae")])
+    else:
+        model.compile(optimizer=LazyAdam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
 
 

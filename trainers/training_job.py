@@ -134,6 +134,8 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     try:
         with strategy.scope():
             model = models.build_model(spec.model.family, layout, spec.num_classes, model_args)
+            if spec.is_regression:  # the head learns z-scores of the label
+                model.get_layer(models.OUTPUT_LAYER).set_label_scale(*data.label_moments(job.train_files))
         logging.info("%s: model %s, %d parameters; strategy %s, %d replica(s), global batch %d, %d steps/epoch",
                      role.name, spec.model.family, model.count_params(), dist.strategy,
                      strategy.num_replicas_in_sync, global_batch, steps_per_epoch)

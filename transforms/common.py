@@ -39,11 +39,14 @@ FeatureTransform = Callable[[Dict[str, Any], DatasetSpec], Dict[str, tf.Tensor]]
 
 
 def with_label(transform: FeatureTransform) -> FeatureTransform:
-    """Adds the label index to a family's feature transform (when the label is present:
-    the serving signature passes raw features without it)."""
+    """Adds the label to a family's feature transform: a class's index, or a regression's
+    number as it is (when the label is present: the serving signature passes raw features
+    without it)."""
     def transform_with_label(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
         outputs = transform(inputs, spec)
-        if spec.label and spec.label.column in inputs:
+        if spec.label and spec.label.column in inputs and spec.is_regression:
+            outputs[LABEL_KEY] = tf.reshape(to_dense(as_column(inputs[spec.label.column]), 0.0), [-1])
+        elif spec.label and spec.label.column in inputs:
             outputs[LABEL_KEY] = label_index(inputs[spec.label.column], spec.label.values)
         return outputs
     return transform_with_label

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from tfxp_contract.names import DECODE_SIGNATURE, ENCODE_SIGNATURE, GENERATE_SIGNATURE, PROBABILITIES, SERVING_SIGNATURE
+from tfxp_contract.names import DECODE_SIGNATURE, ENCODE_SIGNATURE, GENERATE_SIGNATURE, PREDICTIONS, PROBABILITIES, SERVING_SIGNATURE
 
 SAMPLE_SIZE = 32
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -76,6 +76,8 @@ def probe(model_dir: str, examples: list[bytes], num_classes: int, task: str = "
     except Exception as err:
         return ServingResult([f"{SERVING_SIGNATURE} fails on raw examples ({type(err).__name__}: "
                               f"{str(err).splitlines()[0][:300]})"])
+    if task == "regression":
+        return ServingResult(_prediction_problems(outputs, len(examples)), batch_ms)
     if PROBABILITIES not in outputs:
         return ServingResult([f"{SERVING_SIGNATURE} has no {PROBABILITIES!r} output"], batch_ms)
     probabilities = outputs[PROBABILITIES].numpy()
@@ -90,6 +92,19 @@ def probe(model_dir: str, examples: list[bytes], num_classes: int, task: str = "
         if abs(worst - 1) > 1e-3:
             problems.append(f"{PROBABILITIES} of an example sum to {worst:.4f}, not 1")
     return ServingResult(problems, batch_ms)
+
+
+def _prediction_problems(outputs: dict, count: int) -> list[str]:
+    """A regression's answer: one finite number per example."""
+    import numpy as np
+    if PREDICTIONS not in outputs:
+        return [f"{SERVING_SIGNATURE} has no {PREDICTIONS!r} output"]
+    predictions = outputs[PREDICTIONS].numpy()
+    if predictions.shape != (count,):
+        return [f"{PREDICTIONS} has shape {predictions.shape}, expected ({count},)"]
+    if not np.isfinite(predictions).all():
+        return [f"{PREDICTIONS} holds NaN or infinite values"]
+    return []
 
 
 def _first_error(err: Exception) -> str:

@@ -35,7 +35,8 @@ def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
     unlabelled = label_optional and order is None and len(fields) == expected - 1
     if unlabelled:
         at = [c.name for c in spec.columns].index(spec.label.column)
-        fields = [*fields[:at], spec.label.values[0], *fields[at:]]  # a placeholder, dropped below
+        placeholder = "0" if spec.is_regression else spec.label.values[0]
+        fields = [*fields[:at], placeholder, *fields[at:]]  # dropped below
     if len(fields) != expected:
         raise RawDataError(f"{where}: expected {expected} columns, found {len(fields)}")
     if order is not None:
@@ -45,7 +46,12 @@ def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
         text = text.strip()
         if column.type == "ignore":
             continue
-        if column.name == spec.label.column:
+        if column.name == spec.label.column and spec.is_regression:
+            value = _parse_number(column, text, spec.missing_tokens, where, None)
+            if value is None:
+                raise RawDataError(f"{where}: label {column.name} has no value")
+            row[column.name] = value
+        elif column.name == spec.label.column:
             if text not in spec.label.values:
                 raise RawDataError(f"{where}: label {column.name}={text!r} is not one of {list(spec.label.values)}")
             row[column.name] = text
