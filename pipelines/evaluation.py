@@ -14,7 +14,7 @@ from tfxp_contract.names import LABEL_KEY, PREDICTIONS, PROBABILITIES, SERVING_S
 POSITIVE_CLASS_ID = 1  # binary metrics (AUC) score the spec's second label value
 # A spec metric's TFMA metric: (class, the module that defines it; "" = TFMA's own).
 TFMA_METRICS = {"accuracy": ("MulticlassAccuracy", "pipelines.accuracy_metric"), "auc": ("AUC", ""),
-                **{name: ("RegressionMetric", "pipelines.regression_metrics") for name in REGRESSION_METRICS}}
+                **dict.fromkeys(REGRESSION_METRICS, ("RegressionMetric", "pipelines.regression_metrics"))}
 
 
 def metric_threshold(lower_bound: Optional[float], change_tolerance: float,

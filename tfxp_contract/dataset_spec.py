@@ -414,7 +414,7 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
             fail("label", f"a regression's label is a numeric column without values; {spec.label.column!r} is "
                           f"{label_type}" + (" with values" if spec.label.values else ""))
     elif spec.label and len(spec.label.values) < 2:
-        fail("label.values", f"a classifier's label needs its values (two or more, in class order); for a numeric "
+        fail("label.values", "a classifier's label needs its values (two or more, in class order); for a numeric "
                              "label to predict, set task: regression")
     metric_tables = {"generative": GENERATIVE_METRICS, "regression": REGRESSION_METRICS}
     for i, m in enumerate(spec.metrics):
