@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("components", "trainers", "transforms", "tfxp_reports")  # run inside components
 MARK = "# local:"
 # os.path functions that only transform strings; every other one looks at a file system.
-PURE_PATH_FUNCTIONS = {"join", "basename", "dirname", "split", "splitext", "normpath", "isabs", "commonprefix", "sep"}
+PURE_PATH_FUNCTIONS = {"join", "basename", "dirname", "split", "splitext", "normpath", "isabs", "commonprefix", "sep",
+                       "relpath", "abspath"}
 OS_FILE_FUNCTIONS = {"makedirs", "mkdir", "listdir", "remove", "unlink", "rename", "replace", "rmdir", "removedirs",
                      "stat", "walk", "scandir", "chmod", "utime", "open"}
 OPENERS = {"io", "gzip", "bz2", "lzma", "tarfile", "zipfile"}  # X.open(path) opens a local file by name

@@ -109,3 +109,23 @@ def test_a_table_sorted_by_label_trains_as_well_as_the_same_rows_shuffled(tmp_pa
         assert latest_outcome(metadata).blessed, order
     print(f"accuracy, sorted by label {accuracies['sorted']:.4f}, shuffled {accuracies['shuffled']:.4f}")
     assert abs(accuracies["sorted"] - accuracies["shuffled"]) <= 0.02
+
+
+def test_a_folder_of_class_named_png_folders_runs_as_drafted(tmp_path):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for index, (pixels, target) in enumerate(zip(digits.images, digits.target)):
+        if target <= 2:
+            folder = tmp_path / "digits" / str(target)
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray((pixels * 16).clip(0, 255).astype(np.uint8)).resize((16, 16)).save(folder / f"{index}.png")
+    spec_path = tmp_path / "digits.yaml"
+    _tfxp("spec", "init", tmp_path / "digits", "--out", spec_path, cwd=tmp_path)
+    spec = load_spec(str(spec_path))
+    assert spec.format == "archive" and spec.label.values == ("0", "1", "2")
+    assert spec.feature_columns[0].shape == (16, 16, 1)
+    _tfxp("run", spec_path, "--output-dir", tmp_path / "out", cwd=tmp_path)
+    outcome = latest_outcome(str(tmp_path / "out" / "digits" / "metadata.sqlite"))
+    assert outcome.blessed and outcome.pushed, outcome.summary()

@@ -201,3 +201,38 @@ def test_spec_init_bounds_come_from_a_quick_logistic_regression(tmp_path):
     accuracy, auc = metric_bounds(draft)
     assert accuracy >= draft.baseline.accuracy - 0.04 and accuracy > draft.majority + 0.2
     assert auc >= draft.baseline.auc - 0.04
+
+
+@pytest.mark.parametrize("layout", ["folder", "tar-with-classes-at-its-root", "folder-with-splits"])
+def test_class_folders_are_read_from_a_folder_or_a_tar_with_the_classes_at_its_root(tmp_path, layout):
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    from components.ingest.workers.archive_records import read_archive
+    from tfxp_cli.folder_draft import draft_folder
+
+    def png(value: int) -> bytes:
+        out = io.BytesIO()
+        Image.new("L", (4, 4), value).save(out, format="PNG")
+        return out.getvalue()
+    root = tmp_path / "photos"
+    for split in (["train", "test"] if layout == "folder-with-splits" else [""]):
+        for cls, value in [("cats", 10), ("dogs", 200)]:
+            (root / split / cls).mkdir(parents=True)
+            for i in range(3):
+                (root / split / cls / f"{i}.png").write_bytes(png(value))
+    path = root
+    if layout.startswith("tar"):
+        path = tmp_path / "photos.tar"
+        with tarfile.open(path, "w") as tar:
+            for cls in ("cats", "dogs"):
+                tar.add(root / cls, arcname=cls)  # no top folder
+    split = "test" if layout == "folder-with-splits" else None
+    records = list(read_archive(str(path), "image", ["cats", "dogs"], (".png",), split_folder=split))
+    assert sorted(r.label for r in records) == ["cats"] * 3 + ["dogs"] * 3
+    if layout != "tar-with-classes-at-its-root":
+        draft = draft_folder(str(root))
+        assert draft.classes == ["cats", "dogs"] and draft.shape == (4, 4, 1)
+        assert draft.splits == ({"train": "train", "eval": "test"} if split else {})

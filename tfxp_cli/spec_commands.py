@@ -14,6 +14,10 @@ def cmd_spec_init(args) -> int:
     out = args.out or f"{Path(args.file).stem}.yaml"
     if Path(out).exists() and not args.force:
         raise SpecError(f"{out}: exists; give another --out or --force to replace it")
+    if Path(args.file).is_dir():
+        return _init_from_folder(args, out)
+    if not args.label:
+        raise SpecError(f"{args.file}: give --label COLUMN, the column to predict")
     draft = draft_spec(args.file, args.label, header=args.header, name=args.name)
     text = render_yaml(draft, out)
     Path(out).write_text(text)
@@ -29,6 +33,21 @@ def cmd_spec_init(args) -> int:
         baseline = f"; a logistic regression on {draft.baseline.rows} rows scored {draft.baseline.accuracy:.4f}"
     print(f"{out}: {draft.rows} rows, {len(draft.columns) - 1} columns besides the label ({kinds}), {label}; "
           f"missing tokens {draft.missing_tokens}{baseline}", file=sys.stderr)
+    print(f"next: tfxp run {out}", file=sys.stderr)
+    return 0
+
+
+def _init_from_folder(args, out: str) -> int:
+    from tfxp_cli.folder_draft import draft_folder, render_folder_yaml
+
+    draft = draft_folder(args.file, args.label or "label", args.name)
+    Path(out).write_text(render_folder_yaml(draft, out))
+    load_spec(out)  # the draft must load as it is
+    split = (f"split folders {draft.splits['train']}/ and {draft.splits['eval']}/" if draft.splits
+             else "a 4:1 hash split")
+    shape = f", shape {list(draft.shape)}" if draft.content == "image" else ""
+    print(f"{out}: {sum(draft.counts.values())} {draft.content} files in {len(draft.classes)} classes "
+          f"({', '.join(draft.classes)}){shape}; {split}", file=sys.stderr)
     print(f"next: tfxp run {out}", file=sys.stderr)
     return 0
 
@@ -55,13 +74,16 @@ def add_spec_commands(commands) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     q = actions.add_parser(
-        "init", help="draft a spec from a CSV/TSV (with or without header) or Parquet file",
-        description="Reads the file, decides each column's type (numeric or categorical by content), domain, "
-                    "missing token and range, the label's values and thresholds from a quick baseline (the "
-                    "majority class), and writes a commented spec that runs unchanged with `tfxp run`.")
-    q.add_argument("file", help="the data file (.csv, .tsv, .txt, .data, .parquet)")
-    q.add_argument("--label", required=True, metavar="COLUMN",
-                   help="the column to predict (a header name, or col_N for a file without header)")
+        "init", help="draft a spec from a table (CSV/TSV, Parquet) or a folder of class folders",
+        description="A table: reads every row, decides each column's type (numeric or categorical by content), "
+                    "domain, missing tokens and range, the label's values (a numeric label with many values: a "
+                    "regression) and bounds from a quick linear baseline. A folder: <folder>/<class>/<file> with "
+                    "images or .txt files (train/ and test/ subfolders are the splits). Writes a commented spec "
+                    "that runs unchanged with `tfxp run`.")
+    q.add_argument("file", help="the data file (.csv, .tsv, .txt, .data, .parquet) or a folder of class folders")
+    q.add_argument("--label", default=None, metavar="COLUMN",
+                   help="a table: the column to predict (a header name, or col_N for a file without header); "
+                        "a folder: the label feature's name (default: label)")
     q.add_argument("--out", default=None, metavar="SPEC", help="where the spec goes (default: <file stem>.yaml here)")
     q.add_argument("--name", default=None, help="the dataset's name (default: from the file name)")
     header = q.add_mutually_exclusive_group()

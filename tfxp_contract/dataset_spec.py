@@ -439,8 +439,9 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
     file_names = [f.name for f in spec.files]
     if len(set(file_names)) != len(file_names):
         fail("files", f"two files have one name in {file_names}; give each its own name:")
-    if spec.data_family != "tabular" and any(f.is_own for f in spec.files):
-        fail("files", "your own files (path:) are read as tables (format csv or parquet)")
+    if spec.format not in ("csv", "parquet", "archive") and any(f.is_own for f in spec.files):
+        fail("files", "your own files (path:) are tables (format csv or parquet), or a folder or tar of class "
+                      "folders (format archive)")
     if spec.published_splits and set(spec.published_splits) != {"train", "eval"}:
         fail("published_splits", f"published_splits must name 'train' and 'eval', got {sorted(spec.published_splits)}")
     for i, column in enumerate(spec.slices):

@@ -43,10 +43,15 @@ def default_cache_dir() -> Path:
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    """A file's sha256; a folder's is over its files' relative paths and contents, in order."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
+    files = [(p.relative_to(path).as_posix(), p) for p in sorted(Path(path).rglob("*")) if p.is_file()] \
+        if Path(path).is_dir() else [("", Path(path))]
+    for name, file in files:
+        digest.update(f"{name}\n".encode() if name else b"")
+        with open(file, "rb") as f:
+            while block := f.read(chunk):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -61,7 +66,7 @@ def md5_base64(path: Path) -> str:
 
 def verify(path: Path, source: SourceFile) -> str:
     """The file's sha256, which must be one the spec accepts (if it lists any)."""
-    if not path.is_file():
+    if not path.is_file() and not (source.is_own and path.is_dir()):
         where = f"published at {source.url}" if source.url else f"your file {source.path}"
         raise DataSourceError(f"{path}: file not found (expected {source.name}, {where})")
     actual = sha256_of(path)
@@ -257,7 +262,7 @@ def fetch_data(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
             _download_gcs(source, path, log)
         elif source.is_own:
             own_file = Path(source.path)
-            if not own_file.is_file():
+            if not own_file.is_file() and not own_file.is_dir():
                 raise DataSourceError(f"{own_file}: file not found (files[].path of {spec.name})")
             _link(own_file.absolute(), path)
         elif data_dir is not None:

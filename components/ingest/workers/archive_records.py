@@ -15,13 +15,15 @@ archive that unpacks to gigabytes cannot fill memory.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import lzma
+import os
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
-from components.ingest.workers.tar_stream import TarFormatError, TarStream, open_archive
+from components.ingest.workers.tar_stream import Entry, TarFormatError, TarStream, open_archive
 from tfxp_contract.errors import ExplainedError
 
 MAX_BAD_SHARE = 0.01
@@ -82,6 +84,31 @@ def content_problem(content: str, data: bytes) -> Optional[str]:
     return CONTENT_CHECKS[content](data)
 
 
+@contextlib.contextmanager
+def _members(path: str) -> Iterator[tuple[Iterator[Entry], Callable[[], bytes]]]:
+    """(the entries, a function reading the current one's data) of a tar archive, or of a local
+    folder's files (names relative to it, in sorted order, as a tar of it would list them)."""
+    if "://" not in path and os.path.isdir(path):  # local: a folder of the user's own
+        current: list[str] = [""]
+
+        def entries() -> Iterator[Entry]:
+            for root, folders, files in os.walk(path):  # local: as above
+                folders.sort()
+                for name in sorted(files):
+                    current[0] = os.path.join(root, name)
+                    size = os.path.getsize(current[0])  # local: as above
+                    yield Entry(os.path.relpath(current[0], path).replace(os.sep, "/"), size, "file", 0)
+
+        def read() -> bytes:
+            with open(current[0], "rb") as f:  # local: as above
+                return f.read()
+        yield entries(), read
+        return
+    with open_archive(path) as stream:
+        archive = TarStream(stream)
+        yield iter(archive), archive.read
+
+
 def read_archive(path: str, content: str, labels: Sequence[str], extensions: Sequence[str],
                  split_folder: Optional[str] = None, limit: Optional[int] = None,
                  report: Optional[ReadReport] = None,
@@ -98,16 +125,16 @@ def read_archive(path: str, content: str, labels: Sequence[str], extensions: Seq
     taken = dict.fromkeys(labels, 0)
     suffixes = tuple(extensions)
     try:
-        with open_archive(path) as stream:
-            archive = TarStream(stream)
-            for member in archive:
+        with _members(path) as (members, read):
+            for member in members:
                 if quota is not None and all(n >= quota for n in taken.values()):
                     return
                 parts = member.name.strip("/").split("/")
+                # <class>/<file>, anywhere below the root (a tar often has one top folder)
                 if member.kind not in ("file", "sparse") or not parts[-1].lower().endswith(suffixes) \
-                        or len(parts) < 3:
+                        or len(parts) < 2:
                     continue
-                if split_folder is not None and (len(parts) < 4 or parts[-3] != split_folder):
+                if split_folder is not None and (len(parts) < 3 or parts[-3] != split_folder):
                     continue
                 label = wanted.get(parts[-2].lower())
                 if label is None:
@@ -121,7 +148,7 @@ def read_archive(path: str, content: str, labels: Sequence[str], extensions: Seq
                     report.skipped.append(f"{member.name}: {member.size:,} bytes, over the limit of "
                                           f"{max_member_bytes:,} (archive_file_limit_mb); not read")
                     continue
-                data = archive.read()
+                data = read()
                 problem = check(data)
                 if problem:
                     report.skipped.append(f"{member.name}: {problem}")
