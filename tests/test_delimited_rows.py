@@ -92,3 +92,27 @@ def test_a_bad_row_in_a_range_is_named_by_its_byte_offset(tmp_path):
     with pytest.raises(RawDataError, match=r"data.csv: row at byte 26: label severity='x' is not one of"):
         list(read_range(MASSES, path, 20, 40))
     assert byte_ranges(path + ".gz", 10**9, 100) == [(0, 10**9)]  # compressed: one range
+
+
+def test_a_large_file_with_quoted_line_breaks_is_read_whole_and_one_without_quotes_in_ranges(tmp_path):
+    """A quoted field may hold a comma, a quote and a line break: such a file (here 2 MiB) is one
+    range, read with the csv module; a file without quotes is still split into ranges."""
+    from components.ingest.workers.delimited_rows import RANGE_BYTES, byte_ranges, read_rows
+    from tfxp_contract.dataset_spec import spec_from_dict
+
+    review = 'a "fine" film,\nwith a twist ' * 8
+    quoted = tmp_path / "reviews.csv"
+    quoted.write_text("review,sentiment\n" + "".join(f'"{review.replace(chr(34), chr(34) * 2)}",{s}\n'
+                                                     for s in ["pos", "neg"] * 5000))
+    plain = tmp_path / "plain.csv"
+    plain.write_text("review,sentiment\n" + "a plain review,pos\n" * 200_000)
+    assert quoted.stat().st_size > 2 * RANGE_BYTES and plain.stat().st_size > 2 * RANGE_BYTES
+    assert byte_ranges(str(quoted), quoted.stat().st_size) == [(0, quoted.stat().st_size)]
+    assert len(byte_ranges(str(plain), plain.stat().st_size)) > 2
+    spec = spec_from_dict({"name": "r", "format": "csv", "header": True, "files": [{"path": str(quoted)}],
+                           "columns": [{"name": "review", "type": "categorical"},
+                                       {"name": "sentiment", "type": "categorical"}],
+                           "label": {"column": "sentiment", "values": ["neg", "pos"]}, "model": {"family": "dense"},
+                           "metrics": [{"name": "accuracy", "lower_bound": 0.5}]})
+    rows = list(read_rows(spec, str(quoted)))
+    assert len(rows) == 10_000 and rows[0]["review"] == review.strip()
