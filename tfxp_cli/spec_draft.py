@@ -30,6 +30,9 @@ ACCURACY_MARGIN = 0.02  # at least the majority class's share plus this
 BASELINE_MARGIN = 0.03  # and at most this below the quick logistic regression (or two of its standard errors)
 BASELINE_ROWS = 20_000  # rows the quick baseline is fitted and scored on
 BATCH_BYTES = 2 * 1024 * 1024  # read at a time
+TEXT_CHARACTERS = 30  # a string column of many distinct values this long on average is free text
+TEXT_VOCABULARY = 20_000
+MIN_SEQUENCE, MAX_SEQUENCE = 16, 400  # words a text keeps: twice the average, within these
 MAX_KEPT_VALUES = MAX_LISTED_VALUES * 20  # distinct values counted per column (enough to tell a domain from text)
 SNIFF_BYTES = 64 * 1024
 MAX_LINE_BYTES = 1024 * 1024  # a longer line in the first lines: not a table of rows
@@ -43,6 +46,7 @@ class ColumnDraft:
     range: Optional[tuple[float, float]] = None
     missing_count: int = 0
     why: str = ""
+    sequence_length: int = 0  # text
 
 
 @dataclass
@@ -88,6 +92,8 @@ class _Tally:
         self.name = name
         self.missing = 0
         self.present = 0
+        self.characters = 0  # of the present values
+        self.spaces = 0
         self.numeric = True
         self.integer = True
         self.low = float("inf")
@@ -107,6 +113,9 @@ class _Tally:
         present = pc.filter(cells, pc.invert(missing))
         self.missing += len(cells) - len(present)
         self.present += len(present)
+        if not self.numeric or self.first_batch_rows == 0:
+            self.characters += pc.sum(pc.utf8_length(present)).as_py() or 0
+            self.spaces += pc.sum(pc.count_substring(present, " ")).as_py() or 0
         if self.first_batch_rows == 0:
             self.first_batch_rows, self.first_batch_distinct = len(cells), len(pc.unique(present))
         if self.numeric and len(present):
@@ -312,6 +321,14 @@ def _column(tally: _Tally, is_label: bool, path: Path) -> ColumnDraft:
     distinct = len(tally.values)
     if not tally.present:
         return ColumnDraft(tally.name, "ignore", missing_count=tally.missing, why="always empty")
+    mean_words = (tally.spaces / tally.present + 1) if tally.present else 0.0
+    if not tally.numeric and (tally.overflow or distinct > MAX_LISTED_VALUES) and \
+            tally.characters >= TEXT_CHARACTERS * tally.present:
+        length = int(min(MAX_SEQUENCE, max(MIN_SEQUENCE, 2 * mean_words)))
+        return ColumnDraft(tally.name, "text", missing_count=tally.missing, sequence_length=length,
+                           why=f"free text: {'over ' if tally.overflow else ''}{distinct} distinct values, "
+                               f"{mean_words:.0f} words on average; its {TEXT_VOCABULARY} most frequent words and word "
+                               f"pairs, the first and last {length // 2} of each")
     if not tally.numeric and tally.first_batch_distinct == tally.first_batch_rows > FEW_CODES:
         return ColumnDraft(tally.name, "ignore", why="a different text in every row: an identifier, not a feature "
                                                      "(parsed, never learned from)")
@@ -336,6 +353,7 @@ def quick_baseline(sample, draft: SpecDraft, tokens: set) -> Optional[Baseline]:
     a missing indicator), scored on a fifth of them held out; None where it cannot be fitted."""
     import numpy as np
     import pandas as pd
+    from scipy import sparse
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
@@ -346,7 +364,11 @@ def quick_baseline(sample, draft: SpecDraft, tokens: set) -> Optional[Baseline]:
             continue  # (a column with a learned vocabulary is left out: its one-hot could be huge)
         cells = sample[c.name]
         missing = cells.isna() | cells.isin(tokens)
-        if c.type == "numeric":
+        if c.type == "text":
+            from sklearn.feature_extraction.text import TfidfVectorizer
+            features.append(TfidfVectorizer(max_features=TEXT_VOCABULARY, ngram_range=(1, 2), sublinear_tf=True)
+                            .fit_transform(cells.where(~missing, "").astype(str)))
+        elif c.type == "numeric":
             numbers = pd.to_numeric(cells.where(~missing), errors="coerce").astype(float)
             filled = numbers.fillna(numbers.mean() if numbers.notna().any() else 0.0)
             features += [((filled - filled.mean()) / (filled.std() or 1.0)).to_numpy(), missing.to_numpy(float)]
@@ -355,7 +377,7 @@ def quick_baseline(sample, draft: SpecDraft, tokens: set) -> Optional[Baseline]:
     y = sample[draft.label].astype(str).to_numpy()
     if not features or len(set(y)) < 2 or len(y) < 20:
         return None
-    x = np.column_stack(features)
+    x = sparse.hstack([f if sparse.issparse(f) else sparse.csr_matrix(f.reshape(len(f), -1)) for f in features]).tocsr()
     order = np.random.default_rng(0).permutation(len(y))
     cut = int(len(y) * 0.8)
     train, held = order[:cut], order[cut:]
@@ -451,6 +473,8 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
             entry += f", range: [{c.range[0]!r}, {c.range[1]!r}]"  # exact: a rounded bound would cut values off
         if c.type == "categorical" and c.values and c.name != draft.label:
             entry += ", values: [" + ", ".join(_quote(v) for v in c.values) + "]"
+        if c.type == "text":
+            entry += f", vocabulary_size: {TEXT_VOCABULARY}, sequence_length: {c.sequence_length}, ngrams: 2"
         lines.append(entry + "}")
     lines += [
         "# Numeric values outside a range are treated as missing (and counted); a missing value is imputed",
@@ -466,9 +490,7 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
         "# 4:1 hash split of the rows into train and eval.",
         "train_eval_buckets: [4, 1]",
         "num_shards: 2",
-        "model:",
-        "  family: dense  # a small MLP over one-hot categoricals and z-scored numerics",
-        "  hyperparameters: {hidden_units: [16], dropout: 0.2, learning_rate: 0.01, epochs: 20, batch_size: 32}",
+        *_model_lines(draft),
     ]
     if draft.regression:
         return "\n".join(lines + _regression_metrics(draft)) + "\n"
@@ -486,6 +508,17 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
     if auc is not None:
         lines.append(f"  - {{name: auc, lower_bound: {auc:g}}}")
     return "\n".join(lines) + "\n"
+
+
+def _model_lines(draft: SpecDraft) -> list[str]:
+    kinds = {c.type for c in draft.columns if c.name != draft.label and c.type != "ignore"}
+    if kinds == {"text"}:
+        return ["model:", "  family: text_bag  # averaged word embeddings (fastText-style)",
+                "  hyperparameters: {embedding_dim: 32, dropout: 0.3, learning_rate: 0.003, epochs: 10, batch_size: 32}"]
+    what = "one-hot categoricals and z-scored numerics" + (", averaged word embeddings of the text" if "text" in kinds
+                                                            else "")
+    return ["model:", f"  family: dense  # a small MLP over {what}",
+            "  hyperparameters: {hidden_units: [16], dropout: 0.2, learning_rate: 0.01, epochs: 20, batch_size: 32}"]
 
 
 def _regression_metrics(draft: SpecDraft) -> list[str]:

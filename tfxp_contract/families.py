@@ -14,8 +14,8 @@ DATA_FAMILIES = ("tabular", "image", "text")
 
 # Raw format -> the data families its ExampleGen produces.
 FORMATS: dict[str, tuple[str, ...]] = {
-    "csv": ("tabular",),  # delimited text rows (UCI's files, a user's table)
-    "parquet": ("tabular",),  # a user's table as Parquet, read by column name
+    "csv": ("tabular", "text"),  # delimited text rows (UCI's files, a user's table; reviews in a column)
+    "parquet": ("tabular", "text"),  # a user's table as Parquet, read by column name
     "idx": ("image",),  # IDX image/label pairs (MNIST, Fashion-MNIST)
     "archive": ("image", "text"),  # class folders inside a tar archive (TF flowers, IMDB)
 }
@@ -40,5 +40,7 @@ GENERATIVE_FAMILIES = ("vae", "gan")
 
 
 def data_family(column_types: set[str]) -> str:
-    """The data family of a spec whose feature columns have these types."""
-    return "image" if "image" in column_types else "text" if "text" in column_types else "tabular"
+    """The data family of a spec whose feature columns have these types: text alone is text;
+    text beside numeric or categorical columns is a table (its text columns become sequences
+    the table's model embeds)."""
+    return "image" if "image" in column_types else "text" if column_types == {"text"} else "tabular"

@@ -41,6 +41,7 @@ class Dense(Optimizer):
     hidden_units: Optional[Widths] = None
     dropout: Optional[Share] = None
     l2: Optional[Annotated[float, Field(ge=0, le=10)]] = None
+    embedding_dim: Optional[Width] = None  # a text column's word embeddings
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -6,7 +6,7 @@ from typing import Dict, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-Layout = Dict[str, Tuple[int, int]]
+Layout = Dict[str, Tuple]  # feature -> (width, token count; 0 for numeric), or (length, ids, "text")
 
 
 def image_input(layout: Dict[str, Tuple[int, ...]]):
@@ -21,15 +21,20 @@ def token_input(layout: Dict[str, Tuple[int, int]]):
     return keras.Input(shape=(length,), name=name, dtype=tf.int64), ids
 
 
-def tabular_inputs(layout: Layout):
+def tabular_inputs(layout: Layout, embedding_dim: int = 16):
     """Keras inputs for a transformed tabular row, and their concatenated encoding.
 
     Token ids become a multi-hot vector; tokens are ``column=value``, so this is the
-    one-hot encoding of every categorical column side by side.
+    one-hot encoding of every categorical column side by side. A text column's ids (layout
+    ``(length, ids, "text")``) become the average of their embeddings (padding masked).
     """
     inputs, encoded = {}, []
-    for name, (width, tokens) in sorted(layout.items()):
+    for name, (width, tokens, *kind) in sorted(layout.items()):
         inputs[name] = keras.Input(shape=(width,), name=name, dtype=tf.int64 if tokens else tf.float32)
-        encoded.append(keras.layers.CategoryEncoding(num_tokens=tokens, output_mode="multi_hot")(inputs[name])
-                       if tokens else inputs[name])
+        if kind == ["text"]:
+            embedded = keras.layers.Embedding(tokens, embedding_dim, mask_zero=True)(inputs[name])
+            encoded.append(keras.layers.GlobalAveragePooling1D()(embedded))
+        else:
+            encoded.append(keras.layers.CategoryEncoding(num_tokens=tokens, output_mode="multi_hot")(inputs[name])
+                           if tokens else inputs[name])
     return inputs, (keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0])

@@ -91,9 +91,10 @@ def compiled_classifier(inputs, outputs, learning_rate: float, lr_schedule: str 
 
 def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Sequence[int] = (16,),
                            dropout: float = 0.2, l2: float = 1e-3, learning_rate: float = 1e-2,
-                           lr_schedule: str = "constant", decay_steps: int = 0) -> keras.Model:
-    """A small MLP over one-hot categoricals, z-scored numerics and missing indicators."""
-    inputs, x = tabular_inputs(layout)
+                           lr_schedule: str = "constant", decay_steps: int = 0, embedding_dim: int = 16) -> keras.Model:
+    """A small MLP over one-hot categoricals, z-scored numerics, missing indicators and the
+    averaged word embeddings (``embedding_dim`` wide) of any text column."""
+    inputs, x = tabular_inputs(layout, embedding_dim)
     for units in hidden_units:
         x = keras.layers.Dense(units, activation="relu", kernel_regularizer=keras.regularizers.l2(l2))(x)
         x = keras.layers.Dropout(dropout)(x)

@@ -9,8 +9,11 @@ with a missing value and a serving request without that feature both work. Three
   vocabulary learned over the training data, with an out-of-vocabulary bucket so an unseen
   value at serving time is not an error. One vocabulary for all columns means one Beam
   analyzer instead of one per column (16 for house_votes: 9 s instead of 43 s here);
+- a text column's own output, ``<column>`` [batch, sequence length]: token ids from a
+  vocabulary learned over the training split, as the text family makes them
+  (``transforms.text``), which the table's model embeds and averages;
 - ``label``: the label's index in the spec's label values (fixed order, not learned, so
-  the served class order is the one the spec documents).
+  the served class order is the one the spec documents), or a regression's number.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import tensorflow_transform as tft
 
 from tfxp_contract.dataset_spec import DatasetSpec
 from transforms.common import as_column, tfx_preprocessing_fn, to_dense, with_label
+from transforms.text import text_ids, vocabulary_name
 
 NUMERIC = "numeric_z"
 MISSING = "numeric_missing"
@@ -43,6 +47,8 @@ def transform_tabular(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf
         tokens = tf.concat([tf.strings.join([f"{n}=", to_dense(as_column(inputs[n]), "")]) for n in categorical], axis=1)
         outputs[CATEGORICAL] = tft.compute_and_apply_vocabulary(
             tokens, num_oov_buckets=OOV_BUCKETS, vocab_filename=VOCABULARY)
+    for column in (c for c in spec.feature_columns if c.type == "text"):
+        outputs[column.name] = text_ids(inputs[column.name], column)
     return outputs
 
 
@@ -59,4 +65,6 @@ def model_inputs(spec: DatasetSpec, vocabulary_size: Callable[[str], int]) -> Di
         layout[MISSING] = (numeric, 0)
     if categorical:
         layout[CATEGORICAL] = (categorical, vocabulary_size(VOCABULARY) + OOV_BUCKETS)
+    for column in (c for c in spec.feature_columns if c.type == "text"):  # (length, ids incl. padding and OOV, kind)
+        layout[column.name] = (column.sequence_length, vocabulary_size(vocabulary_name(column)) + 2, "text")
     return layout

@@ -36,17 +36,21 @@ def tokens(text: tf.Tensor) -> tf.SparseTensor:
     return tf.strings.split(text).to_sparse()
 
 
-@with_label
-def transform_text(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
-    column = text_column(spec)
-    text = tf.reshape(to_dense(as_column(inputs[column.name]), ""), [-1])
+def text_ids(raw: tf.SparseTensor, column: Column) -> tf.Tensor:
+    """A raw text column -> [batch, sequence length] ids (0 padding)."""
+    text = tf.reshape(to_dense(as_column(raw), ""), [-1])
     words = tokens(text)
     if column.ngrams > 1:  # word n-grams join the vocabulary as tokens of their own ("not good")
         words = tft.ngrams(words, ngram_range=(1, column.ngrams), separator=" ")
     vocabulary = top_k_vocabulary(words.values, column.vocabulary_size, vocabulary_name(column))
     ids = tft.apply_vocabulary(words, vocabulary, num_oov_buckets=1)
-    dense = head_and_tail(tf.RaggedTensor.from_sparse(ids), column.sequence_length)
-    return {column.name: dense + 1}  # -1 (padding) becomes 0
+    return head_and_tail(tf.RaggedTensor.from_sparse(ids), column.sequence_length) + 1  # -1 (padding) becomes 0
+
+
+@with_label
+def transform_text(inputs: Dict[str, Any], spec: DatasetSpec) -> Dict[str, tf.Tensor]:
+    column = text_column(spec)
+    return {column.name: text_ids(inputs[column.name], column)}
 
 
 def head_and_tail(tokens: tf.RaggedTensor, length: int) -> tf.Tensor:

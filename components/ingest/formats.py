@@ -68,7 +68,7 @@ def inference_example_gen_for(spec: DatasetSpec, folder: str, pattern: str, extr
     # one output split holding everything (TFX's default for one input split is train:eval 2:1)
     outputs = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
         example_gen_pb2.SplitConfig.Split(name=INFERENCE_SPLIT, hash_buckets=1)]))
-    if spec.data_family == "tabular":
+    if spec.format in ("csv", "parquet"):
         return example_gen_for(spec, folder, 1, inputs, outputs, None, {**extra_config, "label_optional": True})
     return FilesExampleGen(input_base=folder, spec=spec, num_shards=1, input_config=inputs, output_config=outputs,
                            extra_config=extra_config)
