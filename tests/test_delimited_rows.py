@@ -116,3 +116,14 @@ def test_a_large_file_with_quoted_line_breaks_is_read_whole_and_one_without_quot
                            "metrics": [{"name": "accuracy", "lower_bound": 0.5}]})
     rows = list(read_rows(spec, str(quoted)))
     assert len(rows) == 10_000 and rows[0]["review"] == review.strip()
+
+
+def test_dates_and_times_are_days_since_1970_in_utc():
+    from components.ingest.workers.delimited_rows import parse_datetime
+
+    assert parse_datetime("1970-01-02") == 1.0
+    assert parse_datetime("1970-01-01T12:00:00") == 0.5
+    assert parse_datetime("1970-01-01 18:00:00+06:00") == 0.5  # a time zone converts to UTC
+    assert parse_datetime("1970-01-01T12:00:00Z") == 0.5
+    assert parse_datetime("2024-02-29") == 19782.0
+    assert parse_datetime("yesterday") is None and parse_datetime("2024-13-01") is None

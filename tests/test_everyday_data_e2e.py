@@ -158,3 +158,28 @@ def test_free_text_in_a_quoted_csv_column_beats_a_tfidf_baseline(tmp_path, data_
     print(f"accuracy on the pipeline's eval split ({len(held)} reviews): pipeline {ours:.4f}, TF-IDF + logistic "
           f"regression {tfidf:.4f}")
     assert ours >= tfidf - 0.05
+
+
+def test_parquet_with_nulls_a_boolean_a_date_and_a_timestamp_runs_as_drafted(tmp_path):
+    """Dates become calendar features: the label depends on the weekday and the hour, which a
+    model of the raw day count cannot see."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    day = pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
+    seen = pd.to_datetime("2023-01-01") + pd.to_timedelta(rng.integers(0, 24 * 365, n), unit="h")
+    x = rng.normal(size=n)
+    label = np.where(x + 1.5 * (day.dayofweek >= 5) + 1.5 * (seen.hour < 6) + rng.normal(scale=0.5, size=n) > 0.8,
+                     "buy", "skip")
+    frame = pd.DataFrame({"x": np.where(rng.random(n) < 0.05, np.nan, x),
+                          "member": pd.array(np.where(rng.random(n) < 0.05, None, rng.random(n) < 0.5), dtype="boolean"),
+                          "day": day.date, "seen": seen, "label": label})
+    frame.loc[rng.random(n) < 0.03, "day"] = None
+    frame.to_parquet(tmp_path / "events.parquet")
+    spec, metadata = _drafted_and_run(tmp_path, tmp_path / "events.parquet", "label")
+    assert {c.name: c.type for c in spec.feature_columns} == {"x": "numeric", "member": "categorical",
+                                                              "day": "datetime", "seen": "datetime"}
+    outcome = latest_outcome(metadata)
+    assert outcome.blessed and outcome.pushed, outcome.summary()
+    assert _overall(metadata, spec.name)["accuracy"] > 0.78  # the calendar features were learned

@@ -30,6 +30,7 @@ ACCURACY_MARGIN = 0.02  # at least the majority class's share plus this
 BASELINE_MARGIN = 0.03  # and at most this below the quick logistic regression (or two of its standard errors)
 BASELINE_ROWS = 20_000  # rows the quick baseline is fitted and scored on
 BATCH_BYTES = 2 * 1024 * 1024  # read at a time
+DATE_CHECKS = 50  # values of each batch a date column must parse as dates
 TEXT_CHARACTERS = 30  # a string column of many distinct values this long on average is free text
 TEXT_VOCABULARY = 20_000
 MIN_SEQUENCE, MAX_SEQUENCE = 16, 400  # words a text keeps: twice the average, within these
@@ -94,6 +95,7 @@ class _Tally:
         self.present = 0
         self.characters = 0  # of the present values
         self.spaces = 0
+        self.dates = True  # every value looked at so far is an ISO 8601 date or date and time
         self.numeric = True
         self.integer = True
         self.low = float("inf")
@@ -108,11 +110,14 @@ class _Tally:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        missing = pc.fill_null(pc.is_in(cells, value_set=tokens), True)
+        missing = pc.or_(pc.is_null(cells), pc.fill_null(pc.is_in(cells, value_set=tokens), False))
         held = pc.value_counts(pc.fill_null(pc.filter(cells, missing), ""))
         present = pc.filter(cells, pc.invert(missing))
         self.missing += len(cells) - len(present)
         self.present += len(present)
+        if self.dates and len(present):
+            from components.ingest.workers.delimited_rows import parse_datetime
+            self.dates = all(parse_datetime(v) is not None for v in present.slice(0, DATE_CHECKS).to_pylist())
         if not self.numeric or self.first_batch_rows == 0:
             self.characters += pc.sum(pc.utf8_length(present)).as_py() or 0
             self.spaces += pc.sum(pc.count_substring(present, " ")).as_py() or 0
@@ -296,8 +301,8 @@ def draft_spec(data_file: str, label: str, header: Optional[bool] = None, name: 
                       rows=rows)
     if regression:
         columns[list(tallies).index(label)] = ColumnDraft(
-            label, "numeric", why=f"the label: numbers, {'over ' if tallies[label].overflow else ''}"
-                                  f"{len(label_counts)} distinct, so a regression (predicts the number)")
+            label, "numeric", why=f"the label: numbers, {'many' if tallies[label].overflow else len(label_counts)} "
+                                  "distinct, so a regression (predicts the number)")
     draft.baseline = quick_baseline(sample, draft, set(MISSING_TOKENS))
     return draft
 
@@ -321,12 +326,16 @@ def _column(tally: _Tally, is_label: bool, path: Path) -> ColumnDraft:
     distinct = len(tally.values)
     if not tally.present:
         return ColumnDraft(tally.name, "ignore", missing_count=tally.missing, why="always empty")
+    if not tally.numeric and tally.dates:
+        return ColumnDraft(tally.name, "datetime", missing_count=tally.missing,
+                           why="dates (ISO 8601): year, month, day of the week, hour and days since 1970 are learned "
+                               "from them")
     mean_words = (tally.spaces / tally.present + 1) if tally.present else 0.0
     if not tally.numeric and (tally.overflow or distinct > MAX_LISTED_VALUES) and \
             tally.characters >= TEXT_CHARACTERS * tally.present:
         length = int(min(MAX_SEQUENCE, max(MIN_SEQUENCE, 2 * mean_words)))
         return ColumnDraft(tally.name, "text", missing_count=tally.missing, sequence_length=length,
-                           why=f"free text: {'over ' if tally.overflow else ''}{distinct} distinct values, "
+                           why=f"free text: {'many' if tally.overflow else distinct} distinct values, "
                                f"{mean_words:.0f} words on average; its {TEXT_VOCABULARY} most frequent words and word "
                                f"pairs, the first and last {length // 2} of each")
     if not tally.numeric and tally.first_batch_distinct == tally.first_batch_rows > FEW_CODES:
@@ -334,7 +343,7 @@ def _column(tally: _Tally, is_label: bool, path: Path) -> ColumnDraft:
                                                      "(parsed, never learned from)")
     if tally.numeric and not (tally.integer and distinct <= FEW_CODES):
         return ColumnDraft(tally.name, "numeric", range=(tally.low, tally.high), missing_count=tally.missing,
-                           why=f"numbers, {'over ' if tally.overflow else ''}{distinct} distinct")
+                           why=f"numbers, {'many' if tally.overflow else distinct} distinct")
     listed = sorted(map(str, tally.values), key=_natural) if not tally.overflow and distinct <= MAX_LISTED_VALUES \
         else []
     if tally.numeric:
@@ -342,7 +351,7 @@ def _column(tally: _Tally, is_label: bool, path: Path) -> ColumnDraft:
     elif {v.lower() for v in tally.values} <= BOOLEANS:
         why = "a boolean (true/false)"
     else:
-        why = f"text, {'over ' if tally.overflow else ''}{distinct} distinct values"
+        why = f"text, {'many' if tally.overflow else distinct} distinct values"
     if not listed:
         why += f"; more than {MAX_LISTED_VALUES}, so the vocabulary is learned from the data"
     return ColumnDraft(tally.name, "categorical", values=listed, missing_count=tally.missing, why=why)
@@ -368,7 +377,10 @@ def quick_baseline(sample, draft: SpecDraft, tokens: set) -> Optional[Baseline]:
             from sklearn.feature_extraction.text import TfidfVectorizer
             features.append(TfidfVectorizer(max_features=TEXT_VOCABULARY, ngram_range=(1, 2), sublinear_tf=True)
                             .fit_transform(cells.where(~missing, "").astype(str)))
-        elif c.type == "numeric":
+        elif c.type in ("numeric", "datetime"):
+            if c.type == "datetime":
+                from components.ingest.workers.delimited_rows import parse_datetime
+                cells = cells.where(missing, cells.map(lambda v: parse_datetime(str(v))))
             numbers = pd.to_numeric(cells.where(~missing), errors="coerce").astype(float)
             filled = numbers.fillna(numbers.mean() if numbers.notna().any() else 0.0)
             features += [((filled - filled.mean()) / (filled.std() or 1.0)).to_numpy(), missing.to_numpy(float)]

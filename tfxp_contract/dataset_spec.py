@@ -24,7 +24,7 @@ from tfxp_contract.hyperparameters import check_hyperparameters
 from tfxp_contract.names import SOURCE_FILE_FEATURE
 from tfxp_contract.strict import STRICT, check_plain_name, load_yaml, parse
 
-COLUMN_TYPES = ("categorical", "numeric", "image", "text", "ignore")
+COLUMN_TYPES = ("categorical", "numeric", "datetime", "image", "text", "ignore")
 # impute: a missing value is learned away (numeric: training mean + indicator; categorical:
 # its own out-of-vocabulary id); category: the missing token is a value like any other (always
 # present); never: the column always has a value, a missing one is an anomaly.

@@ -13,7 +13,7 @@ from transforms.autograph import skip_autograph_for_libraries
 def raw_feature_spec(spec: DatasetSpec) -> Dict[str, tf.io.VarLenFeature]:
     """Parsing spec of raw examples, as the pipeline's schema gives it: no fixed shapes, so
     rows with a missing value and serving requests without a feature parse too."""
-    return {c.name: tf.io.VarLenFeature(tf.float32 if c.type == "numeric" else tf.string)
+    return {c.name: tf.io.VarLenFeature(tf.float32 if c.type in ("numeric", "datetime") else tf.string)
             for c in spec.columns if c.type != "ignore"}
 
 

@@ -41,7 +41,7 @@ def tighten_schema(schema: schema_pb2.Schema, spec: DatasetSpec) -> schema_pb2.S
         if name == spec.label_column or column.missing in ("category", "never"):
             feature.presence.min_fraction = 1.0  # always a value: the label, a token kept as a value
             feature.presence.min_count = 1
-        elif column.type in ("categorical", "numeric"):
+        elif column.type in ("categorical", "numeric", "datetime"):
             # The spec allows a missing value here, so absence is never an anomaly, in any split:
             # the inferred presence (1.0 when the training split happens to have no gap) is dropped.
             feature.presence.min_fraction = 0.0

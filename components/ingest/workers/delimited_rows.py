@@ -10,6 +10,7 @@ are left to ExampleValidator, which stops the run before training.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import math
 from typing import Callable, Iterator, Optional
@@ -57,6 +58,8 @@ def parse_fields(spec: DatasetSpec, fields: list[str], where: str,
             row[column.name] = text
         elif column.type == "numeric":
             row[column.name] = _parse_number(column, text, spec.missing_tokens, where, on_out_of_range)
+        elif column.type == "datetime":
+            row[column.name] = None if text in spec.missing_tokens or not text else _parse_datetime(column, text, where)
         elif text in spec.missing_tokens and column.missing != "category":
             row[column.name] = None
         else:
@@ -80,6 +83,32 @@ def header_order(spec: DatasetSpec, header: list[str], where: str) -> HeaderOrde
     order = HeaderOrder(names.index(c.name) for c in spec.columns)
     order.width = len(names)
     return order
+
+
+def parse_datetime(text: str) -> Optional[float]:
+    """An ISO 8601 date or date and time (a time zone converts to UTC; none is UTC) as days
+    since 1970-01-01 (fractional: the time of day); None if ``text`` is not one."""
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" UTC", "+00:00"))
+    except ValueError:
+        try:
+            moment = datetime.datetime.combine(datetime.date.fromisoformat(text.strip()), datetime.time())
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return (moment - EPOCH).total_seconds() / 86400.0
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def _parse_datetime(column: Column, text: str, where: str) -> float:
+    days = parse_datetime(text)
+    if days is None:
+        raise RawDataError(f"{where}: column {column.name!r} is a date or date and time (ISO 8601, e.g. 2024-05-17 "
+                           f"or 2024-05-17T09:30:00), got {text!r}")
+    return days
 
 
 def _parse_number(column: Column, text: str, missing_tokens: tuple[str, ...], where: str,
@@ -201,6 +230,8 @@ def _parquet_text(value, missing_token: str) -> str:
     """A Parquet cell as the text a CSV would hold (whole floats as integers: 3.0 -> '3')."""
     if value is None:
         return missing_token
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
