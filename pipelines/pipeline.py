@@ -199,7 +199,9 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"], anomalies=example_validator.outputs["anomalies"],
         model_run=trainer.outputs["model_run"], evaluation=evaluator.outputs["evaluation"],
         blessing=evaluator.outputs["blessing"], pushed_model=pusher.outputs["pushed_model"], spec_json=spec_json,
-        code_version=code.get("EvaluationReport", ""))
+        code_version=code.get("EvaluationReport", ""),
+        # a regression's predicted-vs-actual plots ask the model about the eval examples
+        **({"model": trainer.outputs["model"], "examples": example_gen.outputs["examples"]} if spec.is_regression else {}))
 
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
                   transform, trainer, baseline, evaluator, pusher, report]

@@ -71,6 +71,8 @@ def test_a_numeric_target_is_drafted_as_a_regression_and_matches_ridge_on_the_sa
     print(f"R² on the pipeline's eval split ({len(y_eval)} rows): pipeline {ours:.4f}, scikit-learn Ridge "
           f"{ridge_r2:.4f}")
     assert abs(ours - ridge_r2) <= 0.1 or ours > ridge_r2
+    page = open(os.path.join(newest_artifact_uri(metadata, "ModelEvaluation", spec.name), "report", "report.html")).read()
+    assert "<h2>Predicted and actual</h2>" in page and "predicted vs actual" not in page.split("<h2>Predicted")[0]
 
 
 def test_word_labels_and_empty_cells_in_a_string_column_run_as_drafted(tmp_path):

@@ -14,6 +14,9 @@ SECTIONS = ("Outcome", "Evaluation", "Baseline comparison", "Confusion matrix", 
 # task: generative (components.evaluation.generative_evaluator)
 GENERATIVE_SECTIONS = ("Outcome", "Evaluation", "Samples", "Class coverage", "Latent space", "Training curves",
                        "Dataset statistics", "Anomalies", "Pushed model")
+# task: regression
+REGRESSION_SECTIONS = ("Outcome", "Evaluation", "Predicted and actual", "Training curves", "Dataset statistics",
+                       "Anomalies", "Pushed model")
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; padding: 0 1em; }
@@ -87,6 +90,22 @@ def _confusion(report: dict) -> str:
     table = _table(["true \\ predicted"] + classes, [[classes[i]] + [f"{v:.0f}" for v in row]
                                                      for i, row in enumerate(matrix)])
     return _png(fig) + table
+
+
+def _regression(report: dict) -> str:
+    points = report["plots"].get("regression")
+    if not points or not points["actual"]:
+        return '<p class="muted">No eval examples were scored for the plots.</p>'
+    actual, predicted = points["actual"], points["predicted"]
+    residuals = [p - a for a, p in zip(actual, predicted)]
+    fig, [[left, right]] = _figure(9, 3.6, columns=2)
+    left.scatter(actual, predicted, s=6, alpha=0.5)
+    low, high = min(actual + predicted), max(actual + predicted)
+    left.plot([low, high], [low, high], linestyle=":", color="grey")
+    left.set(xlabel="actual", ylabel="predicted", title=f"predicted vs actual ({len(actual)} eval examples)")
+    right.hist(residuals, bins=30)
+    right.set(xlabel="predicted - actual", ylabel="examples", title="residuals")
+    return _png(fig)
 
 
 def _curves(report: dict) -> str:
@@ -196,6 +215,7 @@ def render_html(report: dict) -> str:
     css = ["fail" if r[-1] == "FAIL" else "pass" if r[-1] == "pass" else "" for r in rows]
     counts = report["evaluation"]["example_counts"]
     generative = report["plots"].get("generative")
+    regression = "regression" in report["plots"]
     sections = {
         "Outcome": f'<p class="verdict {"blessed" if blessed else "not-blessed"}">{html.escape(report["verdict"])}</p>',
         "Evaluation": ("<p>Thresholds gate the overall eval split; slices are reported. The change is this "
@@ -203,9 +223,10 @@ def render_html(report: dict) -> str:
                        + (", both measured in this run" if generative else "") + ".</p>"
                        + _table(CHECK_HEADER, rows, css)
                        + _table(["slice", "examples"], [[k, f"{v:.0f}"] for k, v in counts.items()])),
-        "Baseline comparison": "" if generative else _baseline_chart(report),
-        "Confusion matrix": "" if generative else _confusion(report),
-        "ROC and precision-recall": "" if generative else _curves(report),
+        "Baseline comparison": "" if generative or regression else _baseline_chart(report),
+        "Confusion matrix": "" if generative or regression else _confusion(report),
+        "ROC and precision-recall": "" if generative or regression else _curves(report),
+        "Predicted and actual": _regression(report) if regression else "",
         "Samples": _samples(generative) if generative else "",
         "Class coverage": _coverage(generative) if generative else "",
         "Latent space": _latent(report, generative) if generative else "",
@@ -219,7 +240,8 @@ def render_html(report: dict) -> str:
             f"<p>Serving check: {html.escape(pushed['serving_check'])}</p>" if pushed.get("serving_check") else ""),
     }
     body = "".join(f'<section id="{name.lower().replace(" ", "-")}"><h2>{html.escape(name)}</h2>{sections[name]}'
-                   f"</section>" for name in (GENERATIVE_SECTIONS if generative else SECTIONS))
+                   f"</section>" for name in (GENERATIVE_SECTIONS if generative else REGRESSION_SECTIONS if regression
+                                              else SECTIONS))
     title = f"{report['dataset']} - run {report['run']}"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"

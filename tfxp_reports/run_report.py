@@ -107,9 +107,31 @@ def generative_views(evaluation_uri: str) -> dict:
             "classifier": result["classifier"], "unmeasured": result.get("unmeasured", ""), "samples": result["samples"]}
 
 
+REGRESSION_POINTS = 1000  # eval examples the predicted-vs-actual plot shows
+
+
+def regression_points(model_dir: str, eval_files: list[str], label: str, limit: int = REGRESSION_POINTS) -> dict:
+    """A regression's first ``limit`` eval examples: actual labels and the model's predictions
+    (the served signature on the raw examples, label removed), for the report's plots."""
+    import tensorflow as tf
+
+    from tfxp_contract.names import PREDICTIONS, SERVING_SIGNATURE
+    serve = tf.saved_model.load(model_dir).signatures[SERVING_SIGNATURE]
+    actual, requests = [], []
+    for record in tf.data.TFRecordDataset(eval_files, compression_type="GZIP").take(limit):
+        example = tf.train.Example.FromString(record.numpy())
+        actual.append(float(example.features.feature[label].float_list.value[0]))
+        del example.features.feature[label]
+        requests.append(example.SerializeToString())
+    predicted = serve(examples=tf.constant(requests))[PREDICTIONS].numpy().tolist() if requests else []
+    return {"actual": actual, "predicted": [float(p) for p in predicted]}
+
+
 def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed: bool,
                  statistics_uri: Optional[str] = None, anomalies: Optional[list[str]] = None,
-                 model_run_uri: Optional[str] = None, pushed: Optional[dict] = None) -> dict:
+                 model_run_uri: Optional[str] = None, pushed: Optional[dict] = None,
+                 regression: Optional[dict] = None) -> dict:
+    """``regression``: ``regression_points`` of a regression's model, for its plots."""
     evaluation = summarize(evaluation_uri, spec, blessed)
     return {
         "dataset": spec.name, "description": spec.description, "run": run_id,
@@ -117,6 +139,7 @@ def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed
         "evaluation": evaluation.to_dict(),
         "task": spec.task,
         "plots": ({"generative": generative_views(evaluation_uri)} if spec.task == "generative"
+                  else {"regression": regression} if spec.is_regression
                   else evaluation_plots(evaluation_uri, spec.num_classes)),
         "statistics": statistics_summary(statistics_uri) if statistics_uri else {},
         "anomalies": anomalies or [],

@@ -8,13 +8,24 @@ import os
 from tfx.dsl.component.experimental.annotations import InputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.io import fileio
-from tfx.types.standard_artifacts import ExampleAnomalies, ExampleStatistics, ModelBlessing, ModelEvaluation, ModelRun, PushedModel
+from tfx.types import artifact_utils
+from tfx.types.standard_artifacts import (
+    ExampleAnomalies,
+    Examples,
+    ExampleStatistics,
+    Model,
+    ModelBlessing,
+    ModelEvaluation,
+    ModelRun,
+    PushedModel,
+)
+from tfx.utils import path_utils
 
 from components.validation.anomaly_gate import anomaly_lines
 from tfxp_contract.dataset_spec import spec_from_json
 from tfxp_contract.names import REPORT_DIR, REPORT_FILE, SERVING_CHECK_PROPERTY, SUMMARY_FILE
 from tfxp_reports.report_html import render_html
-from tfxp_reports.run_report import build_report
+from tfxp_reports.run_report import build_report, regression_points
 
 
 def pushed_facts(pushed_model) -> dict:
@@ -30,12 +41,20 @@ def pushed_facts(pushed_model) -> dict:
 def EvaluationReport(statistics: InputArtifact[ExampleStatistics], anomalies: InputArtifact[ExampleAnomalies],
                      model_run: InputArtifact[ModelRun], evaluation: InputArtifact[ModelEvaluation],
                      blessing: InputArtifact[ModelBlessing], pushed_model: InputArtifact[PushedModel],
-                     spec_json: Parameter[str], code_version: Parameter[str] = "") -> None:
-    """report.html and summary.json beside the evaluation (``code_version``: cache key only)."""
+                     spec_json: Parameter[str], code_version: Parameter[str] = "",
+                     model: InputArtifact[Model] = None, examples: InputArtifact[Examples] = None) -> None:
+    """report.html and summary.json beside the evaluation (``code_version``: cache key only;
+    ``model`` and ``examples``: a regression's predicted-vs-actual plots)."""
+    spec = spec_from_json(spec_json)
+    regression = None
+    if spec.is_regression and model is not None and examples is not None:
+        eval_files = fileio.glob(os.path.join(artifact_utils.get_split_uri([examples], "eval"), "*"))
+        regression = regression_points(path_utils.serving_model_path(model.uri), sorted(eval_files), spec.label.column)
     report = build_report(
-        spec_from_json(spec_json), run_id=os.path.basename(evaluation.uri.rstrip("/")), evaluation_uri=evaluation.uri,
+        spec, run_id=os.path.basename(evaluation.uri.rstrip("/")), evaluation_uri=evaluation.uri,
         blessed=blessing.get_int_custom_property("blessed") == 1, statistics_uri=statistics.uri,
-        anomalies=anomaly_lines(anomalies), model_run_uri=model_run.uri, pushed=pushed_facts(pushed_model))
+        anomalies=anomaly_lines(anomalies), model_run_uri=model_run.uri, pushed=pushed_facts(pushed_model),
+        regression=regression)
     folder = os.path.join(evaluation.uri, REPORT_DIR)
     fileio.makedirs(folder)
     with fileio.open(os.path.join(folder, SUMMARY_FILE), "w") as f:
