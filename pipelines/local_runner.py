@@ -10,7 +10,9 @@ commands:
 """
 from __future__ import annotations
 
+import errno
 import os
+import shutil  # local: free space of the run's folder
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,9 +27,10 @@ from infra.dataflow import direct_runner_args
 from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
+from tfxp_contract.errors import ExplainedError
 from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, newest_span
 from tfxp_contract.run_folders import RunFolders
-from tfxp_reports.metadata_store import connection_config
+from tfxp_reports.metadata_store import check_store, connection_config
 
 DEFAULT_DATASET = "house_votes"
 DATASET_ENV = "TFXP_DATASET"
@@ -87,6 +90,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
         data = fetch_data(spec, run.data_dir)
     data_root, span = newest_span(spec, run.data_dir) if run.spans else (data.folder, None)
     run.home.mkdir(parents=True, exist_ok=True)
+    check_store(run.metadata_path, run.dataset)  # a damaged store: one line and the fix, before any work
     served = served_versions(run.serving_root)
     return create_pipeline(
         pipeline_name=spec.name,
@@ -110,11 +114,39 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
         served_now=str(served[-1]) if served else "")
 
 
+class DiskFullError(ExplainedError, OSError):
+    """The disk holding a run's outputs or metadata filled up; the message says where and what to do."""
+
+
+DISK_FULL = ("No space left on device", "database or disk is full")  # as the OS and SQLite (in MLMD) say it
+
+
+def _is_disk_full(err: Optional[BaseException]) -> bool:
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if (isinstance(err, OSError) and err.errno == errno.ENOSPC) or any(m in str(err) for m in DISK_FULL):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def run_locally(pipeline: Pipeline) -> None:
     """LocalDagRunner, with the Pusher's serving-check process started at the beginning, so
-    its TensorFlow import overlaps the components before the push (components.serving.serving_check)."""
-    with started_ahead():
-        LocalDagRunner().run(pipeline)
+    its TensorFlow import overlaps the components before the push (components.serving.serving_check).
+    A full disk is a DiskFullError naming the folder (the pushes are atomic and ML Metadata
+    records only finished components, so what was served and recorded stays usable)."""
+    try:
+        with started_ahead():
+            LocalDagRunner().run(pipeline)
+    except Exception as err:
+        if not _is_disk_full(err):
+            raise
+        root = pipeline.pipeline_info.pipeline_root
+        free = shutil.disk_usage(root).free // 2**20 if os.path.isdir(root) else 0  # local: the run's own folder
+        raise DiskFullError(f"no space left on the disk holding {root} ({free} MiB free now): free some space, then "
+                            "run again; the components that finished are reused, and the served model and the "
+                            "run history are unchanged") from None
 
 
 def run_from_environment() -> LocalRun:

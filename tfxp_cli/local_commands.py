@@ -139,12 +139,13 @@ def cmd_schedule(args) -> int:
 
 def store_of(args) -> tuple[str, str]:
     """(ML Metadata, pipeline name) of a dataset's runs, found without building a pipeline."""
-    from tfxp_reports.metadata_store import store_exists
+    from tfxp_reports.metadata_store import check_store, store_exists
     name = load_spec(args.dataset).name
     folders = RunFolders(args.output_dir, name)
     metadata = args.metadata or folders.metadata_path
     if not store_exists(metadata):
         raise SystemExit(f"error: no runs of {args.dataset} under {folders.home} (see --output-dir, --metadata)")
+    check_store(metadata, args.dataset)
     return metadata, name
 
 
@@ -171,6 +172,12 @@ def cmd_report(args) -> int:
     run_id, folder = chosen[-1]
     path = os.path.join(folder, SUMMARY_FILE)
     if not os.path.exists(path):
+        from tfxp_cli.run_lock import running
+        holder = running(RunFolders(args.output_dir, load_spec(args.dataset).name).home)
+        if holder is not None:
+            raise SystemExit(f"error: run {run_id}'s report is still being written: a run is in progress on this "
+                             f"output folder (pid {holder.get('pid', '?')}, started {holder.get('started', '?')}); "
+                             "try again when it ends")
         raise SystemExit(f"error: run {run_id} has no report (it ran before reports existed, or its report step failed)")
     report = json.load(open(path))
     print(json.dumps(report, indent=1) if args.json else terminal_summary(report))

@@ -13,6 +13,7 @@ from typing import NoReturn
 from tfxp_cli.cloud_commands import add_cloud_commands
 from tfxp_cli.errors import explain
 from tfxp_cli.local_commands import add_local_commands
+from tfxp_cli.metadata_commands import add_metadata_commands
 from tfxp_cli.predict_command import add_generate_command, add_predict_command, add_predictions_command
 from tfxp_cli.spec_commands import add_spec_commands
 from tfxp_contract.fetch import DATA_DIR_ENV
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predictions_command(commands)
     add_generate_command(commands)
     add_spec_commands(commands)
+    add_metadata_commands(commands)
     add_cloud_commands(commands)
     return parser
 

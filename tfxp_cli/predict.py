@@ -64,6 +64,22 @@ def model_dir(spec: DatasetSpec, output_dir: str, version: Optional[str] = None,
     return os.path.join(serving, version)
 
 
+class DamagedModelError(PredictError):
+    """A SavedModel that does not load: its files are cut, damaged or missing."""
+
+
+def load_signature(model: str, signature: str):
+    """``model``'s ``signature``, or a DamagedModelError naming the folder and what to do."""
+    import tensorflow as tf
+    try:
+        return tf.saved_model.load(model).signatures[signature]
+    except Exception as err:  # a damaged SavedModel raises protobuf, TensorFlow and index errors alike
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise DamagedModelError(
+            f"{model}: the model does not load ({type(err).__name__}: {first}); its files are damaged or "
+            "incomplete: push it again (tfxp run), or choose another served version with --version") from None
+
+
 def _label_from_folder(spec: DatasetSpec, path: Path) -> Optional[int]:
     folder = path.parent.name.lower()
     for index, (value, name) in enumerate(zip(spec.label.values, spec.label.names)):
@@ -90,7 +106,7 @@ def generate_images(model: str, count: int, seed: int, folder: str) -> list[str]
     ``folder`` (sample-<seed>-<n>.png); the same seed gives the same images."""
     import tensorflow as tf
     from tqdm import tqdm
-    generate = tf.saved_model.load(model).signatures[GENERATE_SIGNATURE]
+    generate = load_signature(model, GENERATE_SIGNATURE)
     os.makedirs(folder, exist_ok=True)
     paths = []
     with tqdm(total=count, desc="generating", unit=" images", disable=None, leave=False) as progress:
@@ -188,7 +204,7 @@ def predict(model: str, items: Iterable[Item], batch_size: int = BATCH, output: 
     import numpy as np
     import tensorflow as tf
     from tqdm import tqdm
-    serve = tf.saved_model.load(model).signatures[SERVING_SIGNATURE]
+    serve = load_signature(model, SERVING_SIGNATURE)
     out, batches = Predictions(), []
     with tqdm(desc="predicting", unit=" inputs", disable=None, leave=False) as progress:
         items = iter(items)

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from tfxp_contract.errors import ExplainedError
 
@@ -23,6 +23,22 @@ LOCK_FILE = ".tfxp-run.lock"
 
 class RunLockedError(ExplainedError, RuntimeError):
     """Another run holds the output folder; the message names it."""
+
+
+def running(folder: Path) -> Optional[dict]:
+    """Who holds the folder's run lock now (pid, started, command), or None when no run does."""
+    path = folder / LOCK_FILE
+    if not path.exists():
+        return None
+    with open(path, "r") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None  # nobody holds it exclusively
+        except BlockingIOError:
+            try:
+                return json.loads(handle.read() or "{}")
+            except ValueError:
+                return {}
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 under the output folder) or a MySQL/MariaDB database several people or a scheduler share."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from typing import Optional
@@ -49,8 +50,54 @@ def store_exists(metadata: str) -> bool:
     return is_store_uri(metadata) or os.path.exists(metadata)  # local: a SQLite file
 
 
+class DamagedMetadataError(MetadataStoreError):
+    """A SQLite metadata file that is empty, not SQLite, or damaged; the message says what to do."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_problem(path: str) -> Optional[str]:
+    """What is wrong with a SQLite metadata file (None: nothing, or no file yet)."""
+    import sqlite3
+    if not os.path.exists(path):  # local: a SQLite file
+        return None
+    with open(path, "rb") as f:  # local: as above
+        head = f.read(len(SQLITE_HEADER))
+    if not head:
+        return "is empty (0 bytes)"
+    if head != SQLITE_HEADER:
+        return "is not an SQLite database (its first bytes are not SQLite's)"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as err:
+        return f"is damaged ({err})"
+    if verdict != "ok":
+        return f"is damaged (SQLite's check: {verdict[:200]})"
+    if tables and not {"Artifact", "Execution", "Context"} <= tables:
+        return f"is an SQLite database but not ML Metadata's (tables: {', '.join(sorted(tables)[:6])})"
+    return None
+
+
+def check_store(metadata_path: str, dataset: str = "") -> None:
+    """Raises DamagedMetadataError for a damaged SQLite store, naming the file and the fix
+    (``dataset``: how the fix names it; by default the store's folder, <output-dir>/<dataset>/)."""
+    if is_store_uri(metadata_path):
+        return
+    dataset = dataset or os.path.basename(os.path.dirname(os.path.abspath(metadata_path)))
+    problem = sqlite_problem(metadata_path)
+    if problem:
+        raise DamagedMetadataError(
+            f"{metadata_path}: the ML Metadata store {problem}. `tfxp metadata rebuild {dataset}` (with the same "
+            "--output-dir) moves it aside and starts a new one: served models are kept; the history of runs "
+            "(reports, lineage, cached components) starts over")
+
+
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     """A connection to a run's ML Metadata (read-only for a SQLite file)."""
+    check_store(metadata_path)
     config = connection_config(metadata_path, readonly=True)
     try:
         return metadata_store.MetadataStore(config)

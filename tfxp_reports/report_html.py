@@ -7,7 +7,7 @@ import html
 import io
 from typing import Optional
 
-from tfxp_reports.run_report import CHECK_HEADER, check_rows
+from tfxp_reports.run_report import CHECK_HEADER, check_rows, visible
 
 SECTIONS = ("Outcome", "Evaluation", "Baseline comparison", "Confusion matrix", "ROC and precision-recall",
             "Training curves", "Dataset statistics", "Anomalies", "Pushed model")
@@ -46,11 +46,15 @@ def _figure(width: float = 5.0, height: float = 3.6, columns: int = 1):
     return plt.subplots(1, columns, figsize=(width, height), squeeze=columns == 1)
 
 
+def _escape(value) -> str:
+    return html.escape(visible(str(value)))
+
+
 def _table(header: list[str], rows: list[list[str]], classes: Optional[list[str]] = None) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{_escape(h)}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
-        cells = "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
+        cells = "".join(f"<td>{_escape(str(c))}</td>" for c in row)
         css = f' class="{classes[i]}"' if classes and classes[i] else ""
         body.append(f"<tr{css}>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
@@ -138,7 +142,7 @@ def _training(report: dict) -> str:
     facts = (f"strategy {training['strategy']}, {training['replicas']} replica(s) on {training['workers']} worker(s), "
              f"global batch {training['global_batch_size']}, {training['epochs']} epochs of "
              f"{training['steps_per_epoch']} steps, {training['examples_per_second']} examples/s")
-    return _png(fig) + f"<p>{html.escape(facts)}</p>"
+    return _png(fig) + f"<p>{_escape(facts)}</p>"
 
 
 def _statistics(report: dict) -> str:
@@ -146,13 +150,13 @@ def _statistics(report: dict) -> str:
     for split, stats in report["statistics"].items():
         rows = [[f["name"], f["type"], f"{100 * f['missing']:.1f}% ({f.get('missing_count', '-')})", f["profile"]]
                 for f in stats["features"]]
-        parts.append(f"<h3>{html.escape(split)}: {stats['examples']} examples</h3>"
+        parts.append(f"<h3>{_escape(split)}: {stats['examples']} examples</h3>"
                      + _table(["feature", "type", "missing", "profile"], rows))
     return "".join(parts) or '<p class="muted">No statistics found.</p>'
 
 
 def _embedded(png_base64: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" style="image-rendering: pixelated; width: 32em" ' \
+    return f'<img alt="{_escape(alt)}" style="image-rendering: pixelated; width: 32em" ' \
            f'src="data:image/png;base64,{png_base64}">'
 
 
@@ -168,7 +172,7 @@ def _samples(views: dict) -> str:
 def _coverage(views: dict) -> str:
     classes, shares, base = views["class_names"], views["class_shares"], views["baseline_class_shares"]
     if not shares:
-        return f'<p class="muted">Not measured: {html.escape(views["unmeasured"])}.</p>'
+        return f'<p class="muted">Not measured: {_escape(views["unmeasured"])}.</p>'
     fig, ax = _figure(1.5 + 0.55 * len(classes), 3.2)
     positions = range(len(classes))
     if base:
@@ -181,10 +185,10 @@ def _coverage(views: dict) -> str:
     ax.set_xticks(list(positions), classes, rotation=45, ha="right")
     ax.set(ylabel="share of samples")
     ax.legend()
-    about = [f"Classifier: {html.escape(c['source'])}"]
+    about = [f"Classifier: {_escape(c['source'])}"]
     width = f" ({c['feature_width']} features)" if c.get("feature_width") else ""
     if c.get("instead_of_pushed"):
-        about.append(f"(used because {html.escape(c['instead_of_pushed'])})")
+        about.append(f"(used because {_escape(c['instead_of_pushed'])})")
     if c.get("training_images"):
         about.append(f"{c['training_images']} training images, {c['epochs']} epochs")
     if c.get("held_out_accuracy") is not None:
@@ -217,7 +221,7 @@ def render_html(report: dict) -> str:
     generative = report["plots"].get("generative")
     regression = "regression" in report["plots"]
     sections = {
-        "Outcome": f'<p class="verdict {"blessed" if blessed else "not-blessed"}">{html.escape(report["verdict"])}</p>',
+        "Outcome": f'<p class="verdict {"blessed" if blessed else "not-blessed"}">{_escape(report["verdict"])}</p>',
         "Evaluation": ("<p>Thresholds gate the overall eval split; slices are reported. The change is this "
                        "model's value minus the last blessed model's, on the same examples"
                        + (", both measured in this run" if generative else "") + ".</p>"
@@ -232,19 +236,19 @@ def render_html(report: dict) -> str:
         "Latent space": _latent(report, generative) if generative else "",
         "Training curves": _training(report),
         "Dataset statistics": _statistics(report),
-        "Anomalies": ("<ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in report["anomalies"]) + "</ul>")
+        "Anomalies": ("<ul>" + "".join(f"<li>{_escape(a)}</li>" for a in report["anomalies"]) + "</ul>")
         if report["anomalies"] else "<p>None: the data matched the schema.</p>",
-        "Pushed model": ((f"<p>Version <b>{html.escape(str(pushed['version']))}</b> at "
-                          f"<code>{html.escape(pushed['destination'])}</code></p>") if pushed.get("pushed")
+        "Pushed model": ((f"<p>Version <b>{_escape(str(pushed['version']))}</b> at "
+                          f"<code>{_escape(pushed['destination'])}</code></p>") if pushed.get("pushed")
                          else "<p>Nothing was pushed by this run.</p>") + (
-            f"<p>Serving check: {html.escape(pushed['serving_check'])}</p>" if pushed.get("serving_check") else ""),
+            f"<p>Serving check: {_escape(pushed['serving_check'])}</p>" if pushed.get("serving_check") else ""),
     }
-    body = "".join(f'<section id="{name.lower().replace(" ", "-")}"><h2>{html.escape(name)}</h2>{sections[name]}'
+    body = "".join(f'<section id="{name.lower().replace(" ", "-")}"><h2>{_escape(name)}</h2>{sections[name]}'
                    f"</section>" for name in (GENERATIVE_SECTIONS if generative else REGRESSION_SECTIONS if regression
                                               else SECTIONS))
     title = f"{report['dataset']} - run {report['run']}"
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-            f"<p class=\"muted\">{html.escape(report['description'])}</p>{body}"
-            f"<p class=\"muted\">Evaluator output: <code>{html.escape(report['evaluation_uri'])}</code></p>"
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{_escape(title)}</h1>"
+            f"<p class=\"muted\">{_escape(report['description'])}</p>{body}"
+            f"<p class=\"muted\">Evaluator output: <code>{_escape(report['evaluation_uri'])}</code></p>"
             "</body></html>")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from typing import Optional
 
 from tfxp_contract.dataset_spec import DatasetSpec
@@ -175,6 +176,17 @@ def check_rows(report: dict) -> list[list[str]]:
 CHECK_HEADER = ["metric", "slice", "value", "threshold", "baseline", "change", "result"]
 
 
+def visible(text: str) -> str:
+    """Text from data with its invisible and direction-changing characters (bidi controls such
+    as U+202E, zero-width and other format or control characters) written as escapes (\\u202e),
+    so a value cannot reverse, hide or reorder what a reader of the report sees."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in INVISIBLE and c not in "\n\t" else c
+                   for c in text)
+
+
+INVISIBLE = ("Cf", "Cc", "Co", "Cs", "Zl", "Zp")
+
+
 def terminal_summary(report: dict) -> str:
     rows = [CHECK_HEADER] + check_rows(report)
     widths = [max(len(r[i]) for r in rows) for i in range(len(CHECK_HEADER))]
@@ -188,4 +200,4 @@ def terminal_summary(report: dict) -> str:
               else "pushed: nothing"]
     if pushed.get("serving_check"):
         lines.append(f"serving check: {pushed['serving_check']}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))

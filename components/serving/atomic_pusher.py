@@ -3,10 +3,12 @@
 TFX's filesystem Pusher copies straight into ``<root>/<unix time>``: a crash mid-copy leaves
 a partial version that a model server may try to load, and two pushes in the same second
 collide. On a local filesystem this one copies into a hidden ``.incoming-*`` directory beside
-the target and renames it into place (atomic). On an object store (gs://) a rename is a copy
-object by object, so it copies straight into the version directory and writes
-``assets.extra/push_complete`` last: a version without it is incomplete, is not counted as
-served, and is removed by a later push once an hour old. Versions strictly increase; a push
+the target, completion marker (``assets.extra/push_complete``) included, and renames it into
+place (atomic). On an object store (gs://) a rename is a copy object by object, so it copies
+straight into the version directory and writes the marker last. Either way a version without
+the marker is incomplete (still being copied, or copied in by hand), is not counted as served
+(``predict``, ``generate``, the baseline, reports), and is removed by a later push once an hour
+old. Versions strictly increase; a push
 that finds its version taken moves to the next one. Staging left by a killed push is removed
 by the next push once untouched for an hour.
 
@@ -53,8 +55,9 @@ def _numbered(serving_root: str) -> list[int]:
 
 
 def is_complete(serving_root: str, version: int) -> bool:
-    return atomic_renames(serving_root) or fileio.exists(
-        os.path.join(serving_root, str(version), PUSH_COMPLETE_FILE))
+    """A version is served once its push wrote the completion marker, last (on a local disk
+    too: a folder copied in by hand, or still being copied, is not a served version)."""
+    return fileio.exists(os.path.join(serving_root, str(version), PUSH_COMPLETE_FILE))
 
 
 def served_versions(serving_root: str) -> list[int]:
@@ -133,12 +136,12 @@ def publish_model(model_path: str, serving_root: str, attempts: int = 5,
         io_utils.write_string_file(os.path.join(staging, SERVED_SOURCE_FILE), model_path)
         if warmup:
             write_warmup_requests(staging, warmup, task)
+        io_utils.write_string_file(os.path.join(staging, PUSH_COMPLETE_FILE), "")  # complete before it is visible
         for _ in range(attempts):
             final = os.path.join(serving_root, str(version))
             if not fileio.exists(final):
                 try:
                     fileio.rename(staging, final)
-                    io_utils.write_string_file(os.path.join(final, PUSH_COMPLETE_FILE), "")
                     return str(version), final
                 except Exception:  # another push renamed into this version first
                     if not fileio.exists(final):
