@@ -18,30 +18,29 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # not tfx.v1: see pipelines.pipeline
 from tfx.orchestration.pipeline import Pipeline
 
 from components.serving.atomic_pusher import served_versions
 from components.serving.serving_check import started_ahead
 from infra.dataflow import direct_runner_args
 from pipelines.code_version import code_versions
+from pipelines.observed_runner import NodeObserver, ObservedLocalDagRunner
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.errors import ExplainedError
 from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, newest_span
-from tfxp_contract.run_folders import RunFolders
+from tfxp_contract.run_folders import DEFAULT_OUTPUT_DIR, OUTPUT_DIR_ENV, RunFolders
 from tfxp_reports.metadata_store import check_store, connection_config
 
 DEFAULT_DATASET = "house_votes"
 DATASET_ENV = "TFXP_DATASET"
-OUTPUT_DIR_ENV = "TFXP_OUTPUT_DIR"
 
 
 @dataclass
 class LocalRun:
     dataset: str = DEFAULT_DATASET
     data_dir: Optional[str] = None  # a local mirror; None = download to the cache
-    output_dir: str = "outputs"
+    output_dir: str = DEFAULT_OUTPUT_DIR
     num_shards: Optional[int] = None  # None = the spec's
     hyperparameters: dict = field(default_factory=dict)
     distribution: dict = field(default_factory=dict)  # overrides of the spec's strategy settings
@@ -131,14 +130,14 @@ def _is_disk_full(err: Optional[BaseException]) -> bool:
     return False
 
 
-def run_locally(pipeline: Pipeline) -> None:
-    """LocalDagRunner, with the Pusher's serving-check process started at the beginning, so
+def run_locally(pipeline: Pipeline, observer: Optional[NodeObserver] = None) -> None:
+    """LocalDagRunner (told to ``observer`` component by component), with the Pusher's serving-check process started at the beginning, so
     its TensorFlow import overlaps the components before the push (components.serving.serving_check).
     A full disk is a DiskFullError naming the folder (the pushes are atomic and ML Metadata
     records only finished components, so what was served and recorded stays usable)."""
     try:
         with started_ahead():
-            LocalDagRunner().run(pipeline)
+            ObservedLocalDagRunner(observer).run(pipeline)
     except Exception as err:
         if not _is_disk_full(err):
             raise
@@ -152,7 +151,7 @@ def run_locally(pipeline: Pipeline) -> None:
 def run_from_environment() -> LocalRun:
     return LocalRun(dataset=os.environ.get(DATASET_ENV, DEFAULT_DATASET),
                     data_dir=os.environ.get(DATA_DIR_ENV) or None,
-                    output_dir=os.environ.get(OUTPUT_DIR_ENV, "outputs"))
+                    output_dir=os.environ.get(OUTPUT_DIR_ENV) or DEFAULT_OUTPUT_DIR)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def test_imdb_slice_learns_a_vocabulary_and_serves_raw_text(tmp_path, data_dir):
     sentences = ["A wonderful film, moving and beautifully acted.", "Dull, far too long, and the plot makes no sense."]
     result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", str(tmp_path / "imdb.yaml"),
                              "--output-dir", run.output_dir, "--text", sentences[0], "--text", sentences[1],
-                             "--output", str(tmp_path / "p.json")], capture_output=True, text=True, timeout=300)
+                             "--out", str(tmp_path / "p.json")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads((tmp_path / "p.json").read_text())
     assert [r["input"] for r in rows] == ["text 1", "text 2"]

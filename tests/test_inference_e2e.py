@@ -34,7 +34,7 @@ def test_every_unlabelled_row_gets_a_prediction_from_the_blessed_model(tmp_path,
 
     run = tfxp("run", spec_path, "--data-dir", str(data_dir), "--output-dir", str(out))
     assert "model BLESSED and pushed" in run.stdout, run.stdout[-2000:]
-    tfxp("predictions", spec_path, "--output-dir", str(out), "--output", str(tmp_path / "p.csv"))
+    tfxp("predictions", spec_path, "--output-dir", str(out), "--out", str(tmp_path / "p.csv"))
     table = pd.read_csv(tmp_path / "p.csv")
     assert len(table) == len(lines)  # count in = count out
 

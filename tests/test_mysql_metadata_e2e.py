@@ -27,15 +27,15 @@ def test_two_pipelines_share_one_mariadb_store(mariadb, tmp_path, data_dir):
 
     masses = _tfxp("run", "mammographic", *common)
     assert masses.returncode == 0, masses.stderr[-3000:]
-    report = _tfxp("report", "mammographic", "--json", "--output-dir", tmp_path / "out", "--metadata", store)
+    report = _tfxp("report", "mammographic", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
     assert report.returncode == 0, report.stderr[-2000:]
     assert json.loads(report.stdout)["evaluation"]["has_baseline"] is False  # not house_votes' model
 
     second = _tfxp("run", "house_votes", *common)  # its baseline: the served house_votes model
     assert second.returncode == 0, second.stderr[-3000:]
-    report = _tfxp("report", "house_votes", "--json", "--output-dir", tmp_path / "out", "--metadata", store)
+    report = _tfxp("report", "house_votes", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
     assert json.loads(report.stdout)["evaluation"]["has_baseline"] is True
-    lineage = _tfxp("lineage", "house_votes", "--json", "--output-dir", tmp_path / "out", "--metadata", store)
+    lineage = _tfxp("lineage", "house_votes", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
     assert lineage.returncode == 0, lineage.stderr[-2000:]
     assert json.loads(lineage.stdout)["data"]["records"] == {"train": 359, "eval": 76}
     assert latest_outcome(store, "house_votes").blessed and latest_outcome(store, "mammographic").blessed

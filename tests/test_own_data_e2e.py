@@ -49,7 +49,7 @@ def test_own_csv_is_blessed_and_one_changed_byte_is_a_new_data_version(tmp_path)
     assert f"(new: the last run read {first_version})" in second.stderr
     assert "model BLESSED and pushed as version" in second.stdout, second.stdout[-2000:]
 
-    lineage = _tfxp("lineage", spec, "--output-dir", out, "--json")
+    lineage = _tfxp("lineage", spec, "--output-dir", out, "-o", "json")
     assert lineage.returncode == 0, lineage.stderr[-2000:]
     served = json.loads(lineage.stdout)["data"]
     assert served["files"] == {"customers.csv": hashlib.sha256(data.read_bytes()).hexdigest()}

@@ -93,10 +93,25 @@ def test_second_run_reuses_the_cache(votes_run):
     assert serving_versions(votes_run.serving_root) == versions
 
 
-def test_a_worse_model_is_not_blessed_and_not_served(votes_run):
+def test_a_worse_model_is_not_blessed_and_not_served(votes_run, data_dir):
+    """Through the CLI as a CI job runs it: --fail-if-not-blessed exits 3, -o json prints the
+    outcome; progress is one line per component (its end as ML Metadata recorded it) and one
+    line for the Trainer's epochs."""
     served = tree_snapshot(votes_run.serving_root)
-    worse = LocalRun(**{**votes_run.__dict__, "hyperparameters": {"learning_rate": 0.0, "epochs": 1}})
-    run_pipeline(worse)
+    result = _cli("run", "house_votes", "--data-dir", data_dir, "--output-dir", votes_run.output_dir,
+                  "--set", "learning_rate=0.0", "--set", "epochs=1", "--fail-if-not-blessed", "-o", "json")
+    assert result.returncode == 3, result.stderr[-3000:]
+    printed = json.loads(result.stdout)
+    assert printed["outcome"]["blessed"] is False and printed["summary"]["blessed"] is False
+    assert printed["report"].endswith("report.html") and os.path.isfile(printed["report"])
+    assert "error: the model was not blessed (exit 3, --fail-if-not-blessed)" in result.stderr
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert progress[:2] == ["[1/11] CsvSpecExampleGen ...", progress[1]]
+    assert progress[1].startswith("[1/11] CsvSpecExampleGen done in ") and progress[1].endswith(" s (cached)")
+    assert any(line.startswith("[8/11] Trainer done in ") and not line.endswith("(cached)") for line in progress)
+    assert len(progress) == 22, progress
+    assert [line.strip().split(":")[0] for line in result.stderr.splitlines() if "epoch 1/1" in line] == ["Trainer"]
+    assert "Epoch 1/1" not in result.stderr  # Keras' own lines only with -v
     executions = executions_by_node(votes_run.metadata_path, "house_votes")
     assert executions["Trainer"][-1].last_known_state == COMPLETE  # really trained again
     outcome = latest_outcome(votes_run.metadata_path)
@@ -130,7 +145,7 @@ def test_not_blessed_report_names_metric_slice_value_and_threshold(votes_run):
 
 
 def test_lineage_of_the_served_model_matches_ml_metadata(votes_run):
-    result = _cli("lineage", "house_votes", "--output-dir", votes_run.output_dir, "--json")
+    result = _cli("lineage", "house_votes", "--output-dir", votes_run.output_dir, "-o", "json")
     assert result.returncode == 0, result.stderr[-2000:]
     lineage = json.loads(result.stdout)
     store = open_store(votes_run.metadata_path)
@@ -269,9 +284,10 @@ def test_unknown_vote_is_an_anomaly_that_stops_before_training(votes_run, tmp_pa
     served = tree_snapshot(votes_run.serving_root)
     trainings = len(executions_by_node(votes_run.metadata_path, "house_votes")["Trainer"])
     spec_path, data_root, _ = _broken_copy(tmp_path, data_dir, lambda lines: [lines[0].replace(",y,", ",yes,", 1)] + lines[1:])
-    result = _cli("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir)
+    result = _cli("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir, "-q")
     assert result.returncode == 1, result.stderr[-2000:]
     assert "ExampleValidator found anomalies; stopping before training" in result.stderr
+    assert not [line for line in result.stderr.splitlines() if line.startswith("[")]  # -q: no progress lines
     assert "water_project_cost_sharing" in result.stderr  # the first 'y' vote of row 1
     executions = executions_by_node(votes_run.metadata_path, "house_votes")
     assert len(executions["Trainer"]) == trainings
@@ -345,7 +361,7 @@ def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
 
     # The run's batch predictions: every image file once (the broken one skipped), as served.
     result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predictions", str(tmp_path / "mnist.yaml"),
-                             "--output-dir", run.output_dir, "--output", str(tmp_path / "batch.csv")],
+                             "--output-dir", run.output_dir, "--out", str(tmp_path / "batch.csv")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     batch = pd.read_csv(tmp_path / "batch.csv").set_index("input").loc[[str(f) for f in files]]
@@ -354,7 +370,7 @@ def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
 
     result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", str(tmp_path / "mnist.yaml"),
                              *map(str, files), str(junk), "--model",
-                             os.path.join(run.serving_root, version), "--output", str(tmp_path / "p.csv")],
+                             os.path.join(run.serving_root, version), "--out", str(tmp_path / "p.csv")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"skipped {junk}: not a decodable image" in result.stderr
@@ -387,7 +403,7 @@ def test_predict_on_table_rows_names_and_skips_a_malformed_row(votes_run, tmp_pa
                                str(headed), "--output-dir", votes_run.output_dir, *extra],
                               capture_output=True, text=True, timeout=300)
 
-    strict = predict("--strict", "--output", str(tmp_path / "p.json"))
+    strict = predict("--strict", "--out", str(tmp_path / "p.json"))
     assert strict.returncode == 1, strict.stderr[-3000:]
     assert f"skipped {published}:11: expected 17 columns, found 3" in strict.stderr
     assert "accuracy" in strict.stdout and "20 labelled inputs" in strict.stdout

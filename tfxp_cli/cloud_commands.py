@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tfxp_cli.arguments import add_dataset
+from tfxp_cli.arguments import NOT_BLESSED_EXIT, add_dataset, add_output_format, json_text
 
 
 def _config(args):
@@ -148,7 +148,7 @@ def cmd_cloud_schedule(args) -> int:
         found = (cloud_schedules.list_kfp_recurring_runs(args.kfp_host) if target == "kfp"
                  else cloud_schedules.list_vertex_schedules(config))
         if args.output == "json":
-            print(json.dumps([dataclasses.asdict(s) for s in found], indent=1))
+            print(json_text([dataclasses.asdict(s) for s in found]))
         else:
             for s in found:
                 print(f"{s.id}\t{s.name}\t{s.cron}\t{s.state}")
@@ -179,10 +179,21 @@ def cmd_run_compiled(args) -> int:
         pushed = pushed or next((r for rs in outputs.values() for r in rs if r.schema_title == "tfx.PushedModel"), None)
     verdict = ("no evaluation" if blessing is None else
                "BLESSED" if blessing.metadata.get("blessed") == 1 else "NOT BLESSED")
-    where = (f"; pushed as version {pushed.metadata.get('pushed_version')} to {pushed.metadata.get('pushed_destination')}"
-             if pushed is not None and pushed.metadata.get("pushed") == 1 else "; nothing pushed")
-    print(f"{done.pipeline} run {done.run}: {len(done.seconds)} tasks in {sum(done.seconds.values()):.0f} s, "
-          f"model {verdict}{where}; artifacts under {done.run_root}")
+    was_pushed = pushed is not None and pushed.metadata.get("pushed") == 1
+    if args.output == "json":
+        print(json_text({"pipeline": done.pipeline, "run": done.run, "task_seconds": done.seconds,
+                         "blessed": None if blessing is None else blessing.metadata.get("blessed") == 1,
+                         "pushed": was_pushed, "version": pushed.metadata.get("pushed_version") if was_pushed else None,
+                         "destination": pushed.metadata.get("pushed_destination") if was_pushed else None,
+                         "artifacts": done.run_root}))
+    else:
+        where = (f"; pushed as version {pushed.metadata.get('pushed_version')} to "
+                 f"{pushed.metadata.get('pushed_destination')}" if was_pushed else "; nothing pushed")
+        print(f"{done.pipeline} run {done.run}: {len(done.seconds)} tasks in {sum(done.seconds.values()):.0f} s, "
+              f"model {verdict}{where}; artifacts under {done.run_root}")
+    if args.fail_if_not_blessed and verdict != "BLESSED":
+        print(f"error: the model was not blessed (exit {NOT_BLESSED_EXIT}, --fail-if-not-blessed)", file=sys.stderr)
+        return NOT_BLESSED_EXIT
     return 0
 
 
@@ -215,8 +226,8 @@ def cmd_job_spec(args) -> int:
                                gpu_type=args.gpu_type, tpu_type=args.tpu_type, tpu_cores=args.tpu_cores)
     config = dataclasses.replace(config, training=cluster)
     distribution = distribution_from_dict({**dataclasses.asdict(spec.distribution), **distribution_for(cluster)})
-    print(json.dumps({"dataset": spec.name, "distribution": dataclasses.asdict(distribution),
-                      "trainer_custom_config": trainer_custom_config(config)}, indent=2))
+    print(json_text({"dataset": spec.name, "distribution": dataclasses.asdict(distribution),
+                     "trainer_custom_config": trainer_custom_config(config)}))
     return 0
 
 
@@ -283,7 +294,7 @@ def add_cloud_commands(commands) -> None:
                         "service account); nothing is sent")
     _cloud_options(q, params=True)
     q = actions.add_parser("list", help="list the schedules")
-    q.add_argument("--output", choices=("table", "json"), default="table", help="table (default) or json")
+    add_output_format(q)
     _cloud_options(q)
     q = actions.add_parser("delete", help="delete a schedule")
     q.add_argument("schedule_id", metavar="SCHEDULE_ID",
@@ -309,6 +320,9 @@ def add_cloud_commands(commands) -> None:
                    help="a runtime parameter: data_root=DIR, train_args='{\"num_steps\": 5}' (repeatable)")
     p.add_argument("--store", default=None, metavar="FILE",
                    help="the artifact store resolvers query (default: <root>/compiled_metadata.json)")
+    add_output_format(p)
+    p.add_argument("--fail-if-not-blessed", action="store_true",
+                   help=f"exit {NOT_BLESSED_EXIT} when the Evaluator does not bless the model")
     p.set_defaults(func=cmd_run_compiled)
 
     p = commands.add_parser("stage", help="upload a dataset's raw files to GCS (resumable, checksummed, skips "
@@ -332,4 +346,5 @@ def add_cloud_commands(commands) -> None:
     p.add_argument("--gpu-type", default=None, help="accelerator type, e.g. NVIDIA_TESLA_T4 (default: the config's)")
     p.add_argument("--tpu-type", default=None, help="train on one TPU VM instead, e.g. TPU_V3")
     p.add_argument("--tpu-cores", type=int, default=None, metavar="N", help="TPU cores (default 8)")
+    add_output_format(p, json_only=True)
     p.set_defaults(func=cmd_job_spec)

@@ -7,8 +7,10 @@ import json
 import os
 import sys
 import time
+from dataclasses import asdict, dataclass
+from typing import Optional
 
-from tfxp_cli.arguments import add_dataset
+from tfxp_cli.arguments import NOT_BLESSED_EXIT, add_dataset, add_output_dir, add_output_format, json_text
 from tfxp_cli.errors import explain
 from tfxp_cli.local_schedule import check_local_cron, run_in_child, run_on_schedule
 from tfxp_cli.run_lock import run_lock
@@ -72,7 +74,7 @@ def cmd_datasets(args) -> int:
 
 def cmd_fetch(args) -> int:
     folder = fetch_dataset(load_spec(args.dataset), args.data_dir)
-    print(folder)
+    print(json.dumps({"dataset": args.dataset, "folder": str(folder)}) if args.output == "json" else folder)
     return 0
 
 
@@ -85,44 +87,77 @@ def local_run(args):
                     metadata=args.metadata)
 
 
-def run_pipeline_once(run, verbose: bool, lock: bool = True) -> str:
-    """Builds (fetching and verifying the data) and runs the pipeline; returns the outcome.
-    ``lock``: hold the output folder's run lock (False: the caller holds it)."""
+@dataclass
+class RunResult:
+    """What a local run decided, for people (``text``) and for machines (``asdict``)."""
+    seconds: float
+    outcome: dict  # tfxp_reports.outcome.Outcome's fields: blessed, pushed, destination, version, failures
+    summary: Optional[dict]  # the run's report summary (summary.json), if the Evaluator ran
+    report: str  # its HTML report, or ""
+
+    def text(self) -> str:
+        from tfxp_reports.outcome import Outcome
+        done = f"finished in {self.seconds:.0f} s: {Outcome(**self.outcome).summary()}"
+        if self.summary is None:
+            return done
+        return f"{done}\n\n{terminal_summary(self.summary)}\nreport: {self.report}"
+
+
+def run_pipeline_once(run, verbosity: str = "normal", lock: bool = True) -> RunResult:
+    """Builds (fetching and verifying the data) and runs the pipeline. ``verbosity``: quiet |
+    normal | verbose. ``lock``: hold the output folder's run lock (False: the caller holds it)."""
     from pipelines.local_runner import build, run_locally
     from tfxp_cli.progress import ComponentProgress
     from tfxp_reports.lineage import describe_data_version, last_recorded_data
     from tfxp_reports.outcome import latest_outcome
 
+    def note(line: str) -> None:
+        if verbosity != "quiet":
+            print(line, file=sys.stderr, flush=True)
+
     with run_lock(run.home) if lock else contextlib.nullcontext():
         data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
         if data is not None:
-            print(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)),
-                  file=sys.stderr)
+            note(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)))
         pipeline = build(run, data)
-        print(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
-              f"outputs in {run.home}", file=sys.stderr)
+        note(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
+             f"outputs in {run.home}")
         start = time.monotonic()
-        with ComponentProgress(total=len(pipeline.components), verbose=verbose):
-            run_locally(pipeline)
-    done = f"finished in {time.monotonic() - start:.0f} s: {latest_outcome(run.metadata_path, run.name).summary()}"
-    return done + newest_report_table(run)
+        with ComponentProgress(verbosity) as progress:
+            run_locally(pipeline, observer=progress)
+    summary, report = newest_report(run)
+    return RunResult(seconds=time.monotonic() - start, outcome=asdict(latest_outcome(run.metadata_path, run.name)),
+                     summary=summary, report=report)
 
 
-def newest_report_table(run) -> str:
+def run_pipeline_text(run, verbosity: str, lock: bool) -> str:
+    """``run_pipeline_once`` as the text a schedule logs (a function of its own: it runs in a child)."""
+    return run_pipeline_once(run, verbosity, lock).text()
+
+
+def newest_report(run) -> tuple[Optional[dict], str]:
+    """(summary, HTML path) of the newest evaluation's report; (None, "") before there is one."""
     from tfxp_reports.metadata_store import artifacts_of, open_store
     evaluations = artifacts_of(open_store(run.metadata_path), "ModelEvaluation", run.name)
     if not evaluations:
-        return ""
+        return None, ""
     folder = os.path.join(max(evaluations, key=lambda a: a.id).uri, REPORT_DIR)
     if not os.path.exists(os.path.join(folder, SUMMARY_FILE)):
-        return ""
+        return None, ""
     with open(os.path.join(folder, SUMMARY_FILE)) as f:
-        table = terminal_summary(json.load(f))
-    return f"\n\n{table}\nreport: {os.path.join(folder, REPORT_FILE)}"
+        return json.load(f), os.path.join(folder, REPORT_FILE)
+
+
+def verbosity(args) -> str:
+    return "verbose" if args.verbose else "quiet" if args.quiet else "normal"
 
 
 def cmd_run(args) -> int:
-    print(run_pipeline_once(local_run(args), args.verbose))
+    result = run_pipeline_once(local_run(args), verbosity(args))
+    print(json_text(asdict(result)) if args.output == "json" else result.text())
+    if args.fail_if_not_blessed and not result.outcome["blessed"]:
+        print(f"error: the model was not blessed (exit {NOT_BLESSED_EXIT}, --fail-if-not-blessed)", file=sys.stderr)
+        return NOT_BLESSED_EXIT
     return 0
 
 
@@ -132,7 +167,7 @@ def cmd_schedule(args) -> int:
     timeout = args.run_timeout * 60 if args.run_timeout > 0 else None
     with run_lock(run.home):  # held between runs too: no `tfxp run` slips in on this folder
         failures = run_on_schedule(
-            args.cron, lambda n: run_in_child(run_pipeline_once, (run, args.verbose, False), timeout), args.max_runs,
+            args.cron, lambda n: run_in_child(run_pipeline_text, (run, verbosity(args), False), timeout), args.max_runs,
             log=lambda line: print(line, flush=True), describe_error=explain)
     return 1 if failures else 0
 
@@ -160,10 +195,14 @@ def _reports(args) -> list[tuple[str, str]]:
 def cmd_report(args) -> int:
     reports = _reports(args)
     if args.list:
+        listed = []
         for run_id, folder in reports:
             path = os.path.join(folder, SUMMARY_FILE)
-            verdict = json.load(open(path))["verdict"] if os.path.exists(path) else "(no report)"
-            print(f"{run_id}\t{verdict}")
+            listed.append({"run": run_id, "verdict": json.load(open(path))["verdict"] if os.path.exists(path) else None})
+        if args.output == "json":
+            print(json_text(listed))
+        for row in listed if args.output == "table" else []:
+            print(f"{row['run']}\t{row['verdict'] or '(no report)'}")
         return 0
     chosen = [r for r in reports if args.run in (None, r[0])]
     if not chosen:
@@ -180,7 +219,7 @@ def cmd_report(args) -> int:
                              "try again when it ends")
         raise SystemExit(f"error: run {run_id} has no report (it ran before reports existed, or its report step failed)")
     report = json.load(open(path))
-    print(json.dumps(report, indent=1) if args.json else terminal_summary(report))
+    print(json_text(report) if args.output == "json" else terminal_summary(report))
     html_path = os.path.join(folder, REPORT_FILE)
     print(f"report: {html_path}", file=sys.stderr)
     if args.open:
@@ -192,7 +231,7 @@ def cmd_report(args) -> int:
 def cmd_lineage(args) -> int:
     from tfxp_reports.lineage import describe, pushed_model_lineage
     lineage = pushed_model_lineage(*store_of(args))
-    print(json.dumps(lineage, indent=1) if args.json else describe(lineage))
+    print(json_text(lineage) if args.output == "json" else describe(lineage))
     return 0
 
 
@@ -203,8 +242,7 @@ METADATA_HELP = ("ML Metadata store: mysql://user[:password]@host[:port]/databas
 def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
     add_dataset(p, default="house_votes")
     p.add_argument("--data-dir", **data_dir)
-    p.add_argument("--output-dir", default="outputs", metavar="DIR",
-                   help="pipeline root, metadata and serving models go under DIR/<dataset> (default: outputs)")
+    add_output_dir(p, "pipeline root, metadata and serving models go under DIR/<dataset>")
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
     p.add_argument("--shards", type=int, default=None, metavar="N", help="TFRecord shards per split (default: the spec's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -217,13 +255,12 @@ def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
                    help="the data dir holds <dataset>/span-N/ folders of new data; read the newest one holding a "
                         "_SUCCESS file (no checksums)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component instead of reusing cached results")
-    p.add_argument("--verbose", action="store_true", help="show TFX's own INFO logs")
     add_distribution_options(p)
 
 
 def add_local_commands(commands) -> None:
     p = commands.add_parser("datasets", help="list the built-in dataset specs")
-    p.add_argument("--output", choices=("table", "json"), default="table", help="table (default) or json")
+    add_output_format(p)
     p.set_defaults(func=cmd_datasets)
 
     data_dir = {"default": os.environ.get(DATA_DIR_ENV) or None, "metavar": "DIR",
@@ -233,6 +270,7 @@ def add_local_commands(commands) -> None:
     p = commands.add_parser("fetch", help="download (or find in --data-dir) and verify a dataset's files")
     add_dataset(p)
     p.add_argument("--data-dir", **data_dir)
+    add_output_format(p)
     p.set_defaults(func=cmd_fetch)
 
     p = commands.add_parser(
@@ -241,6 +279,10 @@ def add_local_commands(commands) -> None:
                     "-> Evaluator -> Pusher on this machine. A model is pushed to <output-dir>/<dataset>/serving "
                     "only if the Evaluator blesses it.")
     add_run_options(p, data_dir)
+    add_output_format(p)
+    p.add_argument("--fail-if-not-blessed", action="store_true",
+                   help=f"exit {NOT_BLESSED_EXIT} when the Evaluator does not bless the model (for CI pipelines; the "
+                        "run itself still counts as done)")
     p.set_defaults(func=cmd_run)
 
     p = commands.add_parser(
@@ -262,9 +304,9 @@ def add_local_commands(commands) -> None:
                                         "This prints the newest (or RUN's) as a table and names the HTML file.")
     add_dataset(p)
     p.add_argument("run", nargs="?", default=None, help="a run id from --list (default: the newest)")
-    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    add_output_dir(p)
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
-    p.add_argument("--json", action="store_true", help="print the machine-readable summary instead of the table")
+    add_output_format(p)
     p.add_argument("--list", action="store_true", help="list the evaluated runs with their verdicts")
     p.add_argument("--open", action="store_true", help="open the HTML report in a browser")
     p.set_defaults(func=cmd_report)
@@ -274,7 +316,7 @@ def add_local_commands(commands) -> None:
                                         "transform graph, Trainer run with hyperparameters, and the evaluation that "
                                         "blessed it.")
     add_dataset(p)
-    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    add_output_dir(p)
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_output_format(p)
     p.set_defaults(func=cmd_lineage)

@@ -10,6 +10,7 @@ import traceback
 import warnings
 from typing import NoReturn
 
+from tfxp_cli.arguments import NOT_BLESSED_EXIT, Parser, add_verbosity, leaf_parsers
 from tfxp_cli.cloud_commands import add_cloud_commands
 from tfxp_cli.errors import explain
 from tfxp_cli.local_commands import add_local_commands
@@ -17,19 +18,31 @@ from tfxp_cli.metadata_commands import add_metadata_commands
 from tfxp_cli.predict_command import add_generate_command, add_predict_command, add_predictions_command
 from tfxp_cli.spec_commands import add_spec_commands
 from tfxp_contract.fetch import DATA_DIR_ENV
+from tfxp_contract.names import VERBOSITY_ENV
+from tfxp_contract.run_folders import OUTPUT_DIR_ENV
 
 LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
 
 EPILOG = f"""environment:
   {DATA_DIR_ENV}   default for --data-dir (a local mirror of the published files)
+  {OUTPUT_DIR_ENV} default for --output-dir (where runs, metadata and served models live)
   TFXP_CACHE_DIR  where downloads are cached (default ~/.cache/tfx-training-pipeline)
+
+conventions:
+  -o json         commands that print data print one JSON document on stdout (notes go to stderr)
+  -q / -v         progress lines off / TFX's, TensorFlow's and Keras' own logs on
+  options are spelled out in full (no abbreviations)
+
+exit codes:
+  0 done, 1 error, 2 usage error, {NOT_BLESSED_EXIT} model not blessed (`tfxp run --fail-if-not-blessed`), 130 interrupted
 
 examples:
   tfxp datasets
   tfxp run house_votes --data-dir ../shared/datasets
   tfxp run mammographic --data-dir ../shared/datasets --output-dir /tmp/out --shards 4
   tfxp spec init customers.csv --label churn --out customers.yaml && tfxp run customers.yaml
-  tfxp predict house_votes new_rows.csv --output predictions.csv
+  tfxp predict house_votes new_rows.csv --out predictions.csv
+  tfxp report house_votes -o json
   tfxp run-compiled compiled/house-votes.json --root /tmp/cloud-root --param data_root=DIR
 """
 
@@ -49,7 +62,7 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tfxp", description="Train, evaluate and push models with one TFX pipeline per dataset spec.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=version())
@@ -61,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_spec_commands(commands)
     add_metadata_commands(commands)
     add_cloud_commands(commands)
+    for _, leaf in leaf_parsers(parser):
+        add_verbosity(leaf)
     return parser
 
 
@@ -85,7 +100,9 @@ def use_keras_2() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     use_keras_2()
-    if not getattr(args, "verbose", False):
+    # Read by the Trainer, in this process or its workers: Keras' epoch lines or one progress line.
+    os.environ[VERBOSITY_ENV] = "verbose" if args.verbose else "quiet" if args.quiet else "normal"
+    if not args.verbose:
         quiet_libraries()
     try:
         return args.func(args)

@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from tfxp_cli.arguments import add_dataset
+from tfxp_cli.arguments import add_dataset, add_output_dir, add_output_format, json_text
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.run_folders import RunFolders
 
@@ -19,18 +19,26 @@ def cmd_metadata(args) -> int:
     from tfxp_cli.run_lock import RunLockedError, running
     from tfxp_reports.metadata_store import open_store, sqlite_problem
     path, folders = _store(args)
-    if not os.path.exists(path):
-        print(f"{path}: no ML Metadata store yet (a run creates it)", file=sys.stderr)
-        return 0 if args.action == "check" else 1
-    problem = sqlite_problem(path)
+    exists = os.path.exists(path)
+    problem = sqlite_problem(path) if exists else None
     if args.action == "check":
-        if problem:
+        found = {"store": path, "exists": exists, "ok": exists and not problem, "problem": problem}
+        if found["ok"]:
+            store = open_store(path)
+            found.update(executions=len(store.get_executions()), artifacts=len(store.get_artifacts()))
+        if args.output == "json":
+            print(json_text(found))
+        elif not exists:
+            print(f"{path}: no ML Metadata store yet (a run creates it)", file=sys.stderr)
+        elif problem:
             print(f"error: {path}: the ML Metadata store {problem}; `tfxp metadata rebuild {args.dataset}` moves it "
                   "aside and starts a new one", file=sys.stderr)
-            return 1
-        store = open_store(path)
-        print(f"{path}: ok ({len(store.get_executions())} executions, {len(store.get_artifacts())} artifacts)")
-        return 0
+        else:
+            print(f"{path}: ok ({found['executions']} executions, {found['artifacts']} artifacts)")
+        return 1 if problem else 0
+    if not exists:
+        print(f"{path}: no ML Metadata store yet (a run creates it)", file=sys.stderr)
+        return 1
     if not problem and not args.force:
         print(f"error: {path}: the store is healthy; rebuilding it loses the history of runs (reports, lineage, "
               "cached components): add --force to do it anyway", file=sys.stderr)
@@ -60,7 +68,9 @@ def add_metadata_commands(commands) -> None:
                               ("rebuild", "move a damaged store aside; the next run starts a new one")]:
         q = actions.add_parser(action, help=help_text)
         add_dataset(q)
-        q.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+        add_output_dir(q)
+        if action == "check":
+            add_output_format(q)
         if action == "rebuild":
             q.add_argument("--force", action="store_true", help="rebuild a healthy store too")
         q.set_defaults(func=cmd_metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tfxp_cli.arguments import add_dataset
+from tfxp_cli.arguments import add_dataset, add_output_dir, add_output_format, json_text
 from tfxp_cli.local_commands import METADATA_HELP, store_of
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.names import PREDICTIONS, PROBABILITIES
@@ -25,8 +25,8 @@ def cmd_predict(args) -> int:
     )
     spec = load_spec(args.dataset)
     check_task(spec, "predict")
-    if args.output:
-        output_suffix(args.output)
+    if args.out:
+        output_suffix(args.out)
     model = model_dir(spec, args.output_dir, args.version, args.model)
     print(f"model: {model}", file=sys.stderr)
     skipped = []
@@ -41,14 +41,25 @@ def cmd_predict(args) -> int:
         raise PredictError("no input to predict on" + (f" ({len(skipped)} skipped)" if skipped else
                                                        ": give files (or --text for a text dataset)"))
     frame = prediction_table(spec, predictions)
-    show_table(frame, args.output)
-    if "label" in frame and spec.is_regression:
+    labelled = int(frame["label"].notna().sum()) if "label" in frame else 0
+    scores = {}
+    if args.out:
+        show_table(frame, args.out)
+    elif args.output == "table":
+        show_table(frame, None)
+    if labelled and spec.is_regression:
         scores = regression_scores(frame)
-        print(f"\nRMSE {scores['rmse']:.4f}, MAE {scores['mae']:.4f}, R² {scores['r2']:.4f} on "
-              f"{frame['label'].notna().sum()} labelled inputs")
-    elif "label" in frame:
+        text = (f"\nRMSE {scores['rmse']:.4f}, MAE {scores['mae']:.4f}, R² {scores['r2']:.4f} on {labelled} "
+                "labelled inputs")
+    elif labelled:
         accuracy, matrix = confusion(spec, frame)
-        print(f"\naccuracy {accuracy:.4f} on {frame['label'].notna().sum()} labelled inputs\n{matrix.to_string()}")
+        scores = {"accuracy": accuracy, "confusion": matrix.to_dict(orient="index")}
+        text = f"\naccuracy {accuracy:.4f} on {labelled} labelled inputs\n{matrix.to_string()}"
+    if args.output == "json":
+        print(json_text({"model": model, "predictions": [] if args.out else frame.to_dict(orient="records"),
+                         "labelled": labelled, "scores": scores, "skipped": skipped}))
+    elif labelled:
+        print(text)
     if skipped:
         print(f"{len(skipped)} input(s) skipped", file=sys.stderr)
         return 1 if args.strict else 0
@@ -57,7 +68,7 @@ def cmd_predict(args) -> int:
 
 def _add_served_model_arguments(p) -> None:
     """Which model: the newest served version under --output-dir, another --version, or --model."""
-    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    add_output_dir(p)
     p.add_argument("--version", default=None, help="a served version (default: the newest)")
     p.add_argument("--model", default=None, metavar="DIR", help="a SavedModel folder instead of a served version")
 
@@ -76,8 +87,9 @@ def add_predict_command(commands) -> None:
     p.add_argument("--text", action="append", default=[], metavar="TEXT",
                    help="a text to classify (text datasets; repeat for more)")
     _add_served_model_arguments(p)
-    p.add_argument("--output", default=None, metavar="FILE",
+    p.add_argument("--out", default=None, metavar="FILE",
                    help="write the predictions to FILE (.csv, .parquet or .json) instead of printing them")
+    add_output_format(p)
     p.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
     p.set_defaults(func=cmd_predict)
 
@@ -87,8 +99,8 @@ def cmd_predictions(args) -> int:
     from tfxp_reports.metadata_store import artifacts_of, open_store
     spec = load_spec(args.dataset)
     check_task(spec, "predictions")
-    if args.output:
-        output_suffix(args.output)
+    if args.out:
+        output_suffix(args.out)
     metadata, name = store_of(args)
     results = artifacts_of(open_store(metadata), "InferenceResult", name)
     if not results:
@@ -97,7 +109,10 @@ def cmd_predictions(args) -> int:
     newest = max(results, key=lambda a: a.id)
     frame = inference_table(spec, newest.uri)
     print(f"{len(frame)} predictions from {newest.uri}", file=sys.stderr)
-    show_table(frame, args.output)
+    if args.out or args.output == "table":
+        show_table(frame, args.out)
+    else:
+        print(json_text({"source": newest.uri, "predictions": frame.to_dict(orient="records")}))
     return 0
 
 
@@ -108,9 +123,10 @@ def add_predictions_command(commands) -> None:
                     "run score them with its model when that model is blessed (TFX's BulkInferrer). This prints "
                     "the newest: each row's raw columns, the predicted class and each class's probability.")
     add_dataset(p)
-    p.add_argument("--output-dir", default="outputs", metavar="DIR", help="as given to `tfxp run` (default: outputs)")
+    add_output_dir(p)
     p.add_argument("--metadata", default=None, metavar="URI", help=METADATA_HELP)
-    p.add_argument("--output", default=None, metavar="FILE", help="write them to FILE (.csv, .parquet or .json)")
+    p.add_argument("--out", default=None, metavar="FILE", help="write them to FILE (.csv, .parquet or .json)")
+    add_output_format(p)
     p.set_defaults(func=cmd_predictions)
 
 

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
-import time
 
 from absl import logging as absl_logging
 
-_EVENT = re.compile(r"Component (\S+) is (running|finished)\.")
 _HARMLESS = ("ArtifactQuery.property_predicate is not supported",)
 
 
@@ -25,52 +22,44 @@ def _drop_tracebacks(record: logging.LogRecord) -> bool:
     return not message.startswith(_HARMLESS)
 
 
-class ComponentProgress(logging.Handler):
-    """Context manager: prints ``[i/n] Component ...`` lines; ``verbose`` keeps TFX's INFO logs."""
+class ComponentProgress:
+    """Context manager and node observer (``pipelines.observed_runner``): one ``[i/n] Component``
+    line when a component starts and one when it ends, its end as ML Metadata recorded it
+    (cached or not). ``verbosity``: quiet (no lines), normal, verbose (TFX's INFO logs too)."""
 
-    def __init__(self, total: int, verbose: bool = False, stream=None):
-        super().__init__(level=logging.INFO)
-        self.total, self.verbose, self.stream = total, verbose, stream or sys.stderr
-        self.done = 0
-        self.started = 0.0
-        self.cached = False
+    def __init__(self, verbosity: str = "normal", stream=None):
+        self.verbosity, self.stream = verbosity, stream or sys.stderr
+        self.index, self.total = 0, 0
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith("A cached execution"):
-            self.cached = True
-            return
-        match = _EVENT.search(message)
-        if not match:
-            return
-        node, event = match.groups()
-        if event == "running":
-            self.started, self.cached = time.monotonic(), False
-            print(f"[{self.done + 1}/{self.total}] {node} ...", file=self.stream, flush=True)
-        else:
-            self.done += 1
-            note = " (cached)" if self.cached else ""
-            print(f"[{self.done}/{self.total}] {node} done in {time.monotonic() - self.started:.1f} s{note}",
-                  file=self.stream, flush=True)
+    def _line(self, text: str) -> None:
+        if self.verbosity != "quiet":
+            print(text, file=self.stream, flush=True)
+
+    def started(self, node_id: str, index: int, total: int) -> None:
+        self.index, self.total = index, total
+        self._line(f"[{index}/{total}] {node_id} ...")
+
+    def finished(self, node_id: str, state: str, seconds: float) -> None:
+        note = {"CACHED": " (cached)", "FAILED": " FAILED", "SKIPPED": " (skipped)"}.get(state, "")
+        verb = "stopped after" if state == "FAILED" else "done in"
+        self._line(f"[{self.index}/{self.total}] {node_id} {verb} {seconds:.1f} s{note}")
 
     def __enter__(self):
-        self._logger = logging.getLogger("absl")
         # Through absl's flag, not Logger.setLevel: code that raises the verbosity for a
         # moment restores the flag's value, so a plain setLevel would be lost mid-run.
         self._verbosity = absl_logging.get_verbosity()
-        absl_logging.set_verbosity(absl_logging.INFO)
+        if self.verbosity == "verbose":
+            absl_logging.set_verbosity(absl_logging.INFO)
         # Whoever prints the logs (absl's handler, or a basicConfig one that Beam installs)
-        # keeps printing warnings and errors; INFO reaches only this handler.
-        self._quieted = [] if self.verbose else [
+        # keeps printing warnings and errors; INFO is shown only with --verbose.
+        self._quieted = [] if self.verbosity == "verbose" else [
             (h, h.level) for h in [absl_logging.get_absl_handler(), *logging.getLogger().handlers]]
         for handler, _ in self._quieted:
             handler.setLevel(logging.WARNING)
             handler.addFilter(_drop_tracebacks)
-        self._logger.addHandler(self)
         return self
 
     def __exit__(self, *exc):
-        self._logger.removeHandler(self)
         for handler, level in self._quieted:
             handler.setLevel(level)
             handler.removeFilter(_drop_tracebacks)

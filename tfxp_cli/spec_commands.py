@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from tfxp_cli.arguments import add_output_format, json_text
 from tfxp_contract.dataset_spec import SpecError, load_spec, spec_json_schema
 
 
@@ -57,6 +58,11 @@ def cmd_spec_check(args) -> int:
     kinds = {}
     for column in spec.feature_columns:
         kinds[column.type] = kinds.get(column.type, 0) + 1
+    if args.output == "json":
+        print(json_text({"spec": args.spec, "valid": True, "name": spec.name, "task": spec.task,
+                         "format": spec.format, "data_family": spec.data_family, "features": kinds,
+                         "classes": spec.num_classes, "model_family": spec.model.family, "files": len(spec.files)}))
+        return 0
     print(f"{args.spec}: valid spec {spec.name!r}: {spec.format}, {spec.data_family} data, "
           f"{', '.join(f'{n} {t}' for t, n in kinds.items())} feature(s), {spec.num_classes} classes, "
           f"model {spec.model.family}, {len(spec.files)} file(s)")
@@ -95,9 +101,11 @@ def add_spec_commands(commands) -> None:
 
     q = actions.add_parser("check", help="load a spec and say what it describes (errors name the field)")
     q.add_argument("spec", help="built-in dataset name or path to a spec .yaml")
+    add_output_format(q)
     q.set_defaults(func=cmd_spec_check)
 
     q = actions.add_parser("schema", help="print the JSON Schema of spec files (for editors that validate YAML)",
                            description="The same schema is in tfxp_contract/spec.schema.json; point your editor's "
                                        "YAML support at it (e.g. a `# yaml-language-server: $schema=...` line).")
+    add_output_format(q, json_only=True)
     q.set_defaults(func=cmd_spec_schema)

@@ -45,3 +45,6 @@ PUSH_COMPLETE_FILE = "assets.extra/push_complete"
 REPORT_DIR = "report"
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
+# quiet | normal | verbose: how much a training job prints (tfxp's -q/-v; unset: normal). Read
+# when training starts, in the Trainer's process or a worker it started.
+VERBOSITY_ENV = "TFXP_VERBOSITY"

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+OUTPUT_DIR_ENV = "TFXP_OUTPUT_DIR"  # the default output dir of every command, read when a command runs
+DEFAULT_OUTPUT_DIR = "outputs"
+
 
 @dataclass(frozen=True)
 class RunFolders:

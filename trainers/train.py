@@ -1,8 +1,9 @@
 """Fitting a model: shared by the TFX run_fn, the benchmark and the tests."""
 from __future__ import annotations
 
+import sys
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, TextIO
 
 import tensorflow as tf
 import tf_keras as keras
@@ -32,6 +33,38 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+class EpochLine(keras.callbacks.Callback):
+    """Training's progress as one line instead of Keras' line per epoch: on a terminal the
+    line is rewritten after every epoch; elsewhere (a log file, CI) it is printed at most every
+    ``every_seconds`` and at the end."""
+
+    def __init__(self, stream: Optional[TextIO] = None, every_seconds: float = 30.0, prefix: str = "training"):
+        super().__init__()
+        self.stream = stream or sys.stderr
+        self.every_seconds, self.prefix = every_seconds, prefix
+        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._start = self._printed = 0.0
+        self._text = ""
+
+    def on_train_begin(self, logs=None):
+        self._start = self._printed = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if isinstance(v, (int, float)))
+        total = self.params.get("epochs", "?")
+        self._text = f"{self.prefix}: epoch {epoch + 1}/{total} ({time.monotonic() - self._start:.0f} s) {shown}"
+        if self.terminal:
+            self.stream.write("\r\033[K" + self._text)
+            self.stream.flush()
+        elif time.monotonic() - self._printed >= self.every_seconds:
+            self._printed = time.monotonic()
+            print(self._text, file=self.stream, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._text:
+            print("\r\033[K" + self._text if self.terminal else self._text, file=self.stream, flush=True)
+
+
 MAX_BACKUPS = 10  # per run: a failed run loses at most a tenth of its epochs
 
 
@@ -55,14 +88,18 @@ class PeriodicBackup(keras.callbacks.BackupAndRestore):
 def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data.Dataset], epochs: int,
         log_dir: Optional[str] = None, verbose: int = 2, steps_per_epoch: Optional[int] = None,
         backup_dir: Optional[str] = None, timer: Optional[EpochTimer] = None,
-        initial_epoch: int = 0, extra_log_dirs: Sequence[str] = ()) -> keras.callbacks.History:
+        initial_epoch: int = 0, extra_log_dirs: Sequence[str] = (),
+        progress: Optional[EpochLine] = None) -> keras.callbacks.History:
     """``backup_dir``: a restarted run resumes from the last backed-up epoch (``PeriodicBackup``,
-    at most ``MAX_BACKUPS`` a run). ``extra_log_dirs``: more TensorBoard logs of the same run."""
+    at most ``MAX_BACKUPS`` a run). ``extra_log_dirs``: more TensorBoard logs of the same run.
+    ``progress``: one progress line (use with ``verbose=0``)."""
     callbacks = [keras.callbacks.TensorBoard(log_dir=d, update_freq="epoch")
                  for d in ([log_dir] if log_dir else []) + list(extra_log_dirs)]
     if backup_dir:
         callbacks.append(PeriodicBackup(backup_dir, every=-(-epochs // MAX_BACKUPS)))
     if timer is not None:
         callbacks.append(timer)
+    if progress is not None:
+        callbacks.append(progress)
     return model.fit(train, validation_data=validation, epochs=epochs, steps_per_epoch=steps_per_epoch,
                      callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch)

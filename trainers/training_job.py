@@ -24,7 +24,7 @@ from absl import logging
 
 import transforms
 from tfxp_contract.dataset_spec import DatasetSpec, Distribution, distribution_from_dict, spec_from_json
-from tfxp_contract.names import TRAINING_SUMMARY_FILE
+from tfxp_contract.names import TRAINING_SUMMARY_FILE, VERBOSITY_ENV
 from trainers import data, export, models, strategies, train
 from transforms.autograph import skip_autograph_for_libraries
 
@@ -140,6 +140,12 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                      role.name, spec.model.family, model.count_params(), dist.strategy,
                      strategy.num_replicas_in_sync, global_batch, steps_per_epoch)
         timer = train.EpochTimer()
+        # tfxp's -q/-v: Keras' line per epoch (verbose), one progress line from the chief (normal), none;
+        # other workers write Keras' lines to their own logs.
+        verbosity = environ.get(VERBOSITY_ENV, "normal")
+        shown = {"verbose": 2 if verbosity == "verbose" or not role.is_chief else 0,
+                 "progress": train.EpochLine(prefix="  Trainer")
+                 if verbosity == "normal" and role.is_chief else None}
         backup_dir = os.path.join(job.model_run_dir, "backup")
         # On Vertex AI the chief's summaries also go where Vertex AI TensorBoard reads them.
         extra_logs = [environ[TENSORBOARD_ENV]] if role.is_chief and environ.get(TENSORBOARD_ENV) else []
@@ -147,14 +153,14 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                 _output_dir(job.serving_model_dir, role.is_chief, "export", job.scratch_dir) as export_dir:
             history = train.fit(model, train_ds, eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                 log_dir=log_dir, backup_dir=backup_dir,
-                                timer=timer, extra_log_dirs=extra_logs).history
+                                timer=timer, extra_log_dirs=extra_logs, **shown).history
             fine_tuning = models.FineTuning.from_hyperparameters(model_args)
             if fine_tuning.epochs:  # transfer learning's second phase: unfreeze the base's top layers
                 with strategy.scope():
                     models.unfreeze(model, fine_tuning.layers, fine_tuning.learning_rate)
                 more = train.fit(model, train_ds, eval_ds, epochs=epochs + fine_tuning.epochs, initial_epoch=epochs,
                                  steps_per_epoch=steps_per_epoch, log_dir=log_dir, backup_dir=backup_dir,
-                                 timer=timer, extra_log_dirs=extra_logs).history
+                                 timer=timer, extra_log_dirs=extra_logs, **shown).history
                 history = {k: v + more.get(k, []) for k, v in history.items()}
             if spec.task == "generative":
                 export.export_generative_model(model, tf_transform_output, spec, export_dir)
