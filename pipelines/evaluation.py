@@ -1,6 +1,7 @@
 """TFMA configuration from a dataset spec: absolute thresholds and a no-regression check on
-the whole eval split, metrics per slice of the spec's slice columns, and the plots the
-report draws (confusion matrix; ROC and precision-recall for binary labels)."""
+the whole eval split, metrics per slice of the spec's slice columns with confidence
+intervals, and the plots the report draws (confusion matrix, from which it reads per-class
+precision, recall and F1; ROC, precision-recall and calibration for binary labels)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,17 @@ POSITIVE_CLASS_ID = 1  # binary metrics (AUC) score the spec's second label valu
 # A spec metric's TFMA metric: (class, the module that defines it; "" = TFMA's own).
 TFMA_METRICS = {"accuracy": ("MulticlassAccuracy", "pipelines.accuracy_metric"), "auc": ("AUC", ""),
                 **dict.fromkeys(REGRESSION_METRICS, ("RegressionMetric", "pipelines.regression_metrics"))}
+
+
+CALIBRATION_BUCKETS = 10
+
+
+def confidence_interval_options() -> tfma.Options:
+    """95% intervals beside every metric, by TFMA's jackknife over 20 partitions of the eval
+    split (thresholds are still checked on the point estimate)."""
+    return tfma.Options(compute_confidence_intervals={"value": True},
+                        confidence_intervals=tfma.ConfidenceIntervalOptions(
+                            method=tfma.ConfidenceIntervalOptions.JACKKNIFE))
 
 
 def metric_threshold(lower_bound: Optional[float], change_tolerance: float,
@@ -46,7 +58,9 @@ def eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
     multiclass = [tfma.MetricConfig(class_name="ExampleCount"),
                   tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
     # MeanLabel: a slice whose labels are all one class has no AUC (the report shows n/a).
-    binary = ([tfma.MetricConfig(class_name="ConfusionMatrixPlot"), tfma.MetricConfig(class_name="MeanLabel")]
+    binary = ([tfma.MetricConfig(class_name="ConfusionMatrixPlot"), tfma.MetricConfig(class_name="MeanLabel"),
+               tfma.MetricConfig(class_name="CalibrationPlot",
+                                 config=json.dumps({"name": "calibration_plot", "num_buckets": CALIBRATION_BUCKETS}))]
               if spec.num_classes == 2 else [])
     for metric in spec.metrics:
         config = _metric_config(metric.name, metric_threshold(metric.lower_bound, spec.change_tolerance))
@@ -63,7 +77,7 @@ def eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
             # The label is the transformed one: TFMA runs this signature on raw eval examples.
             preprocessing_function_names=[TRANSFORM_SIGNATURE])],
         slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[column]) for column in spec.slices],
-        metrics_specs=metrics_specs)
+        metrics_specs=metrics_specs, options=confidence_interval_options())
 
 
 def regression_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
@@ -82,4 +96,4 @@ def regression_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
         model_specs=[tfma.ModelSpec(signature_name=SERVING_SIGNATURE, prediction_key=PREDICTIONS, label_key=LABEL_KEY,
                                     preprocessing_function_names=[TRANSFORM_SIGNATURE])],
         slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[column]) for column in spec.slices],
-        metrics_specs=[tfma.MetricsSpec(metrics=metrics)])
+        metrics_specs=[tfma.MetricsSpec(metrics=metrics)], options=confidence_interval_options())

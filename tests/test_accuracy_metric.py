@@ -17,7 +17,7 @@ def test_every_spec_metric_has_a_tfma_metric():
     assert set(TFMA_METRICS) == set(KNOWN_METRICS) | set(REGRESSION_METRICS)
     config = eval_config(load_spec("mammographic"))
     names = {json.loads(m.config)["name"]: (m.class_name, m.module)
-             for spec in config.metrics_specs for m in spec.metrics if m.config}
+             for spec in config.metrics_specs for m in spec.metrics if m.config and not m.class_name.endswith("Plot")}
     assert names == {"accuracy": TFMA_METRICS["accuracy"], "auc": TFMA_METRICS["auc"]}
 
 

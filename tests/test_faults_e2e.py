@@ -106,16 +106,16 @@ def test_an_edited_function_reruns_exactly_the_components_that_run_it(tmp_path, 
         unchanged
 
     # One function body in the transform: Transform and everything after it run again.
-    _edit(src / "transforms" / "tabular.py", "    outputs = {}\n    numeric =",
-          "    outputs = {}  # edited by the test\n    numeric =")
+    _edit(src / "transforms" / "tabular.py", "    outputs = {}\n    numeric_columns =",
+          "    outputs = {}  # edited by the test\n    numeric_columns =")
     edited_transform = run_and_states("edited-transform")
     assert edited_transform["CsvSpecExampleGen"] == edited_transform["SchemaFromSpec"] == CACHED, edited_transform
     assert edited_transform["Transform"] == edited_transform["Trainer"] == COMPLETE, edited_transform
 
     # One function body in a model builder: only the Trainer (and what reads its model) runs.
-    _edit(src / "trainers" / "models.py", '    """A small MLP over one-hot categoricals, z-scored numerics and missing '
-          'indicators."""\n', '    """A small MLP over one-hot categoricals, z-scored numerics and missing '
-          'indicators."""\n    hidden_units = tuple(hidden_units)  # edited by the test\n')
+    _edit(src / "trainers" / "models.py", "    inputs, x = tabular_inputs(layout, embedding_dim)\n",
+          "    hidden_units = tuple(hidden_units)  # edited by the test\n"
+          "    inputs, x = tabular_inputs(layout, embedding_dim)\n")
     edited_model = run_and_states("edited-model")
     assert edited_model["Transform"] == CACHED and edited_model["Trainer"] == COMPLETE, edited_model
     assert edited_model["Evaluator"] == COMPLETE, edited_model

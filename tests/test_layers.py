@@ -16,7 +16,7 @@ from tfxp_contract.families import DATA_FAMILIES, FORMATS, MODEL_FAMILIES
 from trainers.models import BUILDERS
 
 OUR_PACKAGES = ["tfxp_contract", "tfxp_reports", "components", "transforms", "trainers", "infra", "pipelines",
-                "tfxp_cli"]
+                "tfxp_ui", "tfxp_cli"]
 
 
 def test_extension_tables_name_the_same_formats_and_families():
@@ -49,9 +49,9 @@ def test_a_model_family_for_other_data_fails_when_the_spec_loads(dataset, family
 
 def test_spec_loading_the_cli_and_reports_import_no_tensorflow():
     """Loading every spec, building the command line's parser and importing the report
-    modules must not pull in TensorFlow (seconds of start-up for every command)."""
+    modules and the runs UI must not pull in TensorFlow (seconds of start-up for every command)."""
     code = ("import sys; import tfxp_contract.fetch, tfxp_contract.names, tfxp_cli.main, tfxp_reports.run_report, "
-            "tfxp_reports.report_html, tfxp_reports.evaluation_summary; "
+            "tfxp_reports.report_html, tfxp_reports.evaluation_summary, tfxp_ui.app; "
             "from tfxp_contract.dataset_spec import builtin_spec_names, load_spec; "
             "[load_spec(n) for n in builtin_spec_names()]; tfxp_cli.main.build_parser(); "
             "heavy = sorted(m for m in ('tensorflow', 'tfx', 'apache_beam', 'tensorflow_transform') if m in sys.modules); "

@@ -2,12 +2,14 @@
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,6 +144,90 @@ def test_not_blessed_report_names_metric_slice_value_and_threshold(votes_run):
     assert f"{accuracy['value']:.4f}" in row and ">= 0.8500" in row and row.endswith("FAIL")
     assert "physician_fee_freeze=y" in result.stdout  # slices are reported too
     assert "Nothing was pushed by this run." in open(page).read()
+
+
+SCREENSHOTS_ENV = "TFXP_UPDATE_SCREENSHOTS"  # set: the UI test writes the README's screenshots to docs/images
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "images"
+
+
+def _start_ui(output_dir: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """`tfxp ui --port 0` and the URL it printed once its port was bound."""
+    process = subprocess.Popen([sys.executable, "-m", "tfxp_cli.main", "ui", "--output-dir", output_dir, "--port", "0"],
+                               stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = re.search(r"at (http://127\.0\.0\.1:\d+/)", log.read_text())
+        if found:
+            return process, found.group(1)
+        assert process.poll() is None, log.read_text()[-2000:]
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"tfxp ui printed no URL in 120 s: {log.read_text()[-2000:]}")
+
+
+def test_runs_ui_lists_the_runs_shows_one_and_compares_two(votes_run, tmp_path):
+    """`tfxp ui` in a real browser (Playwright driving Debian's Chromium), after the blessed
+    first run, the cached second and the worse third: the index lists house_votes, its page
+    lists the three runs, the newest run's page shows its verdict and per-class metrics, and
+    the comparison shows the first and the newest run's metrics side by side. The pages ask
+    for nothing but the UI's own address."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (./dev test installs it: Debian's chromium package)")
+    reports = [json.load(open(os.path.join(a.uri, "report", "summary.json"))) for a in sorted(
+        open_store(votes_run.metadata_path).get_artifacts_by_type("ModelEvaluation"), key=lambda a: a.id)]
+    first, newest = reports[0], reports[-1]
+    assert len(reports) == 3 and first["blessed"] and not newest["blessed"]
+
+    def overall(report: dict, metric: str) -> str:
+        return next(f"{c['value']:.4f}" for c in report["evaluation"]["checks"]
+                    if c["metric"] == metric and c["slice"] == "overall")
+
+    process, url = _start_ui(votes_run.output_dir, tmp_path / "ui.log")
+    requested, errors = [], []
+    shots = SCREENSHOTS if os.environ.get(SCREENSHOTS_ENV) else tmp_path
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1000, "height": 640})
+            page.on("request", lambda request: requested.append(request.url))
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.goto(url)
+            assert page.locator("#datasets tr").count() == 2  # header and house_votes
+            page.screenshot(path=str(shots / "ui-index.png"))
+
+            page.click("#datasets >> text=house_votes")
+            rows = page.locator("#runs tr")
+            assert rows.count() == 1 + 3
+            assert rows.nth(1).locator("td").nth(4).inner_text() == "NOT BLESSED"  # newest first
+            assert rows.nth(3).locator("td").nth(4).inner_text() == "BLESSED"
+            assert page.locator("svg.trend").count() == 2  # accuracy and AUC across the runs
+            page.screenshot(path=str(shots / "ui-runs.png"))
+
+            rows.nth(1).locator("a").click()
+            assert page.locator(".verdict").inner_text().startswith("NOT BLESSED: accuracy = ")
+            per_class = page.locator("#per-class-metrics tr")
+            assert per_class.count() == 3 and "democrat" in per_class.nth(1).inner_text()
+            assert page.locator("#lineage").inner_text().count("Trainer") == 1
+            page.screenshot(path=str(shots / "ui-run.png"))
+
+            page.go_back()
+            runs = [r["run"] for r in reports]
+            page.select_option("#compare-a", runs[0])
+            page.select_option("#compare-b", runs[-1])
+            page.click("#compare button")
+            accuracy = page.locator("#metrics tr", has_text="accuracy").inner_text().split()
+            assert accuracy[:3] == ["accuracy", overall(first, "accuracy"), overall(newest, "accuracy")], accuracy
+            changed = page.locator("#hyperparameters tr.fail").all_inner_texts()
+            assert [row.split()[0] for row in changed] == ["epochs", "learning_rate"], changed
+            page.screenshot(path=str(shots / "ui-compare.png"))
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert not errors, errors
+    assert requested and all(r.startswith(url) for r in requested), requested  # nothing from the network
 
 
 def test_lineage_of_the_served_model_matches_ml_metadata(votes_run):

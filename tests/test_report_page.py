@@ -66,8 +66,12 @@ def test_report_opens_in_chromium_with_every_section(chromium, mammographic_run)
     assert not console_errors, console_errors
     for section in SECTIONS:
         assert f"<h2>{section}</h2>" in dom.stdout, section
-    # Baseline comparison, confusion matrix, ROC/PR and training curves, all embedded.
-    assert len(re.findall(r'<img alt="plot" src="data:image/png;base64,', dom.stdout)) == 4
+    # Baseline comparison, confusion matrix, ROC/PR, calibration, training curves and the
+    # features' histograms, all embedded.
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', dom.stdout)) == 6
+    assert re.search(r'<td class="num">0\.\d{4}-[01]\.\d{4}</td>', dom.stdout)  # a 95% interval, right-aligned
+    assert re.search(r"<h1>mammographic, \d{4}-\d\d-\d\d \d\d:\d\d UTC: BLESSED, (served as version \d+|not served)</h1>",
+                     dom.stdout)  # the title: dataset, date, verdict, served version
     assert "http://" not in dom.stdout and "https://" not in dom.stdout  # nothing from the network
     assert "BLESSED" in dom.stdout and "shape=" in dom.stdout  # verdict and the spec's slices
 

@@ -35,5 +35,5 @@ def test_one_class_slice_auc_is_undefined_not_zero(tmp_path):
     assert "same label" in auc["physician_fee_freeze=n"].undefined
     accuracy = {c.slice: c.value for c in summary.checks if c.metric == "accuracy"}
     assert abs(accuracy["physician_fee_freeze=n"] - 26 / 40) < 1e-6  # defined on one class: a number
-    table = {(row[0], row[1]): row[2] for row in check_rows({"evaluation": summary.to_dict()})}
+    table = {(row[0], row[1]): row[3] for row in check_rows({"evaluation": summary.to_dict()})}
     assert table[("auc", "physician_fee_freeze=n")] == "n/a" and table[("auc", "physician_fee_freeze=y")] == "1.0000"

@@ -17,6 +17,7 @@ from tfxp_cli.local_commands import add_local_commands
 from tfxp_cli.metadata_commands import add_metadata_commands
 from tfxp_cli.predict_command import add_generate_command, add_predict_command, add_predictions_command
 from tfxp_cli.spec_commands import add_spec_commands
+from tfxp_cli.ui_command import add_ui_command
 from tfxp_contract.fetch import DATA_DIR_ENV
 from tfxp_contract.names import VERBOSITY_ENV
 from tfxp_contract.run_folders import OUTPUT_DIR_ENV
@@ -43,6 +44,7 @@ examples:
   tfxp spec init customers.csv --label churn --out customers.yaml && tfxp run customers.yaml
   tfxp predict house_votes new_rows.csv --out predictions.csv
   tfxp report house_votes -o json
+  tfxp ui
   tfxp run-compiled compiled/house-votes.json --root /tmp/cloud-root --param data_root=DIR
 """
 
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_spec_commands(commands)
     add_metadata_commands(commands)
     add_cloud_commands(commands)
+    add_ui_command(commands)
     for _, leaf in leaf_parsers(parser):
         add_verbosity(leaf)
     return parser
@@ -86,6 +89,8 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # TFMA divides by zero on a slice without positives (its metric is then NaN, shown as n/a).
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tensorflow_model_analysis\.")
 
 
 def use_keras_2() -> None:

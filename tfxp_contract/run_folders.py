@@ -8,6 +8,7 @@ from pathlib import Path
 
 OUTPUT_DIR_ENV = "TFXP_OUTPUT_DIR"  # the default output dir of every command, read when a command runs
 DEFAULT_OUTPUT_DIR = "outputs"
+METADATA_FILE = "metadata.sqlite"  # in each <output dir>/<pipeline name>/
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class RunFolders:
 
     @property
     def metadata_path(self) -> str:
-        return str(self.home / "metadata.sqlite")
+        return str(self.home / METADATA_FILE)
 
     @property
     def serving_root(self) -> str:

@@ -36,7 +36,9 @@ class MetricCheck:
     undefined: str = ""  # why value is None although TFMA gave a number (shown as n/a)
     upper_bound: Optional[float] = None  # lower-is-better metrics (a generative model's)
     lower_is_better: bool = False
-
+    interval: Optional[list[float]] = None  # TFMA's 95% confidence interval [low, high] of value
+    examples: Optional[float] = None  # examples in the slice
+    note: str = ""  # e.g. what the metric means on this slice, or why it says little
 
 @dataclass
 class EvaluationSummary:
@@ -63,17 +65,28 @@ def slice_name(slice_key) -> str:
     return ", ".join(parts) or OVERALL
 
 
-def _metric_values(evaluation_uri: str) -> dict[tuple[str, str, str, bool], float]:
-    """(slice, model name, metric, is_diff) -> value."""
+UNIT_INTERVAL_METRICS = {"accuracy", "auc", "precision", "recall", "auc_precision_recall", "f1"}
+SMALL_SLICE = 50  # examples below which a slice's metrics are marked as indicative only
+
+
+def _metric_values(evaluation_uri: str) -> tuple[dict[tuple[str, str, str, bool], float],
+                                                 dict[tuple[str, str, str, bool], list[float]]]:
+    """(slice, model name, metric, is_diff) -> value, and -> [low, high] where TFMA computed a
+    confidence interval."""
     import tensorflow_model_analysis as tfma
-    values = {}
+    values, intervals = {}, {}
     for per_slice in tfma.load_metrics(evaluation_uri):
         where = slice_name(per_slice.slice_key)
         for entry in per_slice.metric_keys_and_values:
+            key = (where, entry.key.model_name, entry.key.name, entry.key.is_diff)
             if entry.value.HasField("double_value"):
-                values[(where, entry.key.model_name, entry.key.name, entry.key.is_diff)] = \
-                    entry.value.double_value.value
-    return values
+                values[key] = entry.value.double_value.value
+            interval = entry.confidence_interval
+            if interval.lower_bound.HasField("double_value") and interval.upper_bound.HasField("double_value"):
+                low, high = interval.lower_bound.double_value.value, interval.upper_bound.double_value.value
+                if math.isfinite(low) and math.isfinite(high):
+                    intervals[key] = [low, high]
+    return values, intervals
 
 
 def failed_thresholds(evaluation_uri: str) -> dict[tuple[str, str, bool], str]:
@@ -134,25 +147,37 @@ def generative_summary(evaluation_uri: str, spec: DatasetSpec, blessed: bool) ->
 def summarize(evaluation_uri: str, spec: DatasetSpec, blessed: bool) -> EvaluationSummary:
     if spec.task == "generative":
         return generative_summary(evaluation_uri, spec, blessed)
-    values = _metric_values(evaluation_uri)
+    values, intervals = _metric_values(evaluation_uri)
     failures = failed_thresholds(evaluation_uri)
     has_baseline = any(model == BASELINE_NAME for _, model, _, _ in values)
     slices = list(dict.fromkeys(where for where, _, _, _ in values))
     slices.sort(key=lambda s: (s != OVERALL, s))
 
-    def candidate(where: str, metric: str, is_diff: bool = False) -> Optional[float]:
-        return next((values[(where, m, metric, is_diff)] for m in CANDIDATE_NAMES
-                     if (where, m, metric, is_diff) in values), None)
+    def candidate(where: str, metric: str, is_diff: bool = False, found: Optional[dict] = None):
+        found = values if found is None else found
+        return next((found[(where, m, metric, is_diff)] for m in CANDIDATE_NAMES
+                     if (where, m, metric, is_diff) in found), None)
 
+    label_slice = f"{spec.label.column}=" if spec.label else None
     checks = []
     for where in slices:
+        examples = candidate(where, "example_count")
         for threshold in spec.metrics:
             check = MetricCheck(metric=threshold.name, slice=where, value=candidate(where, threshold.name),
                                 baseline=values.get((where, BASELINE_NAME, threshold.name, False)),
-                                change=candidate(where, threshold.name, is_diff=True))
+                                change=candidate(where, threshold.name, is_diff=True),
+                                interval=candidate(where, threshold.name, found=intervals), examples=examples)
             check.undefined = undefined_reason(threshold.name, check.value, candidate(where, "mean_label"))
             if check.undefined:
-                check.value = check.baseline = check.change = None
+                check.value = check.baseline = check.change = check.interval = None
+            elif check.interval and threshold.name in UNIT_INTERVAL_METRICS:
+                # The jackknife's normal approximation can reach past 1 (accuracy 0.99 on 76 rows).
+                check.interval = [max(0.0, check.interval[0]), min(1.0, check.interval[1])]
+            if label_slice and where.startswith(label_slice) and threshold.name == "accuracy":
+                # Within one class, the share predicted right is that class's recall.
+                check.metric, check.note = "recall", "accuracy within one class: the class's recall"
+            elif where != OVERALL and examples is not None and examples < SMALL_SLICE:
+                check.note = f"{examples:.0f} example{'s' if examples != 1 else ''}: indicative only"
             if where == OVERALL:
                 check.lower_bound, check.upper_bound = threshold.lower_bound, threshold.upper_bound
                 check.lower_is_better = threshold.upper_bound is not None

@@ -21,7 +21,7 @@ class LineageError(ExplainedError, LookupError):
     """Nothing pushed yet, or a link is missing in ML Metadata."""
 
 
-def _producer(store, artifact_id: int):
+def producer_of(store, artifact_id: int):
     for event in store.get_events_by_artifact_ids([artifact_id]):
         if event.type == metadata_store_pb2.Event.OUTPUT:
             [execution] = store.get_executions_by_id([event.execution_id])
@@ -39,11 +39,11 @@ def _artifacts(store, execution_id: int, kind) -> dict[str, list]:
     return found
 
 
-def _inputs(store, execution_id: int) -> dict[str, list]:
+def inputs_of(store, execution_id: int) -> dict[str, list]:
     return _artifacts(store, execution_id, metadata_store_pb2.Event.INPUT)
 
 
-def _outputs(store, execution_id: int) -> dict[str, list]:
+def outputs_of(store, execution_id: int) -> dict[str, list]:
     return _artifacts(store, execution_id, metadata_store_pb2.Event.OUTPUT)
 
 
@@ -57,7 +57,7 @@ def _node(store, execution) -> str:
     return types[0].name if types else str(execution.type_id)
 
 
-def _property(execution, name: str) -> str:
+def execution_property(execution, name: str) -> str:
     value = execution.custom_properties.get(name) or execution.properties.get(name)
     return value.string_value if value is not None else ""
 
@@ -65,7 +65,7 @@ def _property(execution, name: str) -> str:
 def recorded_data(execution) -> dict:
     """What an ExampleGen run recorded about its input: the data version and each file's
     sha256 (``pipelines.pipeline.create_pipeline``'s ``data_files``); {} if nothing."""
-    text = _property(execution, "custom_config")
+    text = execution_property(execution, "custom_config")
     try:
         value = json.loads(text)["custom_config"]["value"] if text else {}
     except (ValueError, KeyError, TypeError):
@@ -106,7 +106,7 @@ def _record_counts(store, examples) -> dict[str, int]:
     import tensorflow as tf
     import tensorflow_data_validation as tfdv
     for execution in _consumers(store, examples.id):
-        for statistics in _outputs(store, execution.id).get("statistics", []):
+        for statistics in outputs_of(store, execution.id).get("statistics", []):
             counts = {}
             for split in json.loads(statistics.properties["split_names"].string_value):
                 path = os.path.join(statistics.uri, f"Split-{split}", STATISTICS_FILE)
@@ -125,20 +125,20 @@ def pushed_model_lineage(metadata_path: str, pipeline: Optional[str] = None) -> 
     if not pushed:
         raise LineageError(f"{metadata_path}: no model has been pushed yet")
     pushed_model = max(pushed, key=lambda a: a.id)
-    pusher = _producer(store, pushed_model.id)
-    pusher_inputs = _inputs(store, pusher.id)
+    pusher = producer_of(store, pushed_model.id)
+    pusher_inputs = inputs_of(store, pusher.id)
     [model], [blessing] = pusher_inputs["model"], pusher_inputs["model_blessing"]
 
-    trainer = _producer(store, model.id)
-    trainer_inputs = _inputs(store, trainer.id)
-    custom_config = json.loads(_property(trainer, "custom_config") or "{}")
+    trainer = producer_of(store, model.id)
+    trainer_inputs = inputs_of(store, trainer.id)
+    custom_config = json.loads(execution_property(trainer, "custom_config") or "{}")
     [transform_graph] = trainer_inputs["transform_graph"]
-    transform = _producer(store, transform_graph.id)
-    [raw_examples] = _inputs(store, transform.id)["examples"]
-    example_gen = _producer(store, raw_examples.id)
+    transform = producer_of(store, transform_graph.id)
+    [raw_examples] = inputs_of(store, transform.id)["examples"]
+    example_gen = producer_of(store, raw_examples.id)
 
-    evaluator = _producer(store, blessing.id)
-    [evaluation] = _outputs(store, evaluator.id)["evaluation"]
+    evaluator = producer_of(store, blessing.id)
+    [evaluation] = outputs_of(store, evaluator.id)["evaluation"]
     summary_path = os.path.join(evaluation.uri, REPORT_DIR, SUMMARY_FILE)
     verdict: Optional[str] = None
     if tf.io.gfile.exists(summary_path):  # artifacts may be on an object store (shared metadata)

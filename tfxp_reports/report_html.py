@@ -1,69 +1,71 @@
-"""A run's report as one static HTML file: inline styles, plots as embedded PNGs, no
-scripts, nothing fetched from the network, so it opens anywhere, offline."""
+"""A run's report as HTML, rendered from the Jinja2 templates in ``tfxp_reports/templates``:
+the static file every run writes (inline styles, plots as embedded PNGs, no scripts, nothing
+fetched from the network, so it opens anywhere, offline) and the run page of ``tfxp ui``,
+which includes the same body."""
 from __future__ import annotations
 
 import base64
-import html
 import io
-from typing import Optional
+import os
+from functools import lru_cache
 
-from tfxp_reports.run_report import CHECK_HEADER, check_rows, visible
+import jinja2
 
-SECTIONS = ("Outcome", "Evaluation", "Baseline comparison", "Confusion matrix", "ROC and precision-recall",
-            "Training curves", "Dataset statistics", "Anomalies", "Pushed model")
+from tfxp_reports.run_report import (
+    CHECK_HEADER,
+    NUMERIC_COLUMNS,
+    PER_CLASS_HEADER,
+    check_rows,
+    per_class_rows,
+    visible,
+)
+
+TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")  # local: the package's own files
+SECTIONS = ("Outcome", "Evaluation", "Per-class metrics", "Baseline comparison", "Confusion matrix",
+            "ROC and precision-recall", "Calibration", "Training curves", "Hyperparameters", "Dataset statistics",
+            "Anomalies", "Pushed model")
 # task: generative (components.evaluation.generative_evaluator)
 GENERATIVE_SECTIONS = ("Outcome", "Evaluation", "Samples", "Class coverage", "Latent space", "Training curves",
-                       "Dataset statistics", "Anomalies", "Pushed model")
+                       "Hyperparameters", "Dataset statistics", "Anomalies", "Pushed model")
 # task: regression
-REGRESSION_SECTIONS = ("Outcome", "Evaluation", "Predicted and actual", "Training curves", "Dataset statistics",
-                       "Anomalies", "Pushed model")
+REGRESSION_SECTIONS = ("Outcome", "Evaluation", "Predicted and actual", "Training curves", "Hyperparameters",
+                       "Dataset statistics", "Anomalies", "Pushed model")
+HISTOGRAM_FEATURES = 12  # features drawn train vs eval (the table lists them all)
 
-STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; padding: 0 1em; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
-table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ddd; padding: .25em .6em; text-align: left; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.verdict { font-size: 1.1em; padding: .6em .9em; border-radius: 4px; }
-.blessed { background: #e6f4ea; border: 1px solid #34a853; } .not-blessed { background: #fce8e6; border: 1px solid #d93025; }
-.pass { color: #188038; } .fail { color: #d93025; font-weight: bold; } .muted { color: #777; }
-img { max-width: 100%; }
-"""
+
+@lru_cache(maxsize=None)
+def environment(*folders: str) -> jinja2.Environment:
+    """Templates from ``folders`` (the UI's), then the report's own. Every value is escaped;
+    text from data goes through ``visible`` too (no hidden or direction-changing characters)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([*folders, TEMPLATES]), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["visible"] = lambda value: visible(str(value))
+    env.filters["num"] = lambda value, digits=4: "-" if value is None else f"{value:.{digits}f}"
+    env.filters["anchor"] = lambda name: name.lower().replace(" ", "-")
+    return env
 
 
 def _png(figure) -> str:
+    """A matplotlib figure as a data: URI (closed afterwards)."""
     import matplotlib.pyplot as plt
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     plt.close(figure)
-    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
 
-def _figure(width: float = 5.0, height: float = 3.6, columns: int = 1):
-    """A figure and its axes (one, or a row of ``columns``), drawn off-screen."""
+def _figure(width: float = 5.0, height: float = 3.6, columns: int = 1, rows: int = 1):
+    """A figure and its axes (one, or a grid), drawn off-screen."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    return plt.subplots(1, columns, figsize=(width, height), squeeze=columns == 1)
+    return plt.subplots(rows, columns, figsize=(width, height), squeeze=columns == 1 and rows == 1)
 
 
-def _escape(value) -> str:
-    return html.escape(visible(str(value)))
-
-
-def _table(header: list[str], rows: list[list[str]], classes: Optional[list[str]] = None) -> str:
-    head = "".join(f"<th>{_escape(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cells = "".join(f"<td>{_escape(str(c))}</td>" for c in row)
-        css = f' class="{classes[i]}"' if classes and classes[i] else ""
-        body.append(f"<tr{css}>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
-def _baseline_chart(report: dict) -> str:
+def baseline_chart(report: dict):
     overall = [c for c in report["evaluation"]["checks"] if c["slice"] == "overall" and c["value"] is not None]
     if not overall or all(c["baseline"] is None for c in overall):
-        return '<p class="muted">No baseline: this is the first model evaluated (nothing blessed before it).</p>'
+        return None
     fig, ax = _figure(5, 3)
     names = [c["metric"] for c in overall]
     positions = range(len(names))
@@ -75,10 +77,10 @@ def _baseline_chart(report: dict) -> str:
     return _png(fig)
 
 
-def _confusion(report: dict) -> str:
+def confusion_chart(report: dict):
     matrix = report["plots"].get("confusion_matrix")
     if not matrix:
-        return '<p class="muted">No confusion matrix was computed.</p>'
+        return None
     classes = report["classes"]
     fig, ax = _figure(1.2 + 0.45 * len(classes), 1.0 + 0.45 * len(classes))
     ax.imshow(matrix, cmap="Blues")
@@ -91,15 +93,58 @@ def _confusion(report: dict) -> str:
         for j, value in enumerate(row):
             ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=8,
                     color="white" if value > peak / 2 else "black")
-    table = _table(["true \\ predicted"] + classes, [[classes[i]] + [f"{v:.0f}" for v in row]
-                                                     for i, row in enumerate(matrix)])
-    return _png(fig) + table
+    return _png(fig)
 
 
-def _regression(report: dict) -> str:
+def roc_auc(report: dict):
+    """The overall AUC TFMA computed, if the spec asks for it; else the area under TFMA's ROC points."""
+    for c in report["evaluation"]["checks"]:
+        if c["metric"] == "auc" and c["slice"] == "overall" and c["value"] is not None:
+            return c["value"]
+    roc = report["plots"].get("roc")
+    if not roc:
+        return None
+    points = sorted([(0.0, 0.0), *map(tuple, roc), (1.0, 1.0)])
+    return sum((x1 - x0) * (y0 + y1) / 2 for (x0, y0), (x1, y1) in zip(points, points[1:]))
+
+
+def curves_chart(report: dict):
+    roc, pr = report["plots"].get("roc"), report["plots"].get("precision_recall")
+    if not roc or not pr:
+        return None
+    point = report["plots"].get("operating_point") or {}
+    fig, [[left, right]] = _figure(9, 3.6, columns=2)
+    left.plot([p[0] for p in roc], [p[1] for p in roc], label=f"AUC {roc_auc(report):.4f}")
+    left.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    if point.get("false_positive_rate") is not None:
+        left.plot([point["false_positive_rate"]], [point["true_positive_rate"]], "o", color="#d93025",
+                  label=f"threshold {point['threshold']:.2f}")
+    left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    left.legend(loc="lower right")
+    right.plot([p[0] for p in pr], [p[1] for p in pr])
+    if point:
+        right.plot([point["recall"]], [point["precision"]], "o", color="#d93025")
+    right.set(xlabel="recall", ylabel="precision", title="precision-recall", ylim=(0, 1.02))
+    return _png(fig)
+
+
+def calibration_chart(report: dict):
+    buckets = report["plots"].get("calibration")
+    if not buckets:
+        return None
+    fig, ax = _figure(4.5, 3.6)
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfectly calibrated")
+    ax.plot([b["predicted"] for b in buckets], [b["actual"] for b in buckets], marker="o", label="this model")
+    ax.set(xlabel=f"mean predicted probability of {report['classes'][1]}",
+           ylabel=f"share of {report['classes'][1]}", xlim=(0, 1), ylim=(0, 1.02), title="calibration")
+    ax.legend(loc="upper left")
+    return _png(fig)
+
+
+def regression_chart(report: dict):
     points = report["plots"].get("regression")
     if not points or not points["actual"]:
-        return '<p class="muted">No eval examples were scored for the plots.</p>'
+        return None
     actual, predicted = points["actual"], points["predicted"]
     residuals = [p - a for a, p in zip(actual, predicted)]
     fig, [[left, right]] = _figure(9, 3.6, columns=2)
@@ -112,23 +157,10 @@ def _regression(report: dict) -> str:
     return _png(fig)
 
 
-def _curves(report: dict) -> str:
-    roc, pr = report["plots"].get("roc"), report["plots"].get("precision_recall")
-    if not roc or not pr:
-        return '<p class="muted">ROC and precision-recall curves are drawn for binary labels only.</p>'
-    fig, [[left, right]] = _figure(9, 3.6, columns=2)
-    left.plot([p[0] for p in roc], [p[1] for p in roc])
-    left.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
-    right.plot([p[0] for p in pr], [p[1] for p in pr])
-    right.set(xlabel="recall", ylabel="precision", title="precision-recall", ylim=(0, 1.02))
-    return _png(fig)
-
-
-def _training(report: dict) -> str:
+def training_chart(report: dict):
     training = report["training"]
     if not training:
-        return '<p class="muted">No training summary was recorded for this model.</p>'
+        return None
     history = training["history"]
     names = [k for k in history if not k.startswith("val_")]
     fig, [axes] = _figure(4.5 * len(names), 3.2, columns=len(names))
@@ -139,69 +171,68 @@ def _training(report: dict) -> str:
             ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
         ax.set(title=name, xlabel="epoch")
         ax.legend()
-    facts = (f"strategy {training['strategy']}, {training['replicas']} replica(s) on {training['workers']} worker(s), "
-             f"global batch {training['global_batch_size']}, {training['epochs']} epochs of "
-             f"{training['steps_per_epoch']} steps, {training['examples_per_second']} examples/s")
-    return _png(fig) + f"<p>{_escape(facts)}</p>"
+    return _png(fig)
 
 
-def _statistics(report: dict) -> str:
-    parts = []
-    for split, stats in report["statistics"].items():
-        rows = [[f["name"], f["type"], f"{100 * f['missing']:.1f}% ({f.get('missing_count', '-')})", f["profile"]]
-                for f in stats["features"]]
-        parts.append(f"<h3>{_escape(split)}: {stats['examples']} examples</h3>"
-                     + _table(["feature", "type", "missing", "profile"], rows))
-    return "".join(parts) or '<p class="muted">No statistics found.</p>'
+def histograms_chart(report: dict):
+    """Each feature's distribution in the train and eval splits (TFDV's histograms), as shares."""
+    splits = report["statistics"]
+    if len(splits) < 1:
+        return None
+    first = next(iter(splits.values()))
+    names = [f["name"] for f in first["features"] if f.get("histogram")][:HISTOGRAM_FEATURES]
+    if not names:
+        return None
+    columns = min(4, len(names))
+    rows = -(-len(names) // columns)
+    fig, axes = _figure(3.2 * columns, 2.4 * rows, columns=columns, rows=rows)
+    for index, ax in enumerate(axes.flat):
+        if index >= len(names):
+            ax.axis("off")
+            continue
+        name = names[index]
+        for split, stats in splits.items():
+            histogram = next((f["histogram"] for f in stats["features"] if f["name"] == name), None)
+            if not histogram:
+                continue
+            if histogram["kind"] == "numeric":
+                total = sum(b[2] for b in histogram["buckets"]) or 1
+                ax.stairs([b[2] / total for b in histogram["buckets"]],
+                          [histogram["buckets"][0][0]] + [b[1] for b in histogram["buckets"]], label=split)
+            else:
+                total = sum(v[1] for v in histogram["values"]) or 1
+                ax.plot([visible(str(v[0]))[:12] for v in histogram["values"]],
+                        [v[1] / total for v in histogram["values"]], marker="o", linestyle="", label=split)
+                ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.set_title(visible(name)[:30], fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
 
 
-def _embedded(png_base64: str, alt: str) -> str:
-    return f'<img alt="{_escape(alt)}" style="image-rendering: pixelated; width: 32em" ' \
-           f'src="data:image/png;base64,{png_base64}">'
-
-
-def _samples(views: dict) -> str:
-    parts = [f"<p>{views['samples']} samples were generated; the first 64:</p>",
-             _embedded(views["images"]["samples"], "generated samples")]
-    if "reconstructions" in views["images"]:
-        parts += ["<h3>Reconstructions</h3><p>Top: held-out images, one per class; bottom: the decoder's image "
-                  "of each one's latent mean.</p>", _embedded(views["images"]["reconstructions"], "reconstructions")]
-    return "".join(parts)
-
-
-def _coverage(views: dict) -> str:
+def coverage_chart(views: dict):
     classes, shares, base = views["class_names"], views["class_shares"], views["baseline_class_shares"]
     if not shares:
-        return f'<p class="muted">Not measured: {_escape(views["unmeasured"])}.</p>'
+        return None
     fig, ax = _figure(1.5 + 0.55 * len(classes), 3.2)
     positions = range(len(classes))
     if base:
         ax.bar([p - 0.2 for p in positions], base, 0.4, label="last blessed model", color="#bbb")
     ax.bar([p + (0.2 if base else 0) for p in positions], shares, 0.4 if base else 0.8, label="this model")
-    c = views["classifier"]
-    real = c.get("held_out_class_shares")
+    real = views["classifier"].get("held_out_class_shares")
     if real:
         ax.plot(list(positions), real, "k_", markersize=18, label="held-out images")
     ax.set_xticks(list(positions), classes, rotation=45, ha="right")
     ax.set(ylabel="share of samples")
     ax.legend()
-    about = [f"Classifier: {_escape(c['source'])}"]
-    width = f" ({c['feature_width']} features)" if c.get("feature_width") else ""
-    if c.get("instead_of_pushed"):
-        about.append(f"(used because {_escape(c['instead_of_pushed'])})")
-    if c.get("training_images"):
-        about.append(f"{c['training_images']} training images, {c['epochs']} epochs")
-    if c.get("held_out_accuracy") is not None:
-        about.append(f"held-out accuracy {c['held_out_accuracy']:.4f}")
-    return (f"<p>Each sample's class, as a classifier sees it; a class near 0% is a mode the generator lost "
-            f"(the black marks: the classifier's shares of the real held-out images). {', '.join(about)}; "
-            f"the Fréchet distance uses the layer its class probabilities are read from{width}.</p>" + _png(fig))
+    return _png(fig)
 
 
-def _latent(report: dict, views: dict) -> str:
+def latent_chart(report: dict, views: dict):
     latent = views.get("latent")
     if not latent:
-        return '<p class="muted">A latent space is drawn for a VAE (a GAN has no encoder).</p>'
+        return None
     fig, ax = _figure(6, 5)
     points, labels = latent["points"], latent["labels"]
     scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=labels, cmap="tab10" if labels else None,
@@ -212,43 +243,34 @@ def _latent(report: dict, views: dict) -> str:
     return _png(fig)
 
 
-def render_html(report: dict) -> str:
-    blessed = report["blessed"]
-    pushed = report["pushed"]
-    rows = check_rows(report)
-    css = ["fail" if r[-1] == "FAIL" else "pass" if r[-1] == "pass" else "" for r in rows]
-    counts = report["evaluation"]["example_counts"]
+def report_view(report: dict) -> dict:
+    """What the templates show of a report: its facts, the table rows and the drawn plots."""
     generative = report["plots"].get("generative")
     regression = "regression" in report["plots"]
-    sections = {
-        "Outcome": f'<p class="verdict {"blessed" if blessed else "not-blessed"}">{_escape(report["verdict"])}</p>',
-        "Evaluation": ("<p>Thresholds gate the overall eval split; slices are reported. The change is this "
-                       "model's value minus the last blessed model's, on the same examples"
-                       + (", both measured in this run" if generative else "") + ".</p>"
-                       + _table(CHECK_HEADER, rows, css)
-                       + _table(["slice", "examples"], [[k, f"{v:.0f}"] for k, v in counts.items()])),
-        "Baseline comparison": "" if generative or regression else _baseline_chart(report),
-        "Confusion matrix": "" if generative or regression else _confusion(report),
-        "ROC and precision-recall": "" if generative or regression else _curves(report),
-        "Predicted and actual": _regression(report) if regression else "",
-        "Samples": _samples(generative) if generative else "",
-        "Class coverage": _coverage(generative) if generative else "",
-        "Latent space": _latent(report, generative) if generative else "",
-        "Training curves": _training(report),
-        "Dataset statistics": _statistics(report),
-        "Anomalies": ("<ul>" + "".join(f"<li>{_escape(a)}</li>" for a in report["anomalies"]) + "</ul>")
-        if report["anomalies"] else "<p>None: the data matched the schema.</p>",
-        "Pushed model": ((f"<p>Version <b>{_escape(str(pushed['version']))}</b> at "
-                          f"<code>{_escape(pushed['destination'])}</code></p>") if pushed.get("pushed")
-                         else "<p>Nothing was pushed by this run.</p>") + (
-            f"<p>Serving check: {_escape(pushed['serving_check'])}</p>" if pushed.get("serving_check") else ""),
+    classifier = not generative and not regression
+    rows = check_rows(report)
+    images = {
+        "baseline": baseline_chart(report) if classifier else None,
+        "confusion": confusion_chart(report) if classifier else None,
+        "curves": curves_chart(report) if classifier else None,
+        "calibration": calibration_chart(report) if classifier else None,
+        "regression": regression_chart(report) if regression else None,
+        "training": training_chart(report),
+        "histograms": histograms_chart(report),
+        "coverage": coverage_chart(generative) if generative else None,
+        "latent": latent_chart(report, generative) if generative else None,
     }
-    body = "".join(f'<section id="{name.lower().replace(" ", "-")}"><h2>{_escape(name)}</h2>{sections[name]}'
-                   f"</section>" for name in (GENERATIVE_SECTIONS if generative else REGRESSION_SECTIONS if regression
-                                              else SECTIONS))
-    title = f"{report['dataset']} - run {report['run']}"
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{_escape(title)}</h1>"
-            f"<p class=\"muted\">{_escape(report['description'])}</p>{body}"
-            f"<p class=\"muted\">Evaluator output: <code>{_escape(report['evaluation_uri'])}</code></p>"
-            "</body></html>")
+    return {
+        "report": report, "generative": generative, "images": images,
+        "sections": GENERATIVE_SECTIONS if generative else REGRESSION_SECTIONS if regression else SECTIONS,
+        "check_header": CHECK_HEADER, "numeric": NUMERIC_COLUMNS,
+        "check_rows": [{"cells": r, "css": "fail" if r[-1] == "FAIL" else "pass" if r[-1] == "pass" else "",
+                        "note": c.get("note", "")} for r, c in zip(rows, report["evaluation"]["checks"])],
+        "per_class_header": PER_CLASS_HEADER, "per_class_rows": per_class_rows(report),
+        "auc": roc_auc(report) if classifier else None,
+        "title": report.get("title") or f"{report['dataset']} - run {report['run']}",
+    }
+
+
+def render_html(report: dict) -> str:
+    return environment().get_template("report.html").render(**report_view(report))

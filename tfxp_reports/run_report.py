@@ -12,9 +12,27 @@ from tfxp_contract.dataset_spec import DatasetSpec
 from tfxp_contract.names import STATISTICS_FILE, TRAINING_SUMMARY_FILE
 from tfxp_reports.evaluation_summary import OVERALL, read_generative, summarize
 
+HISTOGRAM_VALUES = 12  # a categorical feature's most frequent values drawn
+
+
+def _histogram(feature) -> Optional[dict]:
+    """What TFDV counted of a feature's values: numeric (its standard histogram's buckets) or
+    categorical (its most frequent values); None for bytes (images)."""
+    if feature.HasField("num_stats"):
+        for histogram in feature.num_stats.histograms:
+            if histogram.type == histogram.STANDARD and histogram.buckets:
+                return {"kind": "numeric", "buckets": [[b.low_value, b.high_value, b.sample_count]
+                                                       for b in histogram.buckets]}
+        return None
+    if feature.HasField("string_stats") and feature.string_stats.top_values:
+        return {"kind": "categorical", "values": [[v.value, v.frequency]
+                                                  for v in feature.string_stats.top_values[:HISTOGRAM_VALUES]]}
+    return None
+
 
 def statistics_summary(statistics_uri: str) -> dict:
-    """Per split: example count and, per feature, type, missing share and a short profile."""
+    """Per split: example count and, per feature, type, missing share, a short profile and
+    the histogram TFDV computed."""
     import tensorflow as tf
     import tensorflow_data_validation as tfdv
 
@@ -44,7 +62,7 @@ def statistics_summary(statistics_uri: str) -> dict:
                              "type": ("numeric" if feature.HasField("num_stats") else
                                       "string" if feature.HasField("string_stats") else "bytes"),
                              "missing": round(missing, 4), "missing_count": int(common.num_missing),
-                             "profile": profile})
+                             "profile": profile, "histogram": _histogram(feature)})
         splits[entry.rstrip("/").removeprefix("Split-")] = {"examples": int(stats.num_examples), "features": features}
     return splits
 
@@ -59,9 +77,26 @@ def training_history(model_run_uri: Optional[str]) -> Optional[dict]:
         return json.load(f)
 
 
+def per_class(matrix: list[list[float]], classes: list[str]) -> list[dict]:
+    """Precision, recall, F1 and support of each class, from TFMA's confusion matrix (rows:
+    true class, columns: predicted)."""
+    rows = []
+    for i, name in enumerate(classes):
+        support = sum(matrix[i])
+        predicted = sum(row[i] for row in matrix)
+        hits = matrix[i][i]
+        precision = hits / predicted if predicted else None
+        recall = hits / support if support else None
+        f1 = (2 * precision * recall / (precision + recall)
+              if precision is not None and recall is not None and precision + recall else None)
+        rows.append({"class": name, "precision": precision, "recall": recall, "f1": f1, "support": support})
+    return rows
+
+
 def evaluation_plots(evaluation_uri: str, num_classes: int) -> dict:
     """Overall slice, candidate model: a confusion matrix (rows: true class) and, for a
-    binary label, ROC and precision-recall points across thresholds."""
+    binary label, ROC and precision-recall points across thresholds, and calibration: per
+    bucket of predicted probability, the mean prediction, the share of positives and the count."""
     import tensorflow_model_analysis as tfma
 
     from tfxp_reports.evaluation_summary import CANDIDATE_NAMES, slice_name
@@ -82,13 +117,27 @@ def evaluation_plots(evaluation_uri: str, num_classes: int) -> dict:
                 plots["confusion_matrix"] = matrix
             elif value.HasField("confusion_matrix_at_thresholds"):
                 roc, pr = [], []
-                for m in value.confusion_matrix_at_thresholds.matrices:
+                matrices = value.confusion_matrix_at_thresholds.matrices
+                if matrices:  # the model's decision: the class of highest probability, 0.5 for two classes
+                    m = min(matrices, key=lambda m: abs(m.threshold - 0.5))
+                    positives, negatives = m.true_positives + m.false_negatives, m.false_positives + m.true_negatives
+                    plots["operating_point"] = {
+                        "threshold": m.threshold, "precision": m.precision, "recall": m.recall,
+                        "false_positive_rate": m.false_positives / negatives if negatives else None,
+                        "true_positive_rate": m.true_positives / positives if positives else None}
+                for m in matrices:
                     positives, negatives = m.true_positives + m.false_negatives, m.false_positives + m.true_negatives
                     if positives and negatives:
                         roc.append((m.false_positives / negatives, m.true_positives / positives))
                     if m.true_positives + m.false_positives:
                         pr.append((m.recall, m.precision))
                 plots["roc"], plots["precision_recall"] = sorted(set(roc)), sorted(set(pr))
+            if value.HasField("calibration_histogram_buckets"):  # beside the matrices, in the same plot
+                plots["calibration"] = [
+                    {"predicted": b.total_weighted_refined_prediction.value / b.num_weighted_examples.value,
+                     "actual": b.total_weighted_label.value / b.num_weighted_examples.value,
+                     "examples": b.num_weighted_examples.value}
+                    for b in value.calibration_histogram_buckets.buckets if b.num_weighted_examples.value > 0]
     return plots
 
 
@@ -133,19 +182,29 @@ def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed
                  model_run_uri: Optional[str] = None, pushed: Optional[dict] = None,
                  regression: Optional[dict] = None) -> dict:
     """``regression``: ``regression_points`` of a regression's model, for its plots."""
+    import datetime
     evaluation = summarize(evaluation_uri, spec, blessed)
+    plots = ({"generative": generative_views(evaluation_uri)} if spec.task == "generative"
+             else {"regression": regression} if spec.is_regression
+             else evaluation_plots(evaluation_uri, spec.num_classes))
+    classes = list(spec.label.names) if spec.label else []
+    training = training_history(model_run_uri)
+    pushed = pushed or {"pushed": False}
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    served = f"served as version {pushed['version']}" if pushed.get("pushed") else "not served"
     return {
-        "dataset": spec.name, "description": spec.description, "run": run_id,
-        "classes": list(spec.label.names) if spec.label else [], "verdict": evaluation.verdict, "blessed": blessed,
+        "dataset": spec.name, "description": spec.description, "run": run_id, "date": date,
+        "title": f"{spec.name}, {date}: {'BLESSED' if blessed else 'NOT BLESSED'}, {served}",
+        "classes": classes, "verdict": evaluation.verdict, "blessed": blessed,
         "evaluation": evaluation.to_dict(),
         "task": spec.task,
-        "plots": ({"generative": generative_views(evaluation_uri)} if spec.task == "generative"
-                  else {"regression": regression} if spec.is_regression
-                  else evaluation_plots(evaluation_uri, spec.num_classes)),
+        "plots": plots,
+        "per_class": per_class(plots["confusion_matrix"], classes) if plots.get("confusion_matrix") else [],
         "statistics": statistics_summary(statistics_uri) if statistics_uri else {},
         "anomalies": anomalies or [],
-        "training": training_history(model_run_uri),
-        "pushed": pushed or {"pushed": False},
+        "training": training,
+        "hyperparameters": (training or {}).get("hyperparameters", {}),
+        "pushed": pushed,
         "evaluation_uri": evaluation_uri,
     }
 
@@ -156,8 +215,14 @@ def _number(value: Optional[float], signed: bool = False, missing: str = "-") ->
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
+def _interval(c: dict) -> str:
+    interval = c.get("interval")
+    return f"{interval[0]:.4f}-{interval[1]:.4f}" if interval else "-"
+
+
 def check_rows(report: dict) -> list[list[str]]:
-    """The evaluation as table rows: metric, slice, value, bound, baseline, change, result."""
+    """The evaluation as table rows: metric, slice, examples, value, 95% interval, bound,
+    baseline, change, result."""
     rows = []
     for c in report["evaluation"]["checks"]:
         lower = c.get("lower_is_better")
@@ -167,13 +232,16 @@ def check_rows(report: dict) -> list[list[str]]:
             bound += f"; change {'<=' if lower else '>='} {c['change_bound']:+.4f}"
         result = {True: "pass", False: "FAIL", None: "(reported)"}[c["passed"]]
         undefined = "n/a" if c.get("undefined") else "-"  # no number at all, not zero
-        rows.append([c["metric"], c["slice"], _number(c["value"], missing=undefined), bound,
+        examples = c.get("examples")
+        rows.append([c["metric"], c["slice"], "-" if examples is None else f"{examples:.0f}",
+                     _number(c["value"], missing=undefined), _interval(c), bound,
                      _number(c["baseline"], missing=undefined if c["baseline"] is None else "-"),
                      _number(c["change"], signed=True), result])
     return rows
 
 
-CHECK_HEADER = ["metric", "slice", "value", "threshold", "baseline", "change", "result"]
+CHECK_HEADER = ["metric", "slice", "examples", "value", "95% interval", "threshold", "baseline", "change", "result"]
+NUMERIC_COLUMNS = {"examples", "value", "95% interval", "baseline", "change"}
 
 
 def visible(text: str) -> str:
@@ -187,14 +255,30 @@ def visible(text: str) -> str:
 INVISIBLE = ("Cf", "Cc", "Co", "Cs", "Zl", "Zp")
 
 
-def terminal_summary(report: dict) -> str:
-    rows = [CHECK_HEADER] + check_rows(report)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(CHECK_HEADER))]
-    lines = [f"{report['dataset']} run {report['run']}", report["verdict"], ""]
+def per_class_rows(report: dict) -> list[list[str]]:
+    return [[row["class"], _number(row["precision"]), _number(row["recall"]), _number(row["f1"]),
+             f"{row['support']:.0f}"] for row in report.get("per_class", [])]
+
+
+PER_CLASS_HEADER = ["class", "precision", "recall", "F1", "examples"]
+
+
+def _aligned(rows: list[list[str]], right: list[bool]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
     for i, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        lines.append("  ".join(cell.rjust(w) if r else cell.ljust(w) for cell, w, r in zip(row, widths, right)).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def terminal_summary(report: dict) -> str:
+    lines = [report.get("title") or f"{report['dataset']} run {report['run']}", f"run {report['run']}",
+             report["verdict"], ""]
+    lines += _aligned([CHECK_HEADER] + check_rows(report), [name in NUMERIC_COLUMNS for name in CHECK_HEADER])
+    if report.get("per_class"):
+        lines += ["", *_aligned([PER_CLASS_HEADER] + per_class_rows(report), [False, True, True, True, True])]
     pushed = report["pushed"]
     lines += ["", f"pushed: version {pushed['version']} at {pushed['destination']}" if pushed.get("pushed")
               else "pushed: nothing"]

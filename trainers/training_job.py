@@ -140,12 +140,13 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                      role.name, spec.model.family, model.count_params(), dist.strategy,
                      strategy.num_replicas_in_sync, global_batch, steps_per_epoch)
         timer = train.EpochTimer()
-        # tfxp's -q/-v: Keras' line per epoch (verbose), one progress line from the chief (normal), none;
-        # other workers write Keras' lines to their own logs.
+        # tfxp's -q/-v: Keras' line per epoch (verbose), one progress line (normal), none (quiet).
+        # A cluster's workers write Keras' lines to their own logs whatever the verbosity.
         verbosity = environ.get(VERBOSITY_ENV, "normal")
-        shown = {"verbose": 2 if verbosity == "verbose" or not role.is_chief else 0,
+        in_cluster = role.num_workers > 1
+        shown = {"verbose": 2 if verbosity == "verbose" or in_cluster else 0,
                  "progress": train.EpochLine(prefix="  Trainer")
-                 if verbosity == "normal" and role.is_chief else None}
+                 if verbosity == "normal" and not in_cluster else None}
         backup_dir = os.path.join(job.model_run_dir, "backup")
         # On Vertex AI the chief's summaries also go where Vertex AI TensorBoard reads them.
         extra_logs = [environ[TENSORBOARD_ENV]] if role.is_chief and environ.get(TENSORBOARD_ENV) else []
@@ -175,6 +176,7 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
         tf.io.gfile.rmtree(backup_dir)  # BackupAndRestore empties it once training has finished
     summary = training_summary(dist, strategy.num_replicas_in_sync, role.num_workers, global_batch,
                                steps_per_epoch, num_examples, timer.seconds, history, precision)
+    summary["hyperparameters"] = {**model_args, "batch_size": batch_size, "epochs": epochs}
     tf.io.gfile.makedirs(job.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(job.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
         f.write(json.dumps(summary, indent=2))
