@@ -11,7 +11,7 @@ or through others, found by reading their source (``import`` statements anywhere
 module, a function's own included), never by importing them. A string naming one of our
 modules counts as an import too: that is how a table of modules imported by name
 (``transforms.MODULES``) or a module started as a process (``python -m trainers.worker``)
-is followed.
+is followed. Files a module declares in ``CODE_DATA`` (the report's templates) count as its code.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ COMPONENT_ENTRY = {
     "AnomalyGate": "components.validation.anomaly_gate",
     "Transform": "transforms",
     "Trainer": "trainers.run_fn",
+    "Tuner": "trainers.tuning",
     "ServedBaseline": "components.evaluation.served_baseline",
     "Pusher": "components.serving.atomic_pusher",
     "EvaluationReport": "components.evaluation.evaluation_report",
@@ -101,12 +102,31 @@ def import_closure(module: str) -> set[str]:
     return seen
 
 
+DATA_FILES_NAME = "CODE_DATA"  # a module's tuple of files or folders beside it that it runs (templates)
+
+
+def data_files(module: str) -> list[Path]:
+    """The files a module declares it runs besides code: ``CODE_DATA = ("templates",)`` names
+    files or folders beside it."""
+    path = source_file(module)
+    found = []
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == DATA_FILES_NAME for t in node.targets):
+            for name in ast.literal_eval(node.value):
+                named = path.parent / name
+                found += sorted(f for f in named.rglob("*") if f.is_file()) if named.is_dir() else [named]
+    return found
+
+
 def fingerprint(modules: set[str]) -> str:
-    """sha256 of the modules' names and sources, first 16 hex digits."""
+    """sha256 of the modules' names and sources, and the data files they name, first 16 hex digits."""
     digest = hashlib.sha256()
     for module in sorted(modules):
         digest.update(f"{module}\n".encode())
         digest.update(source_file(module).read_bytes())
+        for data in data_files(module):
+            digest.update(f"{data.name}\n".encode())
+            digest.update(data.read_bytes())
     return digest.hexdigest()[:16]
 
 

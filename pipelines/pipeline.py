@@ -21,6 +21,7 @@ from components.evaluation.served_baseline import BASELINE_TASK, Evaluator, Serv
 from components.ingest.formats import example_gen_for, inference_example_gen_for
 from components.serving.atomic_pusher import AtomicPusher
 from components.serving.model_registry import VertexModelRegistry
+from components.tuning.timed_tuner import TimedTuner
 from components.validation.anomaly_gate import AnomalyGate
 from components.validation.schema_from_spec import SchemaFromSpec
 from pipelines.evaluation import eval_config
@@ -30,6 +31,7 @@ from tfxp_contract.hyperparameters import check_hyperparameters
 from tfxp_contract.names import SCORES_SIGNATURE
 
 RUN_FN = "trainers.run_fn.run_fn"
+TUNER_FN = "trainers.tuning.tuner_fn"
 
 
 def split_configs(spec: DatasetSpec, spans: bool = False
@@ -147,6 +149,21 @@ def create_pipeline(
         custom_config={"spec": data_json, "code_version": code.get("Transform", "")})
     transform.add_upstream_node(anomaly_gate)
 
+    # The spec's hyperparameter search: one model per trial on the transformed examples; the
+    # Trainer trains with the best values.
+    tuner = None
+    if spec.tuning is not None:
+        fixed = sorted(set(spec.tuning.search) & set(hyperparameters or {}))
+        if fixed:
+            raise SpecError(f"{spec.name}: {', '.join(fixed)} set for this run but searched by the spec's tuning; "
+                            "drop the --set or the search")
+        tuner = TimedTuner(
+            tuner_fn=TUNER_FN, examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"], schema=schema_gen.outputs["schema"],
+            train_args=trainer_pb2.TrainArgs(), eval_args=trainer_pb2.EvalArgs(),
+            custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
+                           "code_version": code.get("Tuner", "")}).with_id("Tuner")
+
     # The same run_fn either way; on Vertex, every replica of the custom job runs it.
     trainer_class = Trainer
     if vertex_training:  # imported only here: the Google Cloud extensions are slow to import
@@ -160,7 +177,8 @@ def create_pipeline(
         eval_args=trainer_pb2.EvalArgs(),
         custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
                        "distribution": dict(distribution or {}), "code_version": code.get("Trainer", ""),
-                       **(vertex_training or {})})
+                       **(vertex_training or {})},
+        **({"hyperparameters": tuner.outputs["best_hyperparameters"]} if tuner else {}))
 
     # The baseline for the no-regression check: the model served now (the last blessed one),
     # read from the serving root: no metadata query, so it runs on every orchestrator.
@@ -200,11 +218,12 @@ def create_pipeline(
         model_run=trainer.outputs["model_run"], evaluation=evaluator.outputs["evaluation"],
         blessing=evaluator.outputs["blessing"], pushed_model=pusher.outputs["pushed_model"], spec_json=spec_json,
         code_version=code.get("EvaluationReport", ""),
+        **({"tuner_results": tuner.outputs["tuner_results"]} if tuner else {}),
         # a regression's predicted-vs-actual plots ask the model about the eval examples
         **({"model": trainer.outputs["model"], "examples": example_gen.outputs["examples"]} if spec.is_regression else {}))
 
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
-                  transform, trainer, baseline, evaluator, pusher, report]
+                  transform, *([tuner] if tuner else []), trainer, baseline, evaluator, pusher, report]
     if model_registry:
         # Cloud runs: the pushed version also becomes a version in the Vertex AI Model Registry.
         components.append(VertexModelRegistry(pushed_model=pusher.outputs["pushed_model"], **model_registry))

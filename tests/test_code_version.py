@@ -1,5 +1,6 @@
 """An edit of the code a component runs changes that component's cache key, and only its: the
 code is the closure of its entry module's imports within our packages, read from the source."""
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 from pipelines.code_version import COMPONENT_ENTRY, code_versions, import_closure
 from pipelines.pipeline import create_pipeline
 from tests.helpers import REPO
-from tfxp_contract.dataset_spec import load_spec
+from tfxp_contract.dataset_spec import Tuning, load_spec
 
 
 def test_each_component_covers_the_modules_it_really_runs():
@@ -26,7 +27,7 @@ def test_each_component_covers_the_modules_it_really_runs():
 
 
 @pytest.mark.slow
-def test_editing_a_reader_changes_the_example_gens_version_only(tmp_path):
+def test_editing_a_reader_or_a_template_changes_only_the_component_that_runs_it(tmp_path):
     for package in ("components", "trainers", "transforms", "tfxp_contract", "tfxp_reports", "pipelines", "infra"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     code = "import json; from pipelines.code_version import code_versions; print(json.dumps(code_versions()))"
@@ -39,10 +40,15 @@ def test_editing_a_reader_changes_the_example_gens_version_only(tmp_path):
     reader.write_text(reader.read_text() + "\n# edited\n")
     after = versions()
     assert {k for k in before if before[k] != after[k]} == {"ExampleGen"}
+    # A template is the report step's code too (declared in CODE_DATA beside the module that reads it).
+    template = tmp_path / "tfxp_reports" / "templates" / "report_body.html"
+    template.write_text(template.read_text() + "\n{# edited #}\n")
+    edited = versions()
+    assert {k for k in after if after[k] != edited[k]} == {"EvaluationReport"}
 
 
-def _exec_properties(versions: dict, dataset: str = "house_votes") -> dict:
-    spec = load_spec(dataset)
+def _exec_properties(versions: dict, dataset="house_votes") -> dict:
+    spec = load_spec(dataset) if isinstance(dataset, str) else dataset
     pipeline = create_pipeline(pipeline_name=spec.name, pipeline_root="/tmp/unused", spec=spec, data_root="/data",
                                serving_root="/tmp/unused-serving", code_versions=versions)
     return {c.id: c.exec_properties for c in pipeline.components}
@@ -63,6 +69,8 @@ def test_each_of_our_components_has_its_own_code_version():
     ids = {"ExampleGen": "CsvSpecExampleGen", "Pusher": "AtomicPusher", "GenerativeEvaluator": "Evaluator"}
     for component in COMPONENT_ENTRY:
         dataset = "fashion_mnist_vae" if component == "GenerativeEvaluator" else "house_votes"
+        if component == "Tuner":  # only a spec that tunes has one
+            dataset = dataclasses.replace(load_spec("house_votes"), tuning=Tuning(search={"learning_rate": (0.01, 0.1)}))
         base = _exec_properties(versions, dataset)
         changed = _exec_properties({**versions, component: "v2"}, dataset)
         differing = {node for node in base if base[node] != changed[node]}

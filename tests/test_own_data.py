@@ -116,6 +116,14 @@ def test_spec_init_drafts_a_spec_that_loads(tmp_path, table, capsys):
     assert majority == "no"
     assert "next: tfxp run" in capsys.readouterr().err
     assert main(["spec", "init", str(path), "--label", "churn", "--out", str(out)]) == 1  # no silent overwrite
+    # The commented search, uncommented as the comment says, is a valid tuning section.
+    lines = text.splitlines()
+    start = lines.index("# tuning:")
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("#   "))
+    tuned = tmp_path / "tuned.yaml"
+    tuned.write_text("\n".join(lines[:start] + [line[2:] for line in lines[start:end]] + lines[end:]) + "\n")
+    search = load_spec(str(tuned)).tuning
+    assert search.objective == "val_loss" and search.max_trials == 4 and len(search.search["hidden_units"]) == 2
 
 
 def test_spec_init_without_header_and_from_parquet(tmp_path):

@@ -209,7 +209,8 @@ def test_runs_ui_lists_the_runs_shows_one_and_compares_two(votes_run, tmp_path):
             assert page.locator(".verdict").inner_text().startswith("NOT BLESSED: accuracy = ")
             per_class = page.locator("#per-class-metrics tr")
             assert per_class.count() == 3 and "democrat" in per_class.nth(1).inner_text()
-            assert page.locator("#lineage").inner_text().count("Trainer") == 1
+            steps = [row.split("\t")[0] for row in page.locator("#lineage tr").all_inner_texts()[1:]]
+            assert steps == ["Evaluator", "Trainer", "Transform", "ExampleGen", "baseline"], steps
             page.screenshot(path=str(shots / "ui-run.png"))
 
             page.go_back()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import logging
 import os
 import sys
 import threading
@@ -91,6 +92,27 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     # TFMA divides by zero on a slice without positives (its metric is then NaN, shown as n/a).
     warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tensorflow_model_analysis\.")
+    # TFX's, TFT's and TensorFlow's Python warnings (absl and the "tensorflow" logger: tables
+    # initialized in a tf.function, models loaded without a training configuration, deprecated
+    # readers) are advice to their own developers: hidden. Ours, and errors, still show; -v
+    # shows everything.
+    logging.getLogger("absl").addFilter(ours_or_errors)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+OUR_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder holding our packages
+
+
+def ours_or_errors(record: logging.LogRecord) -> bool:
+    """An absl record passes if it is an error, or was logged by our own packages' code."""
+    if record.levelno >= logging.ERROR:
+        return True
+    top = os.path.relpath(os.path.abspath(record.pathname), OUR_CODE).split(os.sep)[0]
+    return top in LOGGING_PACKAGES
+
+
+LOGGING_PACKAGES = {"tfxp_cli", "tfxp_ui", "pipelines", "components", "trainers", "infra", "transforms",
+                    "tfxp_reports", "tfxp_contract", "bench"}
 
 
 def use_keras_2() -> None:

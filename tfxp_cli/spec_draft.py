@@ -522,15 +522,29 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _tuning_lines(search: str) -> list[str]:
+    """A commented-out search: uncommented, TFX's Tuner trains one model per combination first."""
+    return ["# To search the hyperparameters before training, uncomment: each trial trains the model with",
+            "# one combination of these values, ranked on the eval split; the Trainer then uses the best.",
+            "# tuning:",
+            f"#   search: {search}",
+            "#   objective: val_loss      # or val_accuracy (a classifier's default)",
+            "#   max_trials: 4            # 0: every combination",
+            "#   epochs: 10               # per trial",
+            "#   time_budget_minutes: 30  # no new trial starts after this"]
+
+
 def _model_lines(draft: SpecDraft) -> list[str]:
     kinds = {c.type for c in draft.columns if c.name != draft.label and c.type != "ignore"}
     if kinds == {"text"}:
         return ["model:", "  family: text_bag  # averaged word embeddings (fastText-style)",
-                "  hyperparameters: {embedding_dim: 32, dropout: 0.3, learning_rate: 0.003, epochs: 10, batch_size: 32}"]
+                "  hyperparameters: {embedding_dim: 32, dropout: 0.3, learning_rate: 0.003, epochs: 10, batch_size: 32}",
+                *_tuning_lines("{learning_rate: [0.001, 0.003, 0.01], embedding_dim: [16, 64]}")]
     what = "one-hot categoricals and z-scored numerics" + (", averaged word embeddings of the text" if "text" in kinds
                                                             else "")
     return ["model:", f"  family: dense  # a small MLP over {what}",
-            "  hyperparameters: {hidden_units: [16], dropout: 0.2, learning_rate: 0.01, epochs: 20, batch_size: 32}"]
+            "  hyperparameters: {hidden_units: [16], dropout: 0.2, learning_rate: 0.01, epochs: 20, batch_size: 32}",
+            *_tuning_lines("{learning_rate: [0.003, 0.01, 0.03], hidden_units: [[16], [64, 32]]}")]
 
 
 def _regression_metrics(draft: SpecDraft) -> list[str]:

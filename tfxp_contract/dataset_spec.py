@@ -203,6 +203,25 @@ class Inference:
     pattern: str = "*"
 
 
+TUNING_OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}  # Keras' validation metrics a search can rank by
+
+
+@dataclass(frozen=True, config=STRICT)
+class Tuning:
+    """A search before the Trainer (TFX's Tuner with KerasTuner's oracles): each trial trains
+    the model with one combination of the candidate values and is ranked by ``objective`` on
+    the eval split after its last epoch; the Trainer then trains with the best combination."""
+    # hyperparameter -> its candidate values, e.g. {learning_rate: [0.001, 0.01], hidden_units: [[16], [64]]}
+    search: Annotated[dict[str, Annotated[tuple[Any, ...], Field(min_length=1, max_length=100)]],
+                      Field(min_length=1, max_length=20)]
+    objective: str = ""  # val_accuracy (classification, the default) or val_loss (the default otherwise)
+    algorithm: Literal["grid", "random"] = "grid"  # every combination in turn, or random ones
+    max_trials: int = Field(0, ge=0, le=1000)  # 0: every combination
+    epochs: Optional[int] = Field(None, ge=1, le=100_000)  # per trial (default: the model's epochs)
+    time_budget_minutes: float = Field(0.0, ge=0.0)  # 0: none; once spent, no new trial starts
+    seed: int = 0
+
+
 @dataclass(frozen=True, config=STRICT)
 class DatasetSpec:
     name: str
@@ -244,6 +263,7 @@ class DatasetSpec:
     # task generative: how many samples the evaluation generates (and held-out images it reads)
     generative_samples: int = Field(2000, ge=100, le=100_000)
     inference: Optional[Inference] = None  # batch predictions after each run
+    tuning: Optional[Tuning] = None  # a hyperparameter search before training (TFX's Tuner)
 
     @field_validator("name")
     @classmethod
@@ -306,7 +326,8 @@ class DatasetSpec:
             task, metric = "regression", MetricThreshold("rmse", upper_bound=0.0)
         return dataclasses.replace(self, description="", model=Model(family=""), change_tolerance=0.0,
                                    task=task, generative_samples=2000, evaluation_classifier="",
-                                   metrics=(metric,), distribution=Distribution(), slices=(), inference=None)
+                                   metrics=(metric,), distribution=Distribution(), slices=(), inference=None,
+                                   tuning=None)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -336,6 +357,29 @@ def spec_from_dict(raw: Any, where: str = "spec", base_dir: Optional[Path] = Non
 
 def _is_absolute(path: str) -> bool:
     return path.startswith(("/", "gs://"))
+
+
+def tuning_objective(spec: DatasetSpec) -> tuple[str, str]:
+    """(Keras metric, "max" or "min") that ranks the spec's tuning trials."""
+    name = (spec.tuning.objective if spec.tuning else "") or (
+        "val_accuracy" if spec.task == "classification" else "val_loss")
+    return name, TUNING_OBJECTIVES[name]
+
+
+def _validate_tuning(spec: DatasetSpec, fail: Callable[[str, str], None]) -> None:
+    tuning, family = spec.tuning, spec.model.family
+    if not family or spec.task == "generative":
+        fail("tuning", "a search tunes a classifier's or a regression's hyperparameters; "
+                       f"{spec.name} has {'no model' if not family else 'a generative model'}")
+    allowed = ["val_accuracy", "val_loss"] if spec.task == "classification" else ["val_loss"]
+    if tuning.objective and tuning.objective not in allowed:
+        fail("tuning.objective", f"{tuning.objective!r} is not one of {allowed}")
+    for name, values in tuning.search.items():
+        for value in values:  # every candidate, as the Trainer would get it
+            check_hyperparameters(family, {**spec.model.hyperparameters, name: value},
+                                  f"{spec.name}: tuning.search.{name}", SpecError)
+        if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+            fail(f"tuning.search.{name}", f"repeated candidate values {list(values)}")
 
 
 def validate(spec: DatasetSpec, where: str = "spec") -> None:
@@ -389,6 +433,8 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
                              f"{spec.name} is {spec.data_family} data; families for it: {', '.join(fitting)}")
     if family:
         check_hyperparameters(family, spec.model.hyperparameters, f"{where}: model.hyperparameters", SpecError)
+    if spec.tuning is not None:
+        _validate_tuning(spec, fail)
     if not spec.metrics:
         # TFX writes no blessing at all when nothing is thresholded (tensorflow/tfx#5148).
         fail("metrics", "needs at least one metric threshold, or no model is ever blessed")

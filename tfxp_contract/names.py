@@ -34,6 +34,7 @@ STATISTICS_FILE = "FeatureStats.pb"  # in each Split-<name>/ of an ExampleStatis
 SCHEMA_FILE = "schema.pbtxt"  # in a Schema artifact
 ANOMALIES_FILE = "SchemaDiff.pb"  # in each Split-<name>/ of an ExampleAnomalies artifact
 TRAINING_SUMMARY_FILE = "training_summary.json"  # in the Trainer's ModelRun artifact
+TRIALS_FILE = "trials.json"  # in the Tuner's TunerResults artifact: every trial, its values, score and seconds
 SERVED_SOURCE_FILE = "assets.extra/source_model.txt"  # in a served version: the Trainer model it holds
 SERVING_CHECK_PROPERTY = "serving_check"
 # In a generative model's ModelEvaluation artifact: metrics, checks, verdict (and PNGs beside it).

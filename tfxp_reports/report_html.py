@@ -17,9 +17,11 @@ from tfxp_reports.run_report import (
     PER_CLASS_HEADER,
     check_rows,
     per_class_rows,
+    tuning_rows,
     visible,
 )
 
+CODE_DATA = ("templates",)  # part of the report step's code (its cache key: pipelines.code_version)
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")  # local: the package's own files
 SECTIONS = ("Outcome", "Evaluation", "Per-class metrics", "Baseline comparison", "Confusion matrix",
             "ROC and precision-recall", "Calibration", "Training curves", "Hyperparameters", "Dataset statistics",
@@ -260,9 +262,14 @@ def report_view(report: dict) -> dict:
         "coverage": coverage_chart(generative) if generative else None,
         "latent": latent_chart(report, generative) if generative else None,
     }
+    sections = GENERATIVE_SECTIONS if generative else REGRESSION_SECTIONS if regression else SECTIONS
+    if report.get("tuning"):  # the search, after the hyperparameters it chose
+        at = sections.index("Hyperparameters") + 1
+        sections = (*sections[:at], "Tuning", *sections[at:])
+    tuning_header, tuning_table = tuning_rows(report)
     return {
-        "report": report, "generative": generative, "images": images,
-        "sections": GENERATIVE_SECTIONS if generative else REGRESSION_SECTIONS if regression else SECTIONS,
+        "report": report, "generative": generative, "images": images, "sections": sections,
+        "tuning_header": tuning_header, "tuning_rows": tuning_table,
         "check_header": CHECK_HEADER, "numeric": NUMERIC_COLUMNS,
         "check_rows": [{"cells": r, "css": "fail" if r[-1] == "FAIL" else "pass" if r[-1] == "pass" else "",
                         "note": c.get("note", "")} for r, c in zip(rows, report["evaluation"]["checks"])],

@@ -9,7 +9,7 @@ import unicodedata
 from typing import Optional
 
 from tfxp_contract.dataset_spec import DatasetSpec
-from tfxp_contract.names import STATISTICS_FILE, TRAINING_SUMMARY_FILE
+from tfxp_contract.names import STATISTICS_FILE, TRAINING_SUMMARY_FILE, TRIALS_FILE
 from tfxp_reports.evaluation_summary import OVERALL, read_generative, summarize
 
 HISTOGRAM_VALUES = 12  # a categorical feature's most frequent values drawn
@@ -75,6 +75,29 @@ def training_history(model_run_uri: Optional[str]) -> Optional[dict]:
         return None
     with tf.io.gfile.GFile(path) as f:
         return json.load(f)
+
+
+def tuning_trials(tuner_results_uri: str) -> Optional[dict]:
+    """The search's objective and every trial (values, score, seconds, the chosen one)."""
+    import tensorflow as tf
+    path = os.path.join(tuner_results_uri, TRIALS_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def tuning_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the search's trials: one column per searched hyperparameter."""
+    tuning = report.get("tuning") or {}
+    trials = tuning.get("trials", [])
+    names = list(dict.fromkeys(name for t in trials for name in t["values"]))
+    header = ["trial", *names, tuning.get("objective", "score"), "seconds", "status"]
+    rows = [[t["trial"], *(json.dumps(t["values"].get(n)) if not isinstance(t["values"].get(n), str)
+                           else t["values"][n] for n in names),
+             _number(t["score"]), "-" if t["seconds"] is None else f"{t['seconds']:.1f}",
+             "chosen" if t["chosen"] else t["status"].lower()] for t in trials]
+    return header, rows
 
 
 def per_class(matrix: list[list[float]], classes: list[str]) -> list[dict]:
@@ -180,8 +203,9 @@ def regression_points(model_dir: str, eval_files: list[str], label: str, limit: 
 def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed: bool,
                  statistics_uri: Optional[str] = None, anomalies: Optional[list[str]] = None,
                  model_run_uri: Optional[str] = None, pushed: Optional[dict] = None,
-                 regression: Optional[dict] = None) -> dict:
-    """``regression``: ``regression_points`` of a regression's model, for its plots."""
+                 regression: Optional[dict] = None, tuning_uri: Optional[str] = None) -> dict:
+    """``regression``: ``regression_points`` of a regression's model, for its plots;
+    ``tuning_uri``: the Tuner's results, when the spec tunes."""
     import datetime
     evaluation = summarize(evaluation_uri, spec, blessed)
     plots = ({"generative": generative_views(evaluation_uri)} if spec.task == "generative"
@@ -204,6 +228,7 @@ def build_report(spec: DatasetSpec, *, run_id: str, evaluation_uri: str, blessed
         "anomalies": anomalies or [],
         "training": training,
         "hyperparameters": (training or {}).get("hyperparameters", {}),
+        "tuning": tuning_trials(tuning_uri) if tuning_uri else None,
         "pushed": pushed,
         "evaluation_uri": evaluation_uri,
     }
@@ -279,6 +304,11 @@ def terminal_summary(report: dict) -> str:
     lines += _aligned([CHECK_HEADER] + check_rows(report), [name in NUMERIC_COLUMNS for name in CHECK_HEADER])
     if report.get("per_class"):
         lines += ["", *_aligned([PER_CLASS_HEADER] + per_class_rows(report), [False, True, True, True, True])]
+    if report.get("tuning"):
+        header, rows = tuning_rows(report)
+        lines += ["", f"tuning: {len(rows)} trials, ranked by {report['tuning']['objective']} "
+                      f"({report['tuning']['direction']})",
+                  *_aligned([header] + rows, [False] * (len(header) - 3) + [True, True, False])]
     pushed = report["pushed"]
     lines += ["", f"pushed: version {pushed['version']} at {pushed['destination']}" if pushed.get("pushed")
               else "pushed: nothing"]

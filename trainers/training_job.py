@@ -63,11 +63,21 @@ class TrainingJob:
     def from_fn_args(cls, fn_args) -> "TrainingJob":
         config = fn_args.custom_config
         return cls(spec_json=config["spec"], train_files=list(fn_args.train_files),
-                   eval_files=list(fn_args.eval_files), transform_output=fn_args.transform_output,
+                   eval_files=list(fn_args.eval_files),
+                   transform_output=fn_args.transform_output or fn_args.transform_graph_path,  # Tuner: the latter
                    serving_model_dir=fn_args.serving_model_dir, model_run_dir=fn_args.model_run_dir,
-                   hyperparameters=dict(config.get("hyperparameters") or {}),
+                   # the Tuner's best values, when the pipeline has a Tuner; then the run's own
+                   hyperparameters={**tuned_values(fn_args.hyperparameters), **(config.get("hyperparameters") or {})},
                    distribution=dict(config.get("distribution") or {}), seed=int(config.get("seed", 0)),
                    train_steps=int(fn_args.train_steps or 0))
+
+
+def tuned_values(config: Optional[dict]) -> dict:
+    """Hyperparameters from a KerasTuner HyperParameters config (TFX's Tuner's best, or a
+    trial's ``values``): choices that are not numbers, strings or booleans are JSON text."""
+    values = (config or {}).get("values", config or {})
+    return {name: json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+            for name, value in values.items()}
 
 
 TENSORBOARD_ENV = "AIP_TENSORBOARD_LOG_DIR"  # set by Vertex AI: what Vertex AI TensorBoard uploads
@@ -102,6 +112,40 @@ def wait_for_chief_export(serving_model_dir: str, timeout: float = CHIEF_EXPORT_
         time.sleep(poll_seconds)
 
 
+@dataclass
+class Inputs:
+    """A job's transformed train and eval batches and what the model builder needs of them."""
+    train: tf.data.Dataset
+    eval: tf.data.Dataset
+    steps_per_epoch: int
+    num_examples: int
+    layout: dict  # transformed feature -> its shape, for the model builder
+    transform_output: tft.TFTransformOutput
+
+
+def make_inputs(job: TrainingJob, global_batch: int, num_workers: int = 1, static_shapes: bool = False) -> Inputs:
+    spec = job.spec
+    tf_transform_output = tft.TFTransformOutput(job.transform_output)
+    feature_spec = tf_transform_output.transformed_feature_spec()
+    num_examples, train_bytes = data.count_records(job.train_files)
+    train_ds = data.make_dataset(job.train_files, feature_spec, global_batch, shuffle=True, seed=job.seed,
+                                 repeat=True, drop_remainder=True, num_workers=num_workers,
+                                 split_size=(num_examples, train_bytes))
+    eval_ds = data.make_dataset(job.eval_files, feature_spec, global_batch, shuffle=False,
+                                drop_remainder=static_shapes, num_workers=num_workers)
+    layout = transforms.for_spec(spec).model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
+    return Inputs(train_ds, eval_ds, max(1, num_examples // global_batch), num_examples, layout, tf_transform_output)
+
+
+def new_model(job: TrainingJob, layout: dict, model_args: dict) -> keras.Model:
+    """The spec's model, compiled (inside a strategy's scope when there is one)."""
+    spec = job.spec
+    model = models.build_model(spec.model.family, layout, spec.num_classes, model_args)
+    if spec.is_regression:  # the head learns z-scores of the label
+        model.get_layer(models.OUTPUT_LAYER).set_label_scale(*data.label_moments(job.train_files))
+    return model
+
+
 def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) -> Optional[dict]:
     """Trains under the job's strategy and exports the serving model; returns the training
     summary on the chief (also written to ``model_run_dir``), None on other workers."""
@@ -115,27 +159,18 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     global_batch = strategies.global_batch_size(batch_size, strategy)
     static_shapes = strategies.static_shapes_needed(strategy)
 
-    tf_transform_output = tft.TFTransformOutput(job.transform_output)
-    feature_spec = tf_transform_output.transformed_feature_spec()
-    num_examples, train_bytes = data.count_records(job.train_files)
-    steps_per_epoch = max(1, num_examples // global_batch)
+    inputs = make_inputs(job, global_batch, role.num_workers, static_shapes)
+    train_ds, eval_ds, steps_per_epoch, num_examples = (inputs.train, inputs.eval, inputs.steps_per_epoch,
+                                                        inputs.num_examples)
     if job.train_steps > 0:
         epochs = -(-job.train_steps // steps_per_epoch)
     if model_args.get("lr_schedule", "constant") != "constant":
         model_args["decay_steps"] = epochs * steps_per_epoch  # the schedule spans the whole run
-    train_ds = data.make_dataset(job.train_files, feature_spec, global_batch, shuffle=True, seed=job.seed,
-                                 repeat=True, drop_remainder=True, num_workers=role.num_workers,
-                                 split_size=(num_examples, train_bytes))
-    eval_ds = data.make_dataset(job.eval_files, feature_spec, global_batch, shuffle=False,
-                                drop_remainder=static_shapes, num_workers=role.num_workers)
 
-    layout = transforms.for_spec(spec).model_inputs(spec, tf_transform_output.vocabulary_size_by_name)
     precision = strategies.set_precision(dist)
     try:
         with strategy.scope():
-            model = models.build_model(spec.model.family, layout, spec.num_classes, model_args)
-            if spec.is_regression:  # the head learns z-scores of the label
-                model.get_layer(models.OUTPUT_LAYER).set_label_scale(*data.label_moments(job.train_files))
+            model = new_model(job, inputs.layout, model_args)
         logging.info("%s: model %s, %d parameters; strategy %s, %d replica(s), global batch %d, %d steps/epoch",
                      role.name, spec.model.family, model.count_params(), dist.strategy,
                      strategy.num_replicas_in_sync, global_batch, steps_per_epoch)
@@ -164,9 +199,9 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                                  timer=timer, extra_log_dirs=extra_logs, **shown).history
                 history = {k: v + more.get(k, []) for k, v in history.items()}
             if spec.task == "generative":
-                export.export_generative_model(model, tf_transform_output, spec, export_dir)
+                export.export_generative_model(model, inputs.transform_output, spec, export_dir)
             else:
-                export.export_serving_model(model, tf_transform_output, spec, export_dir)
+                export.export_serving_model(model, inputs.transform_output, spec, export_dir)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     if not role.is_chief:

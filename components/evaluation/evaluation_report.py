@@ -18,6 +18,7 @@ from tfx.types.standard_artifacts import (
     ModelEvaluation,
     ModelRun,
     PushedModel,
+    TunerResults,
 )
 from tfx.utils import path_utils
 
@@ -42,9 +43,11 @@ def EvaluationReport(statistics: InputArtifact[ExampleStatistics], anomalies: In
                      model_run: InputArtifact[ModelRun], evaluation: InputArtifact[ModelEvaluation],
                      blessing: InputArtifact[ModelBlessing], pushed_model: InputArtifact[PushedModel],
                      spec_json: Parameter[str], code_version: Parameter[str] = "",
-                     model: InputArtifact[Model] = None, examples: InputArtifact[Examples] = None) -> None:
+                     model: InputArtifact[Model] = None, examples: InputArtifact[Examples] = None,
+                     tuner_results: InputArtifact[TunerResults] = None) -> None:
     """report.html and summary.json beside the evaluation (``code_version``: cache key only;
-    ``model`` and ``examples``: a regression's predicted-vs-actual plots)."""
+    ``model`` and ``examples``: a regression's predicted-vs-actual plots; ``tuner_results``:
+    the search's trials, when the spec tunes)."""
     spec = spec_from_json(spec_json)
     regression = None
     if spec.is_regression and model is not None and examples is not None:
@@ -54,7 +57,7 @@ def EvaluationReport(statistics: InputArtifact[ExampleStatistics], anomalies: In
         spec, run_id=os.path.basename(evaluation.uri.rstrip("/")), evaluation_uri=evaluation.uri,
         blessed=blessing.get_int_custom_property("blessed") == 1, statistics_uri=statistics.uri,
         anomalies=anomaly_lines(anomalies), model_run_uri=model_run.uri, pushed=pushed_facts(pushed_model),
-        regression=regression)
+        regression=regression, tuning_uri=tuner_results.uri if tuner_results is not None else None)
     folder = os.path.join(evaluation.uri, REPORT_DIR)
     fileio.makedirs(folder)
     with fileio.open(os.path.join(folder, SUMMARY_FILE), "w") as f:
