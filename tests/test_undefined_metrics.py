@@ -3,6 +3,7 @@
 TFMA computes the metrics here from real predictions and labels (analyze_raw_data, no model),
 with the Evaluator's own configuration for house_votes."""
 import pandas as pd
+import pytest
 import tensorflow_model_analysis as tfma
 
 from pipelines.evaluation import eval_config
@@ -35,5 +36,9 @@ def test_one_class_slice_auc_is_undefined_not_zero(tmp_path):
     assert "same label" in auc["physician_fee_freeze=n"].undefined
     accuracy = {c.slice: c.value for c in summary.checks if c.metric == "accuracy"}
     assert abs(accuracy["physician_fee_freeze=n"] - 26 / 40) < 1e-6  # defined on one class: a number
+    intervals = {(c.metric, c.slice): c.interval for c in summary.checks}
+    low, high = intervals[("accuracy", "physician_fee_freeze=n")]  # Wilson's, from the slice's 40 examples
+    assert low < 26 / 40 < high and high - low == pytest.approx(0.29, abs=0.01)
+    assert intervals[("auc", "physician_fee_freeze=n")] is None  # no AUC, no interval
     table = {(row[0], row[1]): row[3] for row in check_rows({"evaluation": summary.to_dict()})}
     assert table[("auc", "physician_fee_freeze=n")] == "n/a" and table[("auc", "physician_fee_freeze=y")] == "1.0000"

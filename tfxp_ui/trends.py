@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT, PAD = 320, 90, 8
+WIDTH, HEIGHT, PAD, TOP = 320, 90, 8, 20  # TOP: room for the metric's name above the points
 
 
 def trend_svg(metric: str, values: Sequence[Optional[float]], blessed: Sequence[Optional[bool]],
@@ -20,7 +20,7 @@ def trend_svg(metric: str, values: Sequence[Optional[float]], blessed: Sequence[
     step = (WIDTH - 2 * PAD) / max(1, len(values) - 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        return PAD + i * step, HEIGHT - PAD - (v - low) / span * (HEIGHT - 2 * PAD)
+        return PAD + i * step, HEIGHT - PAD - (v - low) / span * (HEIGHT - PAD - TOP)
 
     segments, current = [], []
     for i, v in enumerate(values):
@@ -38,5 +38,5 @@ def trend_svg(metric: str, values: Sequence[Optional[float]], blessed: Sequence[
     return Markup(
         f'<svg class="trend" role="img" aria-label="{escape(metric)} across runs" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}"><title>{escape(metric)}: {low:.4f} to {high:.4f}</title>'
-        f'<text x="{PAD}" y="12" font-size="11">{escape(metric)} {high:.4f}</text>'
-        f'<text x="{PAD}" y="{HEIGHT - 1}" font-size="11">{low:.4f}</text>{lines}{points}</svg>')
+        f'<text x="{PAD}" y="13" font-size="11">{escape(metric)}: high {high:.4f}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 2}" font-size="11" text-anchor="end">low {low:.4f}</text>{lines}{points}</svg>')
