@@ -254,7 +254,7 @@ def check_rows(report: dict) -> list[list[str]]:
         bound = (f"<= {c['upper_bound']:.4f}" if c.get("upper_bound") is not None else
                  f">= {c['lower_bound']:.4f}" if c["lower_bound"] is not None else "-")
         if c["change_bound"] is not None:
-            bound += f"; change {'<=' if lower else '>='} {c['change_bound']:+.4f}"
+            bound += f"; change {'<=' if lower else '>='} {c['change_bound'] + 0.0:+.4f}"  # no -0.0000
         result = {True: "pass", False: "FAIL", None: "(reported)"}[c["passed"]]
         undefined = "n/a" if c.get("undefined") else "-"  # no number at all, not zero
         examples = c.get("examples")
