@@ -95,16 +95,24 @@ def pipeline_names(metadata: str) -> list[str]:
     return sorted(c.name for c in open_store(metadata).get_contexts_by_type("pipeline"))
 
 
-def evaluated_runs(metadata: str, pipeline: str) -> list[RunRecord]:
-    """Every evaluated run of ``pipeline``, oldest first."""
+def evaluated_runs(metadata: str, pipeline: str, known: Optional[dict[int, RunRecord]] = None) -> list[RunRecord]:
+    """Every evaluated run of ``pipeline``, oldest first. ``known``: records read before, by
+    evaluation artifact id; a run with its report written does not change, so those are reused
+    (and new ones added to it)."""
     store = open_store(metadata)
+    known = {} if known is None else known
     records = []
     for evaluation in sorted(artifacts_of(store, "ModelEvaluation", pipeline), key=lambda a: a.id):
-        data, lineage = _lineage(store, evaluation)
-        records.append(RunRecord(run=os.path.basename(evaluation.uri.rstrip("/")), evaluation_id=evaluation.id,
-                                 time=_time(evaluation),
-                                 report=_read_json(os.path.join(evaluation.uri, REPORT_DIR, SUMMARY_FILE)),
-                                 data=data, lineage=lineage))
+        record = known.get(evaluation.id)
+        if record is None:
+            data, lineage = _lineage(store, evaluation)
+            record = RunRecord(run=os.path.basename(evaluation.uri.rstrip("/")), evaluation_id=evaluation.id,
+                               time=_time(evaluation),
+                               report=_read_json(os.path.join(evaluation.uri, REPORT_DIR, SUMMARY_FILE)),
+                               data=data, lineage=lineage)
+            if record.report is not None:
+                known[evaluation.id] = record
+        records.append(record)
     return records
 
 

@@ -36,13 +36,18 @@ def key_metrics(records: list[RunRecord]) -> list[str]:
 
 def create_app(source: RunSource) -> Flask:
     app = Flask(__name__)
-    views: dict[tuple[str, int], dict] = {}  # a written report does not change: its drawn plots are kept
+    # A run whose report is written does not change: its record and drawn plots are kept.
+    records: dict[tuple[str, str], dict[int, RunRecord]] = {}
+    views: dict[tuple[str, int], dict] = {}
+
+    def runs_in(store: str, dataset: str) -> list[RunRecord]:
+        return evaluated_runs(store, dataset, records.setdefault((store, dataset), {}))
 
     def runs_of(dataset: str) -> list[RunRecord]:
         stores = source.stores()
         if dataset not in stores:
             abort(404, f"no dataset {dataset!r} in {source.describe()}")
-        return evaluated_runs(stores[dataset], dataset)
+        return runs_in(stores[dataset], dataset)
 
     def one_run(records: list[RunRecord], run: Optional[str]) -> RunRecord:
         for record in records:
@@ -62,19 +67,18 @@ def create_app(source: RunSource) -> Flask:
     def index():
         rows = []
         for name, store in source.stores().items():
-            records = evaluated_runs(store, name)
-            served = next((r.served_version for r in reversed(records) if r.served_version), "")
-            rows.append({"dataset": name, "runs": len(records), "last": records[-1] if records else None,
-                         "served": served})
+            runs = runs_in(store, name)
+            served = next((r.served_version for r in reversed(runs) if r.served_version), "")
+            rows.append({"dataset": name, "runs": len(runs), "last": runs[-1] if runs else None, "served": served})
         return _render("index.html", title="Datasets", rows=rows, source=source.describe())
 
     @app.get("/datasets/<dataset>/")
     def dataset_runs(dataset: str):
-        records = runs_of(dataset)
-        metrics = key_metrics(records)
-        trends = [trend_svg(m, [r.overall_metrics().get(m) for r in records], [r.blessed for r in records],
-                            [r.run for r in records]) for m in metrics]
-        return _render("runs.html", title=f"{dataset}: runs", dataset=dataset, records=list(reversed(records)),
+        runs = runs_of(dataset)
+        metrics = key_metrics(runs)
+        trends = [trend_svg(m, [r.overall_metrics().get(m) for r in runs], [r.blessed for r in runs],
+                            [r.run for r in runs]) for m in metrics]
+        return _render("runs.html", title=f"{dataset}: runs", dataset=dataset, records=list(reversed(runs)),
                        metrics=metrics, trends=trends)
 
     @app.get("/datasets/<dataset>/runs/<run>")
@@ -89,8 +93,8 @@ def create_app(source: RunSource) -> Flask:
 
     @app.get("/datasets/<dataset>/compare")
     def compare_page(dataset: str):
-        records = runs_of(dataset)
-        a, b = one_run(records, request.args.get("a")), one_run(records, request.args.get("b"))
+        runs = runs_of(dataset)
+        a, b = one_run(runs, request.args.get("a")), one_run(runs, request.args.get("b"))
         return _render("compare.html", title=f"{dataset}: run {a.run} and run {b.run}", dataset=dataset,
                        a=a, b=b, comparison=compare(a, b))
 
