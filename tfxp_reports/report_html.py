@@ -56,12 +56,13 @@ def _png(figure) -> str:
     return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
 
-def _figure(width: float = 5.0, height: float = 3.6, columns: int = 1, rows: int = 1):
-    """A figure and its axes (one, or a grid), drawn off-screen."""
+def _figure(width: float = 5.0, height: float = 3.6, columns: int = 1, rows: int = 1, grid: bool = False):
+    """A figure and its axes: one Axes for 1 x 1 unless ``grid``, else a 2-D array of them;
+    drawn off-screen."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    return plt.subplots(rows, columns, figsize=(width, height), squeeze=columns == 1 and rows == 1)
+    return plt.subplots(rows, columns, figsize=(width, height), squeeze=columns == 1 and rows == 1 and not grid)
 
 
 def baseline_chart(report: dict):
@@ -165,7 +166,7 @@ def training_chart(report: dict):
         return None
     history = training["history"]
     names = [k for k in history if not k.startswith("val_")]
-    fig, [axes] = _figure(4.5 * len(names), 3.2, columns=len(names))
+    fig, [axes] = _figure(4.5 * len(names), 3.2, columns=len(names), grid=True)
     for ax, name in zip(axes, names):
         epochs = range(1, len(history[name]) + 1)
         ax.plot(epochs, history[name], marker="o", label="train")
@@ -187,7 +188,7 @@ def histograms_chart(report: dict):
         return None
     columns = min(4, len(names))
     rows = -(-len(names) // columns)
-    fig, axes = _figure(3.2 * columns, 2.4 * rows, columns=columns, rows=rows)
+    fig, axes = _figure(3.2 * columns, 2.4 * rows, columns=columns, rows=rows, grid=True)
     for index, ax in enumerate(axes.flat):
         if index >= len(names):
             ax.axis("off")
