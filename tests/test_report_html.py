@@ -20,3 +20,22 @@ def test_one_feature_and_one_training_metric_draw_single_panels():
     assert training_chart(report).startswith("data:image/png;base64,")
     page = render_html(report)
     assert '<section id="dataset-statistics">' in page and page.count('src="data:image/png;base64,') == 2
+
+
+def test_a_generative_report_renders_its_samples_coverage_and_latent_sections():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    png = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(png, format="PNG")
+    views = {"images": {"samples": base64.b64encode(png.getvalue()).decode()}, "class_names": ["a", "b"],
+             "class_shares": [0.4, 0.6], "baseline_class_shares": None, "latent": None, "unmeasured": "",
+             "classifier": {"source": "the pushed classifier", "held_out_accuracy": 0.9}, "samples": 100}
+    report = _report(plots={"generative": views}, task="generative", training={"history": {"loss": [2.0, 1.0]}},
+                     hyperparameters={"latent_dim": 2})
+    page = render_html(report)
+    for section in ("samples", "class-coverage", "latent-space", "hyperparameters"):
+        assert f'<section id="{section}">' in page, section
+    assert "held-out accuracy 0.9000" in page and "A latent space is drawn for a VAE" in page
