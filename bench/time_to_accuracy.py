@@ -32,7 +32,7 @@ from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
 
 RESULTS = Path(__file__).parent / "results"
 # The goals: the pipeline's accuracy, and at most this ratio to the reference's time.
-GOALS = {"mnist": (0.994, 1.0), "imdb": (0.90, 1.0)}
+GOALS = {"mnist": (0.995, 0.8), "imdb": (0.915, 1.0)}
 
 
 def run_reference(task: str, data_dir: str, folder: Path, max_examples: int | None, epochs: int | None) -> dict:

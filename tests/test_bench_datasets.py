@@ -1,5 +1,5 @@
 """The datasets benchmark's own logic: baseline specs and how results are kept."""
-from bench.datasets import baseline_spec, merged, render
+from bench.datasets import MNIST_MLP, VARIANTS, baseline_spec, merged, other_model_spec, render
 from tfxp_contract.dataset_spec import load_spec
 
 
@@ -24,4 +24,19 @@ def test_results_keep_other_datasets_and_replace_those_run_again():
     kept = merged(old, new)
     assert [(r["dataset"], r["test_accuracy"]) for r in kept] == [("mnist", 0.9), ("imdb", 0.95)]
     table = render(kept, 2)
-    assert "| mnist | spec model | 0.9000 | yes | 1.0 min | cached |" in table and "| 12.5 s |" in table
+    assert "| mnist | spec model | 0.9000 | ≥ 99.5%: not met | yes | 1.0 min | cached |" in table
+    assert "| imdb | spec model | 0.9500 | ≥ 91.5%: met |" in table and "| 12.5 s |" in table
+
+    # another model of a dataset is a row of its own, and keeps its place when measured again
+    variant = {**row, "dataset": "mnist", "model": MNIST_MLP}
+    kept = merged(kept, [variant])
+    assert [(r["dataset"], r["model"]) for r in kept] == [("mnist", "spec model"), ("imdb", "spec model"),
+                                                         ("mnist", MNIST_MLP)]
+    assert [r["test_accuracy"] for r in merged(kept, [{**variant, "test_accuracy": 0.99}])] == [0.9, 0.95, 0.99]
+
+
+def test_variant_specs_are_valid_and_change_only_the_model(tmp_path):
+    for dataset, variants in VARIANTS.items():
+        for label, model, changes in variants:
+            spec = load_spec(other_model_spec(dataset, tmp_path, label, model, changes))
+            assert spec.model.family == model["family"] and spec.data_view() == load_spec(dataset).data_view()

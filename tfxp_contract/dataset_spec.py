@@ -29,6 +29,9 @@ COLUMN_TYPES = ("categorical", "numeric", "datetime", "image", "text", "ignore")
 # its own out-of-vocabulary id); category: the missing token is a value like any other (always
 # present); never: the column always has a value, a missing one is an anomaly.
 MISSING_POLICIES = ("impute", "category", "never")
+# How a text column's tokens reach the model: as a sequence of ids ("none"), or, for the text_nb
+# family, each distinct token once with its naive-Bayes log-count ratio per class ("nb").
+TEXT_WEIGHTINGS = ("none", "nb")
 # Metric names a classifier's spec may threshold -> what they are (pipelines.evaluation computes them).
 KNOWN_METRICS = {"accuracy": "the share of examples whose most probable class is the label",
                  "auc": "area under the ROC curve of the second label value (binary labels)"}
@@ -120,6 +123,7 @@ class Column:
     vocabulary_size: int = Field(0, ge=0)  # text: most frequent tokens kept (others share one OOV id)
     sequence_length: int = Field(0, ge=0)  # text: tokens per example the model sees (padded; a longer text keeps its first and last halves)
     ngrams: int = Field(1, ge=1, le=3)  # text: also word pairs (2) as tokens, each a vocabulary entry
+    weighting: Annotated[str, Field(json_schema_extra={"enum": list(TEXT_WEIGHTINGS)})] = "none"  # text: see TEXT_WEIGHTINGS
 
     @field_validator("values", mode="before")
     @classmethod
@@ -366,6 +370,21 @@ def tuning_objective(spec: DatasetSpec) -> tuple[str, str]:
     return name, TUNING_OBJECTIVES[name]
 
 
+def _validate_weighting(spec: DatasetSpec, family: str, fail: Callable[[str, str], None]) -> None:
+    """A text column weighted "nb" is a text spec's one column, with a class label, read by the
+    text_nb family; text_nb reads nothing else."""
+    weighted = [c for c in spec.columns if c.weighting == "nb"]
+    if weighted and (spec.data_family != "text" or spec.is_regression or not spec.label):
+        fail("columns", f"weighting nb (column {weighted[0].name!r}) needs a text spec (one text column) "
+                        "with a class label: the ratios are of each class against the others")
+    if family == "text_nb" and not weighted:
+        fail("model.family", "model family text_nb reads each distinct token with its naive-Bayes ratios: "
+                             "give the text column weighting: nb")
+    if family and family != "text_nb" and weighted:
+        fail("columns", f"weighting nb (column {weighted[0].name!r}) is read by the text_nb family only, "
+                        f"not {family!r}: remove it, or use family text_nb")
+
+
 def _validate_tuning(spec: DatasetSpec, fail: Callable[[str, str], None]) -> None:
     tuning, family = spec.tuning, spec.model.family
     if not family or spec.task == "generative":
@@ -400,6 +419,10 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
             fail(f"columns[{i}].shape", f"image column {c.name!r} needs shape [height, width, channels]")
         if c.type == "text" and (c.vocabulary_size < 1 or c.sequence_length < 1):
             fail(f"columns[{i}]", f"text column {c.name!r} needs vocabulary_size and sequence_length")
+        if c.weighting not in TEXT_WEIGHTINGS:
+            fail(f"columns[{i}].weighting", f"column {c.name!r} has weighting {c.weighting!r}; expected one of {TEXT_WEIGHTINGS}")
+        if c.weighting != "none" and c.type != "text":
+            fail(f"columns[{i}].weighting", f"only a text column has a weighting; {c.name!r} is {c.type}")
         if c.range is not None and c.range[0] > c.range[1]:
             fail(f"columns[{i}].range", f"column {c.name!r} range must be [low, high], got {list(c.range)}")
         if c.shape and (len(c.shape) != 3 or min(c.shape) < 1 or c.type != "image"):
@@ -433,6 +456,7 @@ def validate(spec: DatasetSpec, where: str = "spec") -> None:
                              f"{spec.name} is {spec.data_family} data; families for it: {', '.join(fitting)}")
     if family:
         check_hyperparameters(family, spec.model.hyperparameters, f"{where}: model.hyperparameters", SpecError)
+    _validate_weighting(spec, family, fail)
     if spec.tuning is not None:
         _validate_tuning(spec, fail)
     if not spec.metrics:

@@ -28,6 +28,7 @@ MODEL_FAMILIES: dict[str, str] = {
     "mobilenet_v2": "image",
     "text_cnn": "text",
     "text_bag": "text",
+    "text_nb": "text",  # NBSVM-style: distinct tokens scaled by naive-Bayes ratios, a linear classifier
     "text_lstm": "text",
     "vae": "image",  # generative (task: generative): the course's variational autoencoder
     "gan": "image",  # generative: a DCGAN

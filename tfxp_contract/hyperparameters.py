@@ -90,6 +90,11 @@ class TextBag(Optimizer):
 
 
 @dataclass(frozen=True, config=STRICT)
+class TextNb(Optimizer):
+    """A linear model: the optimizer's settings only."""
+
+
+@dataclass(frozen=True, config=STRICT)
 class TextLstm(Optimizer):
     embedding_dim: Optional[Width] = None
     units: Optional[Width] = None
@@ -119,7 +124,7 @@ class Gan(Fit):
 # Model family (families.MODEL_FAMILIES) -> its hyperparameters.
 HYPERPARAMETERS: dict[str, type] = {
     "dense": Dense, "cnn": Cnn, "mlp": ImageMlp, "mobilenet_v2": MobileNetV2, "text_cnn": TextCnn,
-    "text_bag": TextBag, "text_lstm": TextLstm, "vae": Vae, "gan": Gan,
+    "text_bag": TextBag, "text_nb": TextNb, "text_lstm": TextLstm, "vae": Vae, "gan": Gan,
 }
 
 

@@ -21,6 +21,18 @@ def token_input(layout: Dict[str, Tuple[int, int]]):
     return keras.Input(shape=(length,), name=name, dtype=tf.int64), ids
 
 
+def nb_inputs(layout: Layout):
+    """The inputs of a text model over naive-Bayes-weighted tokens (``transforms.text.nb_features``):
+    by name, and as ([sequence length] distinct token ids (0 = padding), [sequence length,
+    width] their ratios (a class's against the others; two classes: the second's alone), the id
+    count)."""
+    [(ratios_name, (length, width, _))] = [(k, v) for k, v in layout.items() if v[2:] == ("nb",)]
+    [(ids_name, (_, ids))] = [(k, v) for k, v in layout.items() if k != ratios_name]
+    inputs = {ids_name: keras.Input(shape=(length,), name=ids_name, dtype=tf.int64),
+              ratios_name: keras.Input(shape=(length, width), name=ratios_name)}
+    return inputs, (inputs[ids_name], inputs[ratios_name], ids)
+
+
 def tabular_inputs(layout: Layout, embedding_dim: int = 16):
     """Keras inputs for a transformed tabular row, and their concatenated encoding.
 

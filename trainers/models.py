@@ -16,7 +16,7 @@ import tf_keras as keras
 from tfxp_contract.errors import ExplainedError
 from trainers.generative import build_gan, build_vae
 from trainers.lazy_adam import LazyAdam
-from trainers.model_inputs import Layout, image_input, tabular_inputs, token_input
+from trainers.model_inputs import Layout, image_input, nb_inputs, tabular_inputs, token_input
 from transforms.autograph import skip_autograph_for_libraries
 
 OUTPUT_LAYER = "probabilities"  # every model's last layer; its input is the model's feature layer
@@ -191,6 +191,19 @@ def build_text_bag(layout: Dict[str, Tuple[int, int]], num_classes: int, embeddi
     return compiled_classifier(inputs, class_probabilities(x, num_classes), learning_rate, lr_schedule, decay_steps)
 
 
+def build_text_nb(layout: Dict[str, Tuple], num_classes: int, learning_rate: float = 3e-3,
+                  lr_schedule: str = "constant", decay_steps: int = 0) -> keras.Model:
+    """NBSVM-style (Wang & Manning 2012): a linear classifier of a text's distinct tokens, each
+    scaled by its naive-Bayes log-count ratio for each class (learned by tf.Transform,
+    ``transforms.text.nb_features``): a class's score (two classes: the second's) is the sum
+    over the text's tokens of a weight (from zero) times the token's ratio for that class."""
+    inputs, (ids_input, ratios_input, ids) = nb_inputs(layout)
+    weights = keras.layers.Embedding(ids, ratios_input.shape[-1], embeddings_initializer="zeros")(ids_input)
+    scores = tf.reduce_sum(keras.layers.Multiply()([weights, ratios_input]), axis=1)
+    return compiled_classifier(inputs, class_probabilities(scores, num_classes),
+                               learning_rate, lr_schedule, decay_steps)
+
+
 def build_text_lstm(layout: Dict[str, Tuple[int, int]], num_classes: int, embedding_dim: int = 128,
                     units: int = 128, dropout: float = 0.2, learning_rate: float = 1e-3,
                     lr_schedule: str = "constant", decay_steps: int = 0) -> keras.Model:
@@ -275,6 +288,7 @@ BUILDERS: Dict[str, Callable[..., keras.Model]] = {
     "mobilenet_v2": build_mobilenet_v2,
     "text_cnn": build_text_classifier,
     "text_bag": build_text_bag,
+    "text_nb": build_text_nb,
     "text_lstm": build_text_lstm,
     "dense": build_dense_classifier,
     "cnn": build_cnn,
