@@ -145,7 +145,9 @@ def merged(previous: list[dict], new: list[dict]) -> list[dict]:
     """Every (dataset, model)'s latest row: a new one takes the place of the one it replaces."""
     latest = {(r["dataset"], r["model"]): r for r in new}
     kept = [latest.pop((r["dataset"], r["model"]), r) for r in previous]
-    return kept + [r for r in new if (r["dataset"], r["model"]) in latest]
+    rows = kept + [r for r in new if (r["dataset"], r["model"]) in latest]
+    order = list(dict.fromkeys(r["dataset"] for r in rows))
+    return sorted(rows, key=lambda r: order.index(r["dataset"]))  # a dataset's rows together
 
 
 def main() -> None:

@@ -30,9 +30,9 @@ def test_results_keep_other_datasets_and_replace_those_run_again():
     # another model of a dataset is a row of its own, and keeps its place when measured again
     variant = {**row, "dataset": "mnist", "model": MNIST_MLP}
     kept = merged(kept, [variant])
-    assert [(r["dataset"], r["model"]) for r in kept] == [("mnist", "spec model"), ("imdb", "spec model"),
-                                                         ("mnist", MNIST_MLP)]
-    assert [r["test_accuracy"] for r in merged(kept, [{**variant, "test_accuracy": 0.99}])] == [0.9, 0.95, 0.99]
+    assert [(r["dataset"], r["model"]) for r in kept] == [("mnist", "spec model"), ("mnist", MNIST_MLP),
+                                                         ("imdb", "spec model")]
+    assert [r["test_accuracy"] for r in merged(kept, [{**variant, "test_accuracy": 0.99}])] == [0.9, 0.99, 0.95]
 
 
 def test_variant_specs_are_valid_and_change_only_the_model(tmp_path):
