@@ -45,6 +45,7 @@ def test_sparse_gradients_touch_only_their_rows():
     np.testing.assert_array_equal(ours[1][[2, 4]], INITIAL[[2, 4]])
 
 
+@pytest.mark.slow  # fits a model twice per strategy: ~25 s
 @pytest.mark.parametrize("strategy", ["none", "mirrored"])
 def test_trains_an_embedding_model(strategy):
     keras.utils.set_random_seed(0)

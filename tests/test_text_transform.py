@@ -4,6 +4,7 @@ review cut to its first and last halves."""
 import dataclasses
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
@@ -15,9 +16,10 @@ from transforms.common import raw_feature_spec
 from transforms.text import head_and_tail, model_inputs, transform_text, vocabulary_name
 
 
+@pytest.mark.slow  # tf.Transform's Beam implementation: ~20 s
 def test_ngram_vocabulary_and_padded_ids(tmp_path):
     spec = load_spec("imdb")
-    column = dataclasses.replace(spec.columns[0], vocabulary_size=50, sequence_length=12, ngrams=2)
+    column = dataclasses.replace(spec.columns[0], vocabulary_size=50, sequence_length=12, ngrams=2, weighting="none")
     spec = dataclasses.replace(spec, columns=(column,) + spec.columns[1:])
     reviews = [b"Not good. Not good at all!", b"Good film, good<br />acting", b"not bad",
                b"long and slow, it drags on and on, but the end is brilliant"]
@@ -53,6 +55,7 @@ def test_a_text_longer_than_the_sequence_keeps_its_first_and_last_halves():
     assert head_and_tail(tokens, 5).numpy().tolist()[0] == [1, 2, 8, 9, 10]  # an odd length: the tail is longer
 
 
+@pytest.mark.slow  # tf.Transform's Beam implementation: ~20 s
 def test_nb_weighting_gives_distinct_tokens_and_their_naive_bayes_ratios(tmp_path):
     spec = load_spec("imdb")
     column = dataclasses.replace(spec.columns[0], vocabulary_size=50, sequence_length=8, ngrams=1, weighting="nb")

@@ -3,6 +3,7 @@ the same file line for line (ties included) and the same ids."""
 import random
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
@@ -31,6 +32,7 @@ def _analyse(rows, top_k, tmp_path):
     return out, tft.TFTransformOutput(str(tmp_path / "transform"))
 
 
+@pytest.mark.slow  # two tf.Transform analyses on Beam: ~25 s
 def test_same_vocabulary_and_ids_as_tf_transform(tmp_path):
     rng = random.Random(0)
     words = [f"w{i}" for i in range(400)]

@@ -79,6 +79,7 @@ def cmd_fetch(args) -> int:
 
 
 def local_run(args):
+    load_spec(args.dataset)  # an unknown name or a wrong spec fails in a second, before TFX is imported (12 s)
     from pipelines.local_runner import LocalRun
     return LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
                     num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
