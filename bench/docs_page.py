@@ -21,6 +21,8 @@ BENCHMARKS = {
     "tabular_cv": ("Tabular models in 10-fold cross-validation", "the pipeline's model beside logistic "
                    "regression, gradient boosting and an SVM on the same folds"),
     "generative": ("Generative models", "the VAE and the GAN measured in one run"),
+    "large_table": ("A large table through the whole pipeline", "the pipeline on a generated 1,000,000-row CSV "
+                    "beside a plain pandas and Keras script doing the same work, one after the other"),
     "spec_init": ("Drafting a spec from a large table", "`tfxp spec init` beside `pandas.read_csv` of the same file"),
     "multi_worker": ("Local multi-worker throughput", "1 and 2 local workers on the same data"),
 }

@@ -135,7 +135,8 @@ def test_a_folder_of_class_named_png_folders_runs_as_drafted(tmp_path):
 
 def test_free_text_in_a_quoted_csv_column_beats_a_tfidf_baseline(tmp_path, data_dir):
     """IMDB reviews in a CSV column as pandas writes it (quotes, commas, line breaks; over 1 MiB):
-    drafted as text, blessed, within 5 points of TF-IDF + logistic regression on the same split."""
+    drafted as text (the text_nb family), blessed, at least as accurate as TF-IDF + logistic
+    regression on the same split (measured: 91.8% against 89.7%)."""
     import pandas as pd
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -159,7 +160,7 @@ def test_free_text_in_a_quoted_csv_column_beats_a_tfidf_baseline(tmp_path, data_
     ours = _overall(metadata, spec.name)["accuracy"]
     print(f"accuracy on the pipeline's eval split ({len(held)} reviews): pipeline {ours:.4f}, TF-IDF + logistic "
           f"regression {tfidf:.4f}")
-    assert ours >= tfidf - 0.05
+    assert ours >= tfidf
 
 
 def test_parquet_with_nulls_a_boolean_a_date_and_a_timestamp_runs_as_drafted(tmp_path):

@@ -124,8 +124,9 @@ def render_folder_yaml(draft: FolderDraft, spec_path: str) -> str:
         lines.append(f"  # the most common image size (each side at most {MAX_SIDE}); others are resized to it")
         lines.append(f"  - {{name: image, type: image, shape: [{', '.join(map(str, draft.shape))}]}}")
     else:
-        lines.append("  # the 20,000 most frequent words; a text keeps its first and last 200")
-        lines.append("  - {name: text, type: text, vocabulary_size: 20000, sequence_length: 400}")
+        lines.append("  # the 20,000 most frequent words and word pairs; the model reads each distinct one of a text")
+        lines.append("  # (up to 400) with its naive-Bayes ratio learned over the training texts")
+        lines.append("  - {name: text, type: text, vocabulary_size: 20000, sequence_length: 400, ngrams: 2, weighting: nb}")
     lines += [
         f"  - {{name: {_quote(draft.label)}, type: categorical}}",
         "label:",
@@ -144,8 +145,8 @@ def render_folder_yaml(draft: FolderDraft, spec_path: str) -> str:
                   "  hyperparameters: {filters: [32, 64], dense_units: 64, dropout: 0.3, learning_rate: 0.001, "
                   "epochs: 10, batch_size: 32}"]
     else:
-        lines += ["model:", "  family: text_bag  # averaged word embeddings",
-                  "  hyperparameters: {embedding_dim: 32, learning_rate: 0.001, epochs: 5, batch_size: 32}"]
+        lines += ["model:", "  family: text_nb  # linear over the distinct words and pairs, scaled by naive-Bayes ratios",
+                  "  hyperparameters: {learning_rate: 0.003, epochs: 10, batch_size: 32}"]
     bound = min(0.99, round(majority + 0.05, 2))
     lines += [f"# Always answering the largest class scores {majority:.4f}; a model must beat it by 0.05.",
               "metrics:", f"  - {{name: accuracy, lower_bound: {bound:g}}}"]

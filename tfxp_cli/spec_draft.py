@@ -478,6 +478,7 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
         + ("  # the 'no value' tokens the file holds" if draft.missing_tokens else "  # none seen: empty cells"),
         "columns:",
     ]
+    text_classes = _text_classification(draft)
     for c in draft.columns:
         lines.append(f"  # {c.why}" + (f"; {c.missing_count} missing" if c.missing_count else ""))
         entry = f"  - {{name: {_quote(c.name)}, type: {c.type}"
@@ -487,6 +488,7 @@ def render_yaml(draft: SpecDraft, spec_path: str) -> str:
             entry += ", values: [" + ", ".join(_quote(v) for v in c.values) + "]"
         if c.type == "text":
             entry += f", vocabulary_size: {TEXT_VOCABULARY}, sequence_length: {c.sequence_length}, ngrams: 2"
+            entry += ", weighting: nb" if text_classes else ""
         lines.append(entry + "}")
     lines += [
         "# Numeric values outside a range are treated as missing (and counted); a missing value is imputed",
@@ -534,8 +536,19 @@ def _tuning_lines(search: str) -> list[str]:
             "#   time_budget_minutes: 30  # no new trial starts after this"]
 
 
+def _text_classification(draft: SpecDraft) -> bool:
+    """Text alone, and a class label: the text_nb family (IMDB: 91.6% against 90.2-90.4% for
+    averaged embeddings, bench/results/datasets.md)."""
+    kinds = {c.type for c in draft.columns if c.name != draft.label and c.type != "ignore"}
+    return kinds == {"text"} and not draft.regression
+
+
 def _model_lines(draft: SpecDraft) -> list[str]:
     kinds = {c.type for c in draft.columns if c.name != draft.label and c.type != "ignore"}
+    if _text_classification(draft):
+        return ["model:", "  family: text_nb  # linear over the distinct words and pairs, scaled by naive-Bayes ratios",
+                "  hyperparameters: {learning_rate: 0.003, epochs: 10, batch_size: 32}",
+                *_tuning_lines("{learning_rate: [0.001, 0.003, 0.01]}")]
     if kinds == {"text"}:
         return ["model:", "  family: text_bag  # averaged word embeddings (fastText-style)",
                 "  hyperparameters: {embedding_dim: 32, dropout: 0.3, learning_rate: 0.003, epochs: 10, batch_size: 32}",
