@@ -4,6 +4,8 @@ split, truncated or padded to the spec's sequence length.
 The vocabulary (the spec's ``vocabulary_size`` most frequent tokens, the rest one OOV id) is
 learned exactly by ``transforms.vocabulary`` (tf.Transform's own vocabulary, counted in fewer
 Beam elements) and is an asset of the Transform graph, so the served model takes raw text.
+A column weighted "nb" gives the model instead each distinct token once, with its naive-Bayes
+log-count ratios learned over the training split (``nb_features``, for the text_nb family).
 """
 from __future__ import annotations
 
