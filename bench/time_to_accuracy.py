@@ -31,7 +31,7 @@ from tfxp_reports.evaluation_summary import summarize
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
 
 RESULTS = Path(__file__).parent / "results"
-# The goals: the pipeline's accuracy, and at most this ratio to the reference's time.
+# The goals: the pipeline's accuracy, and at most this ratio to the reference's time.
 GOALS = {"mnist": (0.995, 0.8), "imdb": (0.915, 1.0)}
 
 

@@ -16,6 +16,17 @@ from transforms.common import raw_feature_spec
 from transforms.text import head_and_tail, model_inputs, transform_text, vocabulary_name
 
 
+def analyze_and_transform(spec, rows: list[dict], tmp_path) -> tuple[list[dict], tft.TFTransformOutput]:
+    """The text transform analysed over ``rows`` and applied to them by tf.Transform's Beam
+    implementation: (transformed rows, the written transform)."""
+    metadata = dataset_metadata.DatasetMetadata.from_feature_spec(raw_feature_spec(spec))
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), force_tf_compat_v1=False):
+        (out, _), transform_fn = ((rows, metadata)
+                                  | tft_beam.AnalyzeAndTransformDataset(lambda x: transform_text(x, spec)))
+        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "transform"))
+    return out, tft.TFTransformOutput(str(tmp_path / "transform"))
+
+
 @pytest.mark.slow  # tf.Transform's Beam implementation: ~20 s
 def test_ngram_vocabulary_and_padded_ids(tmp_path):
     spec = load_spec("imdb")
@@ -24,12 +35,7 @@ def test_ngram_vocabulary_and_padded_ids(tmp_path):
     reviews = [b"Not good. Not good at all!", b"Good film, good<br />acting", b"not bad",
                b"long and slow, it drags on and on, but the end is brilliant"]
     rows = [{"review": [r], "label": [b"pos" if i == 1 else b"neg"]} for i, r in enumerate(reviews)]
-    metadata = dataset_metadata.DatasetMetadata.from_feature_spec(raw_feature_spec(spec))
-    with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), force_tf_compat_v1=False):
-        (out, _), transform_fn = ((rows, metadata)
-                                  | tft_beam.AnalyzeAndTransformDataset(lambda x: transform_text(x, spec)))
-        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "transform"))
-    output = tft.TFTransformOutput(str(tmp_path / "transform"))
+    out, output = analyze_and_transform(spec, rows, tmp_path)
     vocabulary = output.vocabulary_by_name(vocabulary_name(column))
     assert b"not good" in vocabulary and b"good" in vocabulary and b"acting" in vocabulary  # <br /> split words
     ids = np.stack([o["review"] for o in out])
@@ -63,12 +69,7 @@ def test_nb_weighting_gives_distinct_tokens_and_their_naive_bayes_ratios(tmp_pat
         spec.model, family="text_nb", hyperparameters={}))
     reviews = [(b"good good film", b"pos"), (b"good acting", b"pos"), (b"bad film", b"neg"), (b"bad bad bad", b"neg")]
     rows = [{"review": [r], "label": [label]} for r, label in reviews]
-    metadata = dataset_metadata.DatasetMetadata.from_feature_spec(raw_feature_spec(spec))
-    with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), force_tf_compat_v1=False):
-        (out, _), transform_fn = ((rows, metadata)
-                                  | tft_beam.AnalyzeAndTransformDataset(lambda x: transform_text(x, spec)))
-        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "transform"))
-    output = tft.TFTransformOutput(str(tmp_path / "transform"))
+    out, output = analyze_and_transform(spec, rows, tmp_path)
     vocabulary = [t.decode() for t in output.vocabulary_by_name(vocabulary_name(column))]
     ids = np.stack([o["review"] for o in out])
     ratios = np.stack([o["review_nb"] for o in out])
