@@ -52,6 +52,16 @@ class TrainingCluster:
 
 
 @dataclass(frozen=True, config=STRICT)
+class TuningJob:
+    """A spec's Tuner as a Vertex AI custom job: ``parallel_trials`` replicas of one machine
+    type, each training one trial at a time, the chief's oracle handing them out."""
+    parallel_trials: Annotated[int, Field(ge=1, le=100)] = 2
+    machine_type: str = "n1-standard-4"
+    accelerator_type: str = ""
+    accelerator_count: Annotated[int, Field(ge=0, le=64)] = 0
+
+
+@dataclass(frozen=True, config=STRICT)
 class Dataflow:
     machine_type: str = "n1-standard-4"
     max_workers: Annotated[int, Field(ge=1, le=1000)] = 4
@@ -77,6 +87,7 @@ class CloudConfig:
     root: str = ""  # gs://bucket/prefix: pipeline roots, staged data and served models below it
     service_account: str = ""
     training: Optional[TrainingCluster] = None  # None: train inside the pipeline's Trainer step
+    tuning: Optional[TuningJob] = None  # None: a spec's Tuner runs its trials in its own step, in sequence
     dataflow: Dataflow = Dataflow()
     beam_runner: str = "DataflowRunner"  # or DirectRunner inside the step's container
     model_registry: Optional[ModelRegistry] = None  # None: served models stay on GCS only
@@ -111,6 +122,9 @@ def validate(config: CloudConfig, where: str) -> None:
         raise CloudConfigError(f"{where}: beam_runner must be DataflowRunner or DirectRunner, got {config.beam_runner!r}")
     if config.root.endswith("/"):
         raise CloudConfigError(f"{where}: root {config.root!r} must not end with '/'")
+    tuning = config.tuning
+    if tuning is not None and bool(tuning.accelerator_type) != (tuning.accelerator_count > 0):
+        raise CloudConfigError(f"{where}: tuning needs both accelerator_type and accelerator_count")
     training = config.training
     if training is not None:
         if training.tpu is not None and training.workers is not None:

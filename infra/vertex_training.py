@@ -1,4 +1,5 @@
-"""The Trainer as a Vertex AI custom job: worker pool specs and the strategy that fits them.
+"""The Trainer (and a spec's Tuner) as a Vertex AI custom job: worker pool specs and the
+strategy that fits them.
 
 TFX's Vertex Trainer extension (``tfx.extensions.google_cloud_ai_platform.Trainer``) starts
 a CustomJob whose replicas each run our ``run_fn``; Vertex sets TF_CONFIG on each (pool 0
@@ -11,6 +12,7 @@ from typing import Optional
 
 from tfx.extensions.google_cloud_ai_platform import constants as vertex
 from tfx.extensions.google_cloud_ai_platform.trainer.executor import TRAINING_ARGS_KEY
+from tfx.extensions.google_cloud_ai_platform.tuner.executor import TUNING_ARGS_KEY
 
 from infra.cloud_config import CloudConfig, CloudConfigError, MachinePool, TrainingCluster, check_tpu_image
 
@@ -48,11 +50,19 @@ def distribution_for(cluster: TrainingCluster) -> dict:
     return {"strategy": "none"}
 
 
+def _checked(spec: dict, section: str) -> dict:
+    from google.cloud import aiplatform_v1
+
+    try:
+        aiplatform_v1.CustomJobSpec(spec)
+    except (KeyError, ValueError, TypeError) as err:
+        raise CloudConfigError(f"{section}: not a valid Vertex AI CustomJobSpec: {type(err).__name__}: {err}") from None
+    return spec
+
+
 def custom_job_spec(config: CloudConfig) -> dict:
     """The CustomJobSpec (as a dict) the Trainer submits; TFX fills in the command.
     Checked by the Vertex AI client's own message type (field names, accelerator names)."""
-    from google.cloud import aiplatform_v1
-
     check_tpu_image(config, "cloud config")
     spec = {"worker_pool_specs": worker_pool_specs(config.training, config.image, config.tpu_image)}
     if config.service_account:
@@ -61,11 +71,22 @@ def custom_job_spec(config: CloudConfig) -> dict:
         # Vertex AI streams what the job writes under base_output_directory/logs to TensorBoard.
         spec["tensorboard"] = config.training.tensorboard
         spec["base_output_directory"] = {"output_uri_prefix": f"{config.root}/training_output"}
-    try:
-        aiplatform_v1.CustomJobSpec(spec)
-    except (KeyError, ValueError, TypeError) as err:
-        raise CloudConfigError(f"training: not a valid Vertex AI CustomJobSpec: {type(err).__name__}: {err}") from None
-    return spec
+    return _checked(spec, "training")
+
+
+def tuning_job_spec(config: CloudConfig) -> dict:
+    """The Tuner's CustomJobSpec: pool 0 one replica (it also runs the chief oracle), pool 1
+    the other ``parallel_trials - 1`` replicas (``components.tuning.vertex_tuner``)."""
+    tuning = config.tuning
+    pool = MachinePool(machine_type=tuning.machine_type, accelerator_type=tuning.accelerator_type,
+                       accelerator_count=tuning.accelerator_count)
+    pools = [_pool(pool, config.image, replicas=1)]
+    if tuning.parallel_trials > 1:
+        pools.append(_pool(pool, config.image, replicas=tuning.parallel_trials - 1))
+    spec = {"worker_pool_specs": pools}
+    if config.service_account:
+        spec["service_account"] = config.service_account
+    return _checked(spec, "tuning")
 
 
 def override_cluster(cluster: Optional[TrainingCluster], *, workers: Optional[int] = None,
@@ -100,4 +121,15 @@ def trainer_custom_config(config: CloudConfig) -> dict:
         vertex.ENABLE_VERTEX_KEY: True,
         vertex.VERTEX_REGION_KEY: config.region,
         TRAINING_ARGS_KEY: {"project": config.project, "job_spec": custom_job_spec(config)},
+    }
+
+
+def tuner_custom_config(config: CloudConfig) -> dict:
+    """The custom_config keys the Vertex Tuner (``components.tuning.vertex_tuner``) reads."""
+    if config.tuning is None:
+        raise ValueError("the cloud config has no 'tuning' section")
+    return {
+        vertex.ENABLE_VERTEX_KEY: True,
+        vertex.VERTEX_REGION_KEY: config.region,
+        TUNING_ARGS_KEY: {"project": config.project, "job_spec": tuning_job_spec(config)},
     }

@@ -25,8 +25,8 @@ What makes it strict:
   schema 2.1.0 and has no resolver or custom-job executors, and ignores a container's
   ``lifecycle.preCacheCheck`` (ExampleGen's driver), so it is not run for a KFP file. On
   Vertex AI the driver runs first and the parameters it writes reach the executor.
-- **A Vertex AI custom job** (the Trainer with the cloud config's ``training:``) runs its
-  worker pools as local processes with the ``CLUSTER_SPEC``/``TF_CONFIG`` Vertex AI gives
+- **A Vertex AI custom job** (the Trainer with the cloud config's ``training:``, a spec's
+  Tuner with its ``tuning:``) runs its worker pools as local processes with the ``CLUSTER_SPEC``/``TF_CONFIG`` Vertex AI gives
   them (``pipelines.local_custom_job``).
 
 Beam arguments that name Dataflow are replaced by the DirectRunner in one process.
@@ -59,7 +59,12 @@ CLOUD_BEAM_FLAGS = ("--runner=", "--project=", "--region=", "--temp_location=", 
                     "--max_num_workers=", "--disk_size_gb=", "--experiments=", "--sdk_container_image=",
                     "--service_account_email=", "--direct_running_mode=", "--direct_num_workers=")
 LOCAL_BEAM_ARGS = direct_runner_args(None)
-VERTEX_TRAINER = "tfx.extensions.google_cloud_ai_platform"
+# Executors that start a Vertex AI custom job: TFX's extensions, and our parallel Tuner.
+CUSTOM_JOB_EXECUTORS = ("tfx.extensions.google_cloud_ai_platform", "components.tuning.vertex_tuner.VertexTunerExecutor")
+
+
+def starts_custom_job(args: list[str]) -> bool:
+    return any(a.startswith(CUSTOM_JOB_EXECUTORS) for a in args)
 
 
 class CompiledRunError(ExplainedError, RuntimeError):
@@ -145,7 +150,7 @@ def check_backend(compiled: Compiled, path: str) -> None:
         if "resolver" in executor:
             raise CompiledRunError(f"{path}: executor {label} is a resolver, which Kubeflow Pipelines' backend does "
                                    "not implement")
-        if "customJob" in executor or any(VERTEX_TRAINER in a for a in executor.get("container", {}).get("args", [])):
+        if "customJob" in executor or starts_custom_job(executor.get("container", {}).get("args", [])):
             raise CompiledRunError(f"{path}: executor {label} is a Vertex AI custom job, which only Vertex AI runs")
 
 
@@ -242,7 +247,7 @@ def run_compiled(path: str, root: str, *, parameters: Optional[dict] = None, sto
         if not said_beam and any(a.startswith("--runner=DataflowRunner") for a in container.get("args", [])):
             log("  (Beam steps compiled for Dataflow run with the DirectRunner here)")
             said_beam = True
-        if any(a.startswith(VERTEX_TRAINER) for a in container.get("args", [])):
+        if starts_custom_job(container.get("args", [])):
             log("  (a Vertex AI custom job: its worker pools run here as local processes, on the CPU)")
         try:
             executor_input = _executor_input(context, task_name, task, component, inputs, values)

@@ -3,7 +3,9 @@
 The same factory as the local runner, with GCS locations, Dataflow and the project image
 from a cloud config (infra/cloud.example.yaml). Two targets, one pipeline (schema 2.1.0):
   vertex  a PipelineJob JSON for Vertex AI Pipelines (the default); with the config's
-          ``training:`` the Trainer runs as a Vertex AI custom job (infra.vertex_training)
+          ``training:`` the Trainer runs as a Vertex AI custom job (infra.vertex_training),
+          with its ``tuning:`` a spec's Tuner runs trials in parallel as one
+          (components.tuning.vertex_tuner)
   kfp     a bare PipelineSpec YAML for open-source Kubeflow Pipelines v2, whose backend runs
           container tasks only (no resolver, no custom job): the Trainer trains in its step
 Neither has a resolver: the Evaluator's baseline is the model served now
@@ -33,7 +35,7 @@ from tfx import v1 as tfx
 from components.evaluation.served_baseline import BASELINE_TASK
 from infra.cloud_config import CloudConfig, CloudConfigError, load_config
 from infra.dataflow import beam_args
-from infra.vertex_training import distribution_for, trainer_custom_config
+from infra.vertex_training import distribution_for, trainer_custom_config, tuner_custom_config
 from pipelines.code_version import code_versions
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import DatasetSpec, load_spec
@@ -62,6 +64,10 @@ def cloud_pipeline(spec: DatasetSpec, config: CloudConfig, *, target: str = VERT
             "the cloud config's training: section runs the Trainer as a Vertex AI custom job, which Kubeflow "
             "Pipelines cannot run; for --target kfp remove it: the Trainer then trains in its own step (several "
             "processes there with the spec's distribution: {strategy: multi_worker, local_workers: N})")
+    if target == KFP and config.tuning is not None and spec.tuning is not None:
+        raise CloudConfigError(
+            "the cloud config's tuning: section runs the Tuner as a Vertex AI custom job, which Kubeflow Pipelines "
+            "cannot run; for --target kfp remove it: the Tuner then runs its trials in sequence in its own step")
     data_root = tfx.dsl.experimental.RuntimeParameter(name=DATA_ROOT_PARAMETER, ptype=str,
                                                       default=config.data_root(spec.name))
     train_args = tfx.dsl.experimental.RuntimeParameter(name=TRAIN_ARGS_PARAMETER, ptype=str, default="{}")
@@ -78,6 +84,7 @@ def cloud_pipeline(spec: DatasetSpec, config: CloudConfig, *, target: str = VERT
         hyperparameters=hyperparameters,
         distribution=distribution,
         vertex_training=trainer_custom_config(config) if config.training is not None else None,
+        vertex_tuning=tuner_custom_config(config) if config.tuning is not None and spec.tuning is not None else None,
         train_args=train_args,
         code_versions=code_versions(),
         classifier_serving_root=config.serving_root(spec.evaluation_classifier) if spec.evaluation_classifier else "",

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 # Google Cloud extensions (aiplatform and BigQuery clients, ~3 s), which a local run never uses.
 from tfx.components import BulkInferrer, ExampleValidator, StatisticsGen, Trainer, Transform
 from tfx.orchestration.pipeline import Pipeline
-from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2
+from tfx.proto import bulk_inferrer_pb2, example_gen_pb2, pusher_pb2, trainer_pb2, tuner_pb2
 
 import transforms
 from components.evaluation.evaluation_report import EvaluationReport
@@ -77,6 +77,7 @@ def create_pipeline(
     hyperparameters: Optional[dict] = None,
     distribution: Optional[dict] = None,
     vertex_training: Optional[dict] = None,
+    vertex_tuning: Optional[dict] = None,
     train_args: Optional[Any] = None,
     spans: bool = False,
     span: Optional[int] = None,
@@ -93,7 +94,9 @@ def create_pipeline(
     that one; the local runner picks the newest complete one);
     ``distribution`` overrides the spec's training strategy settings for this run;
     ``vertex_training`` (``infra.vertex_training.trainer_custom_config``) runs the Trainer
-    as a Vertex AI custom job instead of inside its pipeline step. ``train_args`` (TrainArgs,
+    as a Vertex AI custom job instead of inside its pipeline step; ``vertex_tuning``
+    (``infra.vertex_training.tuner_custom_config``) runs a spec's Tuner as one, its replicas
+    running trials in parallel. ``train_args`` (TrainArgs,
     or a RuntimeParameter holding its JSON): ``num_steps`` > 0 trains for at least that many
     steps in whole epochs; by default the spec's epochs. ``data_files`` (file name -> sha256, as
     fetched) is recorded with the ExampleGen run, with the data version it makes: lineage
@@ -157,12 +160,20 @@ def create_pipeline(
         if fixed:
             raise SpecError(f"{spec.name}: {', '.join(fixed)} set for this run but searched by the spec's tuning; "
                             "drop the --set or the search")
-        tuner = TimedTuner(
+        tuner_class, parallel = TimedTuner, {}
+        if vertex_tuning:  # imported only here, as the Vertex Trainer below
+            from tfx.extensions.google_cloud_ai_platform.tuner.executor import TUNING_ARGS_KEY
+
+            from components.tuning.vertex_tuner import VertexTuner as tuner_class
+            # as many trials at once as the custom job has replicas
+            pools = vertex_tuning[TUNING_ARGS_KEY]["job_spec"]["worker_pool_specs"]
+            parallel = {"tune_args": tuner_pb2.TuneArgs(num_parallel_trials=sum(int(p["replica_count"]) for p in pools))}
+        tuner = tuner_class(
             tuner_fn=TUNER_FN, examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"], schema=schema_gen.outputs["schema"],
-            train_args=trainer_pb2.TrainArgs(), eval_args=trainer_pb2.EvalArgs(),
+            train_args=trainer_pb2.TrainArgs(), eval_args=trainer_pb2.EvalArgs(), **parallel,
             custom_config={"spec": spec_json, "hyperparameters": dict(hyperparameters or {}),
-                           "code_version": code.get("Tuner", "")}).with_id("Tuner")
+                           "code_version": code.get("Tuner", ""), **(vertex_tuning or {})}).with_id("Tuner")
 
     # The same run_fn either way; on Vertex, every replica of the custom job runs it.
     trainer_class = Trainer

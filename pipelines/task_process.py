@@ -4,8 +4,8 @@
 does in the task's container, after two changes that stand in for the cloud:
 - artifact URIs are ``file://`` URIs that TFX's ``fileio`` and Beam open as they open gs://
   on the cloud (``pipelines.file_uris``), while Python's own file functions cannot;
-- a Trainer compiled as a Vertex AI custom job starts its worker pools as local processes
-  instead of calling Vertex AI (``pipelines.local_custom_job``).
+- a Trainer or Tuner compiled as a Vertex AI custom job starts its worker pools as local
+  processes instead of calling Vertex AI (``pipelines.local_custom_job``).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import runpy
 import sys
 
 from pipelines import file_uris
+from pipelines.compiled_run import starts_custom_job
 
 
 def main(argv: list[str]) -> None:
@@ -20,7 +21,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit("usage: python -m pipelines.task_process MODULE [ARGS...]")
     module, args = argv[1], argv[2:]
     file_uris.register()
-    if any("google_cloud_ai_platform" in arg for arg in args):
+    if starts_custom_job(args):
         from pipelines import local_custom_job
         local_custom_job.install()
     sys.argv = [module, *args]

@@ -1,6 +1,7 @@
 """A spec's `tuning:` section: TFX's Tuner runs the search before the Trainer, the Trainer
-trains with the best values, the report lists the trials; and the tuned pipeline compiles for
-Vertex AI."""
+trains with the best values, the report lists the trials; the same search as a Vertex AI
+custom job of two replicas running trials in parallel (local processes, a real gRPC chief
+oracle) chooses the same; and the tuned pipeline compiles for Vertex AI with that job."""
 import dataclasses
 import glob
 import json
@@ -30,13 +31,28 @@ def _tuned_spec(tmp_path) -> str:
     return str(write_spec(tmp_path, raw, "votes_tuned.yaml"))
 
 
-def test_the_tuner_picks_the_combination_a_direct_comparison_prefers_and_the_trainer_uses_it(tmp_path, data_dir):
+def _cloud_config(**tuning):
+    from infra.cloud_config import EXAMPLE, TuningJob, load_config
+    return dataclasses.replace(load_config(EXAMPLE), project="acme", region="europe-west4",
+                               image="europe-west4-docker.pkg.dev/acme/ml/tfxp:2.0", root="gs://acme-ml/tfxp",
+                               **({"tuning": TuningJob(**tuning)} if tuning else {}))
+
+
+@pytest.fixture(scope="module")
+def tuned_run(tmp_path_factory, data_dir):
+    """The tuned spec run once locally; tests below only read it."""
+    folder = tmp_path_factory.mktemp("tuned")
+    spec_path = _tuned_spec(folder)
+    run = LocalRun(dataset=spec_path, data_dir=str(data_dir), output_dir=str(folder / "out"))
+    run_pipeline(run)
+    return run, spec_path
+
+
+def test_the_tuner_picks_the_combination_a_direct_comparison_prefers_and_the_trainer_uses_it(tuned_run):
     from trainers.training_job import TrainingJob
     from trainers.tuning import fit_and_score
 
-    spec_path = _tuned_spec(tmp_path)
-    run = LocalRun(dataset=spec_path, data_dir=str(data_dir), output_dir=str(tmp_path / "out"))
-    run_pipeline(run)
+    run, spec_path = tuned_run
     executions = executions_by_node(run.metadata_path, "votes_tuned")
     assert executions["Tuner"][-1].last_known_state == COMPLETE
 
@@ -84,14 +100,108 @@ def test_a_searched_hyperparameter_cannot_also_be_set_for_the_run(tmp_path, data
         build(run)
 
 
+def test_parallel_trials_in_a_vertex_custom_job_choose_what_the_sequential_search_chose(tuned_run, tmp_path,
+                                                                                         monkeypatch):
+    """The Vertex Tuner's executor over the local run's Transform outputs, its custom job (one
+    primary replica with the chief oracle, one more replica) run here as processes by the same
+    stand-in for Vertex AI's job service that `tfxp run-compiled` uses."""
+    from tfx.dsl.components.base.base_executor import BaseExecutor
+    from tfx.extensions.google_cloud_ai_platform import runner, training_clients
+    from tfx.proto import trainer_pb2, tuner_pb2
+    from tfx.types import artifact_utils, standard_artifacts
+
+    from components.tuning.vertex_tuner import VertexTunerExecutor
+    from infra.vertex_training import tuner_custom_config
+    from pipelines.local_custom_job import LOG_DIR_ENV, LocalCustomJobClient
+    from pipelines.pipeline import TUNER_FN
+
+    run, spec_path = tuned_run
+    sequential = json.load(open(os.path.join(newest_artifact_uri(run.metadata_path, "TunerResults"), "trials.json")))
+
+    def artifact(kind, uri, **properties):
+        made = kind()
+        made.uri = uri
+        for name, value in properties.items():
+            setattr(made, name, value)
+        return made
+
+    transformed = max((a for a in open_store(run.metadata_path).get_artifacts_by_type("Examples")
+                       if "/Transform/transformed_examples/" in a.uri), key=lambda a: a.id).uri
+    inputs = {"examples": [artifact(standard_artifacts.Examples, transformed,
+                                    split_names=artifact_utils.encode_split_names(["train", "eval"]))],
+              "transform_graph": [artifact(standard_artifacts.TransformGraph,
+                                           newest_artifact_uri(run.metadata_path, "TransformGraph"))],
+              "schema": [artifact(standard_artifacts.Schema, newest_artifact_uri(run.metadata_path, "Schema"))]}
+    outputs = {"best_hyperparameters": [artifact(standard_artifacts.HyperParameters, str(tmp_path / "best"))],
+               "tuner_results": [artifact(standard_artifacts.TunerResults, str(tmp_path / "results"))]}
+    custom = {"spec": load_spec(spec_path).to_json(), "hyperparameters": {},
+              **tuner_custom_config(_cloud_config(parallel_trials=2))}
+    properties = {"tuner_fn": TUNER_FN, "custom_config": json.dumps(custom),
+                  "train_args": json_format.MessageToJson(trainer_pb2.TrainArgs()),
+                  "eval_args": json_format.MessageToJson(trainer_pb2.EvalArgs()),
+                  "tune_args": json_format.MessageToJson(tuner_pb2.TuneArgs(num_parallel_trials=2))}
+    logs = tmp_path / "replicas"
+    monkeypatch.setenv(LOG_DIR_ENV, str(logs))
+    monkeypatch.setattr(training_clients, "get_job_client", lambda enable_vertex, vertex_region: LocalCustomJobClient(vertex_region))
+    monkeypatch.setattr(runner, "_POLLING_INTERVAL_IN_SECONDS", 1)
+    VertexTunerExecutor(BaseExecutor.Context(tmp_dir=str(tmp_path / "tmp"))).Do(inputs, outputs, properties)
+
+    assert sorted(p.name for p in logs.iterdir()) == ["workerpool0-replica-0.log", "workerpool1-replica-0.log"]
+    trial_lines = [line for p in logs.iterdir() for line in p.read_text().splitlines() if "Tuner: trial" in line]
+    assert len(trial_lines) == 4, trial_lines
+    parallel = json.load(open(tmp_path / "results" / "trials.json"))
+    assert len(parallel["trials"]) == 4 and {t["status"] for t in parallel["trials"]} == {"COMPLETED"}
+
+    def scores(trials):
+        return {json.dumps(t["values"], sort_keys=True): round(t["score"], 4) for t in trials["trials"]}
+    assert scores(parallel) == scores(sequential)
+    [chosen] = [t["values"] for t in parallel["trials"] if t["chosen"]]
+    assert chosen == [t["values"] for t in sequential["trials"] if t["chosen"]][0]
+    best = json.load(open(tmp_path / "best" / "best_hyperparameters.txt"))
+    assert best["values"] == chosen
+
+
 def test_the_tuned_pipeline_compiles_for_vertex_ai(tmp_path):
-    from infra.cloud_config import EXAMPLE, load_config
     from pipelines.kubeflow_v2_runner import compile_pipeline
-    config = dataclasses.replace(load_config(EXAMPLE), project="acme", region="europe-west4",
-                                 image="europe-west4-docker.pkg.dev/acme/ml/tfxp:2.0", root="gs://acme-ml/tfxp")
-    path = compile_pipeline(load_spec(_tuned_spec(tmp_path)), config, str(tmp_path / "tuned.json"))
+    path = compile_pipeline(load_spec(_tuned_spec(tmp_path)), _cloud_config(), str(tmp_path / "tuned.json"))
     job = json_format.Parse(open(path).read(), pipeline_spec_pb2.PipelineJob(), ignore_unknown_fields=False)
     tasks = job.pipeline_spec["root"]["dag"]["tasks"]
     assert "Tuner" in tasks and "Tuner" in tasks["Trainer"]["dependentTasks"]
     executor = job.pipeline_spec["deploymentSpec"]["executors"]["Tuner_executor"]["container"]["args"]
     assert "components.tuning.timed_tuner.TimedTunerExecutor" in executor
+
+
+def test_with_the_cloud_configs_tuning_the_tuner_compiles_as_a_valid_vertex_custom_job(tmp_path):
+    """What Vertex AI would receive: TFX's own Vertex job client (its network client left
+    out) turns the compiled Tuner's settings into the CustomJob it submits."""
+    from google.cloud import aiplatform_v1
+    from tfx.extensions.google_cloud_ai_platform import training_clients
+
+    from infra.cloud_config import CloudConfigError
+    from pipelines.kubeflow_v2_runner import KFP, compile_pipeline
+
+    config = _cloud_config(parallel_trials=3, machine_type="n1-standard-8")
+    path = compile_pipeline(load_spec(_tuned_spec(tmp_path)), config, str(tmp_path / "tuned.json"))
+    job = json_format.Parse(open(path).read(), pipeline_spec_pb2.PipelineJob(), ignore_unknown_fields=False)
+    deployment = job.pipeline_spec["deploymentSpec"]["executors"]
+    assert "components.tuning.vertex_tuner.VertexTunerExecutor" in deployment["Tuner_executor"]["container"]["args"]
+    tuner_task = job.pipeline_spec["root"]["dag"]["tasks"]["Tuner"]["inputs"]["parameters"]
+    assert json.loads(tuner_task["tune_args"]["runtimeValue"]["constant"]) == {"num_parallel_trials": 3}
+    custom = json.loads(tuner_task["custom_config"]["runtimeValue"]["constant"])
+
+    class OfflineVertexJobClient(training_clients.VertexJobClient):
+        def create_client(self):
+            pass  # the API client needs credentials; building the job does not
+
+    job_args = dict(custom["ai_platform_tuning_args"])
+    assert job_args.pop("project") == "acme"
+    built = OfflineVertexJobClient(custom["ai_platform_vertex_region"]).create_training_job(
+        {}, {}, {"custom_config": json.dumps({})}, "components.tuning.vertex_tuner.ParallelTrialsExecutor",
+        job_args, None, None)
+    pools = aiplatform_v1.CustomJob(built).job_spec.worker_pool_specs
+    assert [(p.replica_count, p.machine_spec.machine_type) for p in pools] == [(1, "n1-standard-8"), (2, "n1-standard-8")]
+    assert all(p.container_spec.image_uri == config.image for p in pools)
+
+    with pytest.raises(CloudConfigError, match="tuning: section runs the Tuner as a Vertex AI custom job"):
+        compile_pipeline(load_spec(_tuned_spec(tmp_path)), dataclasses.replace(config, training=None),
+                         str(tmp_path / "tuned.yaml"), target=KFP)

@@ -85,6 +85,8 @@ def test_pipeline_runs_the_trainer_as_a_vertex_job_when_asked(tmp_path):
     ({"training": {"workers": {"replica_count": 2}, "tpu": {"accelerator_type": "TPU_V3", "accelerator_count": 8}}},
      "both a TPU pool and workers"),
     ({"training": {"chief": {"gpus": 1}}}, "unknown field(s) ['gpus']"),
+    ({"tuning": {"parallel_trials": 0}}, "tuning.parallel_trials"),
+    ({"tuning": {"accelerator_type": "NVIDIA_TESLA_T4"}}, "tuning needs both accelerator_type and accelerator_count"),
 ])
 def test_bad_cloud_configs_name_the_field(changes, message):
     raw = {**yaml.safe_load(EXAMPLE.read_text()), **changes}

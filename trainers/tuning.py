@@ -53,9 +53,29 @@ def fit_and_score(job: TrainingJob, values: dict, objective: str, epochs: Option
     return float(history[objective][-1])
 
 
+class _Deadline:
+    """An oracle that starts no trial once its deadline has passed (the running ones finish).
+    The oracle keeps it, not the tuner: with parallel trials (``components.tuning.vertex_tuner``)
+    only the chief's oracle hands out trials, and every tuner asks it until it says stop."""
+    deadline: Optional[float] = None  # time.monotonic() value
+
+    def create_trial(self, tuner_id):
+        if self.deadline is not None and time.monotonic() > self.deadline and tuner_id not in self.ongoing_trials:
+            self.max_trials = min(self.max_trials, len(self.trials))  # KerasTuner starts none past max_trials
+        return super().create_trial(tuner_id)
+
+
+class GridOracle(_Deadline, keras_tuner.oracles.GridSearchOracle):
+    pass
+
+
+class RandomOracle(_Deadline, keras_tuner.oracles.RandomSearchOracle):
+    pass
+
+
 class SpecTuner(keras_tuner.engine.base_tuner.BaseTuner):
-    """Trials of the spec's model, in sequence; once ``time_budget_minutes`` is spent no new
-    trial starts (the running one finishes)."""
+    """Trials of the spec's model, in sequence (or on several machines, each asking the chief's
+    oracle for its next trial); once ``time_budget_minutes`` is spent no new trial starts."""
 
     def __init__(self, job: TrainingJob, directory: str, show_trials: bool = True):
         spec = job.spec
@@ -68,15 +88,14 @@ class SpecTuner(keras_tuner.engine.base_tuner.BaseTuner):
         for values in self.tuning.search.values():
             combinations *= len(values)
         max_trials = min(self.tuning.max_trials or combinations, combinations)
-        oracle_class = (keras_tuner.oracles.GridSearchOracle if self.tuning.algorithm == "grid"
-                        else keras_tuner.oracles.RandomSearchOracle)
+        oracle_class = GridOracle if self.tuning.algorithm == "grid" else RandomOracle
         oracle = oracle_class(objective=objective, max_trials=max_trials, hyperparameters=space,
                               allow_new_entries=False, tune_new_entries=False, seed=self.tuning.seed,
                               # a failed trial is a fault of the code or data, not of its values
                               max_consecutive_failed_trials=1)
+        if self.tuning.time_budget_minutes:
+            oracle.deadline = time.monotonic() + 60 * self.tuning.time_budget_minutes
         super().__init__(oracle=oracle, directory=directory, project_name="search", overwrite=True)
-        self._deadline = (time.monotonic() + 60 * self.tuning.time_budget_minutes
-                          if self.tuning.time_budget_minutes else None)
 
     def run_trial(self, trial, *args, **kwargs):
         start = time.monotonic()
@@ -85,15 +104,9 @@ class SpecTuner(keras_tuner.engine.base_tuner.BaseTuner):
         seconds = time.monotonic() - start
         if self.show_trials:
             shown = ", ".join(f"{k} {json.dumps(v)}" for k, v in values.items())
-            print(f"  Tuner: trial {len(self.oracle.trials)}/{self.oracle.max_trials}: {shown}: "
+            print(f"  Tuner: trial {int(trial.trial_id) + 1}/{self.oracle.max_trials}: {shown}: "
                   f"{self.objective_name} {score:.4f} ({seconds:.1f} s)", file=sys.stderr, flush=True)
         return {self.objective_name: score, SECONDS_METRIC: seconds}
-
-    def on_trial_end(self, trial):
-        super().on_trial_end(trial)
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            done = [t for t in self.oracle.trials.values() if t.status != "RUNNING"]
-            self.oracle.max_trials = len(done)  # KerasTuner starts no trial past max_trials
 
     def save_model(self, trial_id, model, step=0):  # trials keep no model
         pass

@@ -28,16 +28,21 @@ def trial_rows(tuner) -> list[dict]:
     return rows
 
 
+def write_results(tuner, output_dict) -> None:
+    """TFX's best_hyperparameters and tuner_results.json, and our trials.json beside them."""
+    tuner_executor.write_best_hyperparameters(tuner, output_dict)
+    objective = tuner.oracle.objective
+    results = artifact_utils.get_single_uri(output_dict[standard_component_specs.TUNER_RESULTS_KEY])
+    io_utils.write_string_file(os.path.join(results, TRIALS_FILE), json.dumps({
+        "objective": objective.name, "direction": objective.direction, "trials": trial_rows(tuner)}))
+
+
 class TimedTunerExecutor(tuner_executor.Executor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         # KerasTuner's summaries go to stdout, which is the command line's result: our own
         # trial lines (trainers.tuning) go to stderr instead.
-        tuner = tuner_executor.search(input_dict, exec_properties, self._get_tmp_dir(), print_tuning_summary=False)
-        tuner_executor.write_best_hyperparameters(tuner, output_dict)
-        objective = tuner.oracle.objective
-        results = artifact_utils.get_single_uri(output_dict[standard_component_specs.TUNER_RESULTS_KEY])
-        io_utils.write_string_file(os.path.join(results, TRIALS_FILE), json.dumps({
-            "objective": objective.name, "direction": objective.direction, "trials": trial_rows(tuner)}))
+        write_results(tuner_executor.search(input_dict, exec_properties, self._get_tmp_dir(),
+                                            print_tuning_summary=False), output_dict)
 
 
 class TimedTuner(Tuner):
