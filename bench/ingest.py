@@ -308,6 +308,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=os.environ.get("TFXP_DATA_DIR"),
                         help="local mirror holding mammographic/ and mnist/ (default: $TFXP_DATA_DIR)")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS),
+                        help="which ways to measure (default all; the first is every ratio's baseline)")
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--idx-images", type=int, default=300_000)
     parser.add_argument("--archive-files", type=int, default=240_000)
@@ -337,7 +339,7 @@ def main(argv=None) -> None:
         make, size = makers[kind]
         input_dir = make(args.data_dir, work / f"{kind}-input", size)
         rows = []
-        for way in WAYS:
+        for way in args.ways:
             print(f"{kind}: {WAYS[way]}", file=sys.stderr, flush=True)
             rows.append(measure(kind, input_dir, work, way))
         if len({r["records"] for r in rows}) != 1:

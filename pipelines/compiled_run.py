@@ -25,6 +25,13 @@ What makes it strict:
   schema 2.1.0 and has no resolver or custom-job executors, and ignores a container's
   ``lifecycle.preCacheCheck`` (ExampleGen's driver), so it is not run for a KFP file. On
   Vertex AI the driver runs first and the parameters it writes reach the executor.
+- **The step cache as the backends keep it**: a task compiled with ``enableCache`` whose key
+  (its component and container, its parameter values after ExampleGen's driver, its input
+  artifacts) matches an earlier execution of the same pipeline under ``--root`` is not run: its
+  outputs are that execution's artifacts, as on Vertex AI and KFP. A task that reads what no key
+  covers must be compiled uncached (the served baseline; ExampleGen for KFP, which skips the
+  driver that puts the input's fingerprint into the key). ``cache=False`` is a run submitted
+  with caching off.
 - **A Vertex AI custom job** (the Trainer with the cloud config's ``training:``, a spec's
   Tuner with its ``tuning:``) runs its worker pools as local processes with the ``CLUSTER_SPEC``/``TF_CONFIG`` Vertex AI gives
   them (``pipelines.local_custom_job``).
@@ -33,6 +40,7 @@ Beam arguments that name Dataflow are replaced by the DirectRunner in one proces
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -82,6 +90,7 @@ class ArtifactRecord:
     task: str = ""
     key: str = ""
     created: float = 0.0
+    cache_key: str = ""  # the producing execution's step-cache key ("" when it was not cacheable)
 
 
 class ArtifactStore:
@@ -100,6 +109,18 @@ class ArtifactStore:
         tmp.write_text(json.dumps([asdict(r) for r in self.records], indent=1))
         os.replace(tmp, self.path)
         return record
+
+    def cached(self, pipeline: str, cache_key: str) -> Optional[dict]:
+        """The outputs (key -> [record]) of the newest execution in ``pipeline`` with ``cache_key``."""
+        found = [r for r in self.records if r.pipeline == pipeline and r.cache_key == cache_key]
+        if not found:
+            return None
+        newest = found[-1]  # records are kept in the order they were made
+        outputs: dict = {}
+        for record in found:
+            if record.run == newest.run and record.task == newest.task:
+                outputs.setdefault(record.key, []).append(record)
+        return outputs
 
 
 @dataclass
@@ -178,6 +199,7 @@ class CompiledRun:
     run_root: str  # every task's outputs are below it
     outputs: dict  # task -> output key -> [ArtifactRecord]
     seconds: dict  # task -> seconds
+    cached: list = field(default_factory=list)  # tasks whose outputs came from the step cache
 
     def artifact(self, task: str, key: str) -> Optional[ArtifactRecord]:
         found = self.outputs.get(task, {}).get(key, [])
@@ -195,11 +217,12 @@ class _Context:
 
 
 def run_compiled(path: str, root: str, *, parameters: Optional[dict] = None, store: Optional[str] = None,
-                 log: Callable[[str], None] = print, python: str = sys.executable) -> CompiledRun:
+                 log: Callable[[str], None] = print, python: str = sys.executable, cache: bool = True) -> CompiledRun:
     """Executes the compiled pipeline ``path`` with the local folder ``root`` standing in for
     the cloud config's gs:// root (as a file:// URI); ``parameters`` override its runtime
     parameters; ``store``: the artifact record (default ``<root>/compiled_metadata.json``,
-    shared by every pipeline under ``root``)."""
+    shared by every pipeline under ``root``), which also holds the step cache; ``cache``
+    False runs every task (as a run submitted with caching off)."""
     compiled = load_compiled(path)
     cloud_root = compiled.pipeline_root.rsplit("/pipelines/", 1)[0]
     root_uri = file_uris.to_uri(str(Path(root).absolute()))
@@ -228,6 +251,7 @@ def run_compiled(path: str, root: str, *, parameters: Optional[dict] = None, sto
     artifacts = ArtifactStore(store or Path(root) / "compiled_metadata.json")
     outputs: dict = {}
     seconds: dict = {}
+    cached: list = []
     order = task_order(tasks)
     said_beam = False
     for number, task_name in enumerate(order, 1):
@@ -254,14 +278,24 @@ def run_compiled(path: str, root: str, *, parameters: Optional[dict] = None, sto
         except KeyError as err:
             raise CompiledRunError(f"task {task_name}: runtime parameter {err} has no value (the compiled "
                                    "file sets no default; give it with --param)") from None
+        _run_driver(context, task_name, container, executor_input)
+        key = step_cache_key(component, container, executor_input) if (
+            cache and task.get("cachingOptions", {}).get("enableCache")) else ""
+        hit = artifacts.cached(compiled.name, key) if key else None
+        if hit is not None:
+            outputs[task_name] = hit
+            cached.append(task_name)
+            log(f"[{number}/{len(order)}] {task_name} cached (the outputs of run {next(iter(hit.values()))[0].run})")
+            continue
         outputs[task_name] = _run_container(context, task_name, container, executor_input)
-        for key, records in outputs[task_name].items():
+        for output_key, records in outputs[task_name].items():
             for record in records:
-                record.pipeline, record.run, record.task, record.key = compiled.name, run, task_name, key
+                record.pipeline, record.run, record.task, record.key = compiled.name, run, task_name, output_key
+                record.cache_key = key
                 artifacts.add(record)
         seconds[task_name] = round(time.monotonic() - start, 1)
         log(f"[{number}/{len(order)}] {task_name} done in {seconds[task_name]} s")
-    return CompiledRun(compiled.name, run, run_root, outputs, seconds)
+    return CompiledRun(compiled.name, run, run_root, outputs, seconds, cached)
 
 
 def _task_root(context: _Context, task_name: str) -> tuple[str, str]:
@@ -317,17 +351,41 @@ def _command(context: _Context, spec: dict, executor_input: dict, task_name: str
     return resolved + LOCAL_BEAM_ARGS
 
 
-def _run_container(context: _Context, task_name: str, container: dict, executor_input: dict) -> dict:
+def step_cache_key(component: dict, container: dict, executor_input: dict) -> str:
+    """What Vertex AI and KFP key a task's cached execution on: its component's interface, its
+    container (image, command, arguments), its parameter values and its input artifacts (each
+    by identity: here its URI, unique per artifact)."""
+    inputs = executor_input["inputs"]
+    key = {"component": component, "container": {k: container.get(k) for k in ("image", "command", "args")},
+           "parameters": inputs.get("parameterValues", {}),
+           "artifacts": {k: [a["uri"] for a in v["artifacts"]] for k, v in sorted(inputs.get("artifacts", {}).items())}}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def _logs(context: _Context, task_name: str) -> Path:
     logs = context.work / "logs" / task_name
     logs.mkdir(parents=True, exist_ok=True)
-    output_file = executor_input["outputs"]["outputFile"]
+    return logs
+
+
+def _run_driver(context: _Context, task_name: str, container: dict, executor_input: dict) -> None:
+    """Vertex AI runs a container's ``lifecycle.preCacheCheck`` (ExampleGen's driver: span, version,
+    the input's fingerprint) before the cache check and passes the parameters it writes on;
+    Kubeflow Pipelines ignores lifecycle hooks."""
     driver = container.get("lifecycle", {}).get("preCacheCheck")
-    if driver and context.compiled.target == VERTEX:  # Kubeflow Pipelines ignores lifecycle hooks
-        _call(context, task_name, "driver", _command(context, driver, executor_input, task_name), logs)
-        written = json.loads(_read(output_file))
-        for key, value in written.get("parameterValues", {}).items():  # as the service updates the task
-            executor_input["inputs"]["parameterValues"][key] = value
-        _remove(output_file)
+    if not driver or context.compiled.target != VERTEX:
+        return
+    output_file = executor_input["outputs"]["outputFile"]
+    _call(context, task_name, "driver", _command(context, driver, executor_input, task_name), _logs(context, task_name))
+    written = json.loads(_read(output_file))
+    for key, value in written.get("parameterValues", {}).items():  # as the service updates the task
+        executor_input["inputs"]["parameterValues"][key] = value
+    _remove(output_file)
+
+
+def _run_container(context: _Context, task_name: str, container: dict, executor_input: dict) -> dict:
+    logs = _logs(context, task_name)
+    output_file = executor_input["outputs"]["outputFile"]
     _call(context, task_name, "executor", _command(context, container, executor_input, task_name), logs)
     text = _read(output_file)
     produced = json.loads(text).get("artifacts", {}) if text else {}

@@ -117,6 +117,8 @@ def compile_pipeline(spec: DatasetSpec, config: CloudConfig, output_file: str, *
     job = runner(config).run(cloud_pipeline(spec, config, target=target, **options),
                              parameter_values=default_parameters(spec, config), write_out=False)
     uncache_baseline(job["pipelineSpec"])
+    if target == KFP:
+        uncache_drivers(job["pipelineSpec"])
     Path(output_file).parent.mkdir(parents=True, exist_ok=True)
     if target == KFP:
         header = (f"# {cloud_pipeline_name(spec)}: a Kubeflow Pipelines v2 PipelineSpec compiled by tfxp.\n"
@@ -131,6 +133,18 @@ def uncache_baseline(pipeline_spec: dict) -> None:
     """The baseline task reads the serving root, which no cache key covers: never cached. (A
     run's enable_caching given at submission would override this: submit leaves it unset.)"""
     pipeline_spec["root"]["dag"]["tasks"][BASELINE_TASK]["cachingOptions"] = {}
+
+
+def uncache_drivers(pipeline_spec: dict) -> None:
+    """For Kubeflow Pipelines: a task whose container has a ``lifecycle.preCacheCheck`` (file-based
+    ExampleGen's driver, which puts the input's span, version and fingerprint into the cache key
+    on Vertex AI) is never cached, since KFP skips the hook: with it cached, new files under the
+    same data root would reuse the old examples."""
+    executors = pipeline_spec["deploymentSpec"]["executors"]
+    for task in pipeline_spec["root"]["dag"]["tasks"].values():
+        label = pipeline_spec["components"][task["componentRef"]["name"]]["executorLabel"]
+        if "preCacheCheck" in executors.get(label, {}).get("container", {}).get("lifecycle", {}):
+            task["cachingOptions"] = {}
 
 
 def kfp_pipeline_spec(job: dict) -> dict:

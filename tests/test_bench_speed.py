@@ -7,13 +7,14 @@ from bench import ingest, overhead, reference_scripts, time_to_accuracy
 
 
 @pytest.mark.slow
-def test_ingest_benchmark_runs_every_reader_four_ways_on_tiny_inputs(tmp_path, data_dir):
+def test_ingest_benchmark_runs_every_reader_three_ways_on_tiny_inputs(tmp_path, data_dir):
+    """(The fourth way, 1 Beam worker, is the 2-worker ExampleGen with another count.)"""
     ingest.main(["--data-dir", str(data_dir), "--csv-rows", "3000", "--idx-images", "2000", "--archive-files", "300",
-                 "--results", str(tmp_path)])
+                 "--ways", "naive", "ours", "2", "--results", str(tmp_path)])
     result = json.loads((tmp_path / "ingest.json").read_text())
     assert set(result["kinds"]) == {"csv", "idx", "archive"}
     for rows in result["kinds"].values():
-        assert [r["way"] for r in rows] == ["naive", "ours", "1", "2"]
+        assert [r["way"] for r in rows] == ["naive", "ours", "2"]
         assert len({r["records"] for r in rows}) == 1  # every way wrote every record
         assert all(r["records_per_s"] > 0 and r["peak_mib"] > 100 for r in rows)  # TF alone is > 100 MiB
     assert result["kinds"]["archive"][0]["records"] == 300 and result["kinds"]["idx"][0]["records"] == 12_000

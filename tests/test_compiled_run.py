@@ -9,7 +9,8 @@ import sys
 import pytest
 import yaml
 
-from pipelines.compiled_run import CompiledRunError, load_compiled, task_order
+from pipelines.compiled_run import ArtifactRecord, ArtifactStore, CompiledRunError, load_compiled, step_cache_key, \
+    task_order
 from pipelines.file_uris import make_trap, to_uri
 
 
@@ -49,6 +50,35 @@ def test_a_kfp_file_keeps_its_defaults_in_the_spec(tmp_path):
     compiled = load_compiled(str(path))
     assert (compiled.target, compiled.parameters, compiled.pipeline_root) == \
         ("kfp", {"data_root": "gs://b/tfxp/data/p"}, "gs://b/tfxp/pipelines/p")
+
+
+def _executor_input(parameters: dict, model_uri: str) -> dict:
+    return {"inputs": {"parameterValues": parameters,
+                       "artifacts": {"model": {"artifacts": [{"name": "", "uri": model_uri, "metadata": {}}]}}},
+            "outputs": {"outputFile": "file:///elsewhere/executor_output.json"}}
+
+
+def test_the_step_cache_key_covers_parameters_input_artifacts_and_the_container_and_nothing_else():
+    component, container = {"executorLabel": "e"}, {"image": "i", "command": ["python"], "args": ["-m", "x"]}
+    key = step_cache_key(component, container, _executor_input({"a": "1"}, "file:///r/m/1"))
+    assert key == step_cache_key(component, dict(container, lifecycle={"preCacheCheck": {}}),
+                                 _executor_input({"a": "1"}, "file:///r/m/1"))  # nor where outputs go
+    assert len({key, step_cache_key(component, container, _executor_input({"a": "2"}, "file:///r/m/1")),
+                step_cache_key(component, container, _executor_input({"a": "1"}, "file:///r/m/2")),
+                step_cache_key(component, dict(container, image="j"), _executor_input({"a": "1"}, "file:///r/m/1")),
+                step_cache_key({"executorLabel": "f"}, container, _executor_input({"a": "1"}, "file:///r/m/1"))}) == 5
+
+
+def test_a_cache_hit_is_the_newest_matching_execution_of_the_same_pipeline(tmp_path):
+    store = ArtifactStore(tmp_path / "store.json")
+    for run, uri in (("r1", "file:///old"), ("r2", "file:///new")):
+        for key in ("examples", "stats"):
+            store.add(ArtifactRecord("", "tfx.Examples", f"{uri}/{key}", {}, "p", run, "T", key, cache_key="k"))
+    store.add(ArtifactRecord("", "tfx.Examples", "file:///other", {}, "q", "r3", "T", "examples", cache_key="k2"))
+    hit = ArtifactStore(tmp_path / "store.json").cached("p", "k")  # as the next run reads it
+    assert {k: [r.uri for r in v] for k, v in hit.items()} == \
+        {"examples": ["file:///new/examples"], "stats": ["file:///new/stats"]}
+    assert store.cached("p", "k2") is None and store.cached("q", "k") is None
 
 
 FILE_URIS = """

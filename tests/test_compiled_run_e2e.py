@@ -4,8 +4,10 @@ backend lays them out, raw data staged under the root as ``tfxp stage`` puts it 
 
 - Vertex AI, the example cloud config as shipped: house_votes' Trainer runs as a Vertex AI
   custom job (a chief and two workers, local processes with Vertex AI's TF_CONFIG); blessed and
-  pushed; the next run's Evaluator gets the served model as its baseline.
-- Kubeflow Pipelines (YAML): a generative model's second run gets the first as its baseline.
+  pushed; the next run (new train_args) reuses the step cache up to the Trainer (ExampleGen's
+  driver ran: same input fingerprint) and its Evaluator gets the served model as its baseline.
+- Kubeflow Pipelines (YAML): a generative model's second run gets the first as its baseline;
+  KFP skips ExampleGen's driver, so ExampleGen is compiled uncached and runs again.
 - A broken compiled file fails naming the task."""
 import gzip
 import json
@@ -72,6 +74,11 @@ def test_the_shipped_cloud_config_runs_with_its_custom_job_trainer_and_the_serve
 
     second = _tfxp("run-compiled", compiled, "--root", root, "--param", 'train_args={"num_steps": 5}')
     assert second.returncode == 0, second.stderr[-3000:]
+    for task in ("CsvSpecExampleGen", "StatisticsGen", "SchemaFromSpec", "Transform"):
+        assert f"] {task} cached (the outputs of run house-votes-" in second.stderr, second.stderr
+    for task in ("ServedBaseline", "Trainer", "Evaluator", "AtomicPusher"):
+        assert f"] {task} done in" in second.stderr, second.stderr
+    assert len(list((root / "local").glob("*/logs/CsvSpecExampleGen/driver.log"))) == 2  # before each cache check
     blessings = sorted(_records(root, "house-votes", "tfx.ModelBlessing"), key=lambda r: r.created)
     assert "served_version" not in blessings[0].metadata  # the first run had nothing to compare with
     assert blessings[1].metadata["served_version"] == version  # the second: the served model
@@ -115,6 +122,7 @@ def test_a_generative_model_compiled_for_kubeflow_pipelines_gets_the_first_model
     for run in runs:
         assert run.returncode == 0, run.stderr[-3000:]
         assert "model BLESSED; pushed as version" in run.stdout, run.stdout
+        assert "ExampleGen done in" in run.stderr and "ExampleGen cached" not in run.stderr
     pushed = sorted(_records(root, "clothes-vae", "tfx.PushedModel"), key=lambda r: r.created)
     blessings = sorted(_records(root, "clothes-vae", "tfx.ModelBlessing"), key=lambda r: r.created)
     assert "served_version" not in blessings[0].metadata

@@ -100,6 +100,13 @@ def test_every_dataset_compiles_for_kubeflow_pipelines_as_kfps_client_loads_it(n
     executors = spec["deploymentSpec"]["executors"]
     assert all(set(e) == {"container"} for e in executors.values())
     assert not any("google_cloud_ai_platform" in a for e in executors.values() for a in e["container"].get("args", []))
+    # KFP skips ExampleGen's driver (which puts the input's fingerprint into the cache key on
+    # Vertex AI): a cached ExampleGen would reuse old examples for new files, so it is never cached.
+    tasks = spec["root"]["dag"]["tasks"]
+    with_driver = [t for t, task in tasks.items() if "preCacheCheck" in executors[
+        spec["components"][task["componentRef"]["name"]]["executorLabel"]]["container"].get("lifecycle", {})]
+    assert with_driver and all(tasks[t].get("cachingOptions", {}).get("enableCache") is not True for t in with_driver)
+    assert tasks["Transform"]["cachingOptions"]["enableCache"] is True
 
 
 def test_kubeflow_pipelines_refuses_the_vertex_training_section(config, tmp_path):

@@ -172,7 +172,7 @@ def cmd_run_compiled(args) -> int:
         if not sep:
             raise SystemExit(f"error: --param expects NAME=VALUE, got {pair!r}")
         parameters[key] = value
-    done = run_compiled(args.file, args.root, parameters=parameters, store=args.store,
+    done = run_compiled(args.file, args.root, parameters=parameters, store=args.store, cache=not args.no_cache,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     blessing, pushed = done.artifact("Evaluator", "blessing"), None
     for outputs in done.outputs.values():
@@ -182,6 +182,7 @@ def cmd_run_compiled(args) -> int:
     was_pushed = pushed is not None and pushed.metadata.get("pushed") == 1
     if args.output == "json":
         print(json_text({"pipeline": done.pipeline, "run": done.run, "task_seconds": done.seconds,
+                         "cached_tasks": done.cached,
                          "blessed": None if blessing is None else blessing.metadata.get("blessed") == 1,
                          "pushed": was_pushed, "version": pushed.metadata.get("pushed_version") if was_pushed else None,
                          "destination": pushed.metadata.get("pushed_destination") if was_pushed else None,
@@ -189,7 +190,8 @@ def cmd_run_compiled(args) -> int:
     else:
         where = (f"; pushed as version {pushed.metadata.get('pushed_version')} to "
                  f"{pushed.metadata.get('pushed_destination')}" if was_pushed else "; nothing pushed")
-        print(f"{done.pipeline} run {done.run}: {len(done.seconds)} tasks in {sum(done.seconds.values()):.0f} s, "
+        reused = f" ({len(done.cached)} more cached)" if done.cached else ""
+        print(f"{done.pipeline} run {done.run}: {len(done.seconds)} tasks in {sum(done.seconds.values()):.0f} s{reused}, "
               f"model {verdict}{where}; artifacts under {done.run_root}")
     if args.fail_if_not_blessed and verdict != "BLESSED":
         print(f"error: the model was not blessed (exit {NOT_BLESSED_EXIT}, --fail-if-not-blessed)", file=sys.stderr)
@@ -310,6 +312,8 @@ def add_cloud_commands(commands) -> None:
                     "cloud config's gs:// root becomes a file:// URI of --root, which Python's own file functions "
                     "cannot open (as they cannot open gs://); a Trainer compiled as a Vertex AI custom job runs its "
                     "worker pools as local processes; Beam steps compiled for Dataflow run with the DirectRunner. "
+                    "Tasks compiled cacheable reuse an earlier run's outputs under --root when their cache key "
+                    "matches, as the backends' step cache does. "
                     "A KFP file (.yaml) is refused where KFP's backend refuses it. Proves the compiled file, not the "
                     "image, IAM or quotas.")
     p.add_argument("file", help="a compiled pipeline: Vertex AI .json or Kubeflow Pipelines .yaml (tfxp compile)")
@@ -319,7 +323,9 @@ def add_cloud_commands(commands) -> None:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a runtime parameter: data_root=DIR, train_args='{\"num_steps\": 5}' (repeatable)")
     p.add_argument("--store", default=None, metavar="FILE",
-                   help="the artifact store resolvers query (default: <root>/compiled_metadata.json)")
+                   help="the artifact store and step cache (default: <root>/compiled_metadata.json)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every task, as a run submitted with caching off (tfxp submit --no-cache)")
     add_output_format(p)
     p.add_argument("--fail-if-not-blessed", action="store_true",
                    help=f"exit {NOT_BLESSED_EXIT} when the Evaluator does not bless the model")
