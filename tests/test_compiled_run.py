@@ -9,8 +9,7 @@ import sys
 import pytest
 import yaml
 
-from pipelines.compiled_run import ArtifactRecord, ArtifactStore, CompiledRunError, load_compiled, step_cache_key, \
-    task_order
+from pipelines.compiled_run import ArtifactRecord, ArtifactStore, CompiledRunError, load_compiled, step_cache_key, task_order
 from pipelines.file_uris import make_trap, to_uri
 
 
