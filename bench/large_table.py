@@ -39,12 +39,18 @@ from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
 GOALS = {"ratio": 2.0, "peak_mib": 2048}
 
 
-def measure(rows: int, work: Path, beam_workers: list[int]) -> dict:
+def drafted_table(rows: int, work: Path) -> tuple[Path, Path]:
+    """The generated CSV of ``rows`` rows and its spec as `tfxp spec init` drafts it."""
     table = work / "table.csv"
     write_table(table, rows)
     spec_path = work / "table.yaml"
     timed_process([sys.executable, "-m", "tfxp_cli", "spec", "init", str(table), "--label", LABEL, "--out",
                    str(spec_path), "--force"], work / "spec_init.log")
+    return table, spec_path
+
+
+def measure(rows: int, work: Path, beam_workers: list[str]) -> dict:
+    table, spec_path = drafted_table(rows, work)
     plain = timed_process([sys.executable, "-m", "bench.large_table_script", str(table), str(spec_path)],
                           work / "plain.log")
     plain["accuracy"] = round(json.loads((work / "plain.log").read_text().strip().splitlines()[-1])["accuracy"], 4)
@@ -54,11 +60,11 @@ def measure(rows: int, work: Path, beam_workers: list[int]) -> dict:
             "plain_script": plain, "pipelines": pipelines, "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
-def run_pipeline(spec_path: Path, output: Path, beam_workers: int, plain_seconds: float) -> dict:
-    """(b) with ``beam_workers`` DirectRunner workers (0: tfxp run's default)."""
+def run_pipeline(spec_path: Path, output: Path, beam_workers: str, plain_seconds: float) -> dict:
+    """(b) with ``--beam-workers`` as given: a number (0: Beam in-process) or auto."""
     since = int(time.time() * 1000)
     command = [sys.executable, "-m", "tfxp_cli", "run", str(spec_path), "--output-dir", str(output), "--set", "epochs=1"]
-    command += ["--beam-workers", str(beam_workers)] if beam_workers else []
+    command += ["--beam-workers", str(beam_workers)]
     ours = timed_process(command, output.with_suffix(".log"))
     spec = load_spec(str(spec_path))
     metadata = RunFolders(str(output), spec.name).metadata_path
@@ -86,21 +92,24 @@ def markdown(result: dict) -> str:
         f"{plain['wall_s']} | {plain['peak_mib']} | {plain['load'][0]}-{plain['load'][1]} | 1 | |"]
     for ours in result["pipelines"]:
         met = ours["ratio"] <= GOALS["ratio"] and ours["peak_mib"] <= GOALS["peak_mib"]
-        workers = f"{ours['beam_workers']} Beam workers" if ours["beam_workers"] else "Beam in-process"
+        workers = {"0": "Beam in-process", "auto": "--beam-workers auto"}.get(
+            str(ours["beam_workers"]), f"{ours['beam_workers']} Beam workers")
         lines.append(f"| `tfxp run`, {workers} (ExampleGen to the push, `--set epochs=1`) | {ours['accuracy']:.4f} | "
                      f"{ours['wall_s']} | {ours['peak_mib']} | {ours['load'][0]}-{ours['load'][1]} | "
                      f"**{ours['ratio']}×** | {'met' if met else 'not met'} |")
     lines.append("")
     for ours in result["pipelines"]:
-        lines.append(f"- components (s), {ours['beam_workers'] or 'in-process'}: {component_list(ours['components'])}")
+        workers = "in-process" if str(ours["beam_workers"]) == "0" else ours["beam_workers"]
+        lines.append(f"- components (s), {workers}: {component_list(ours['components'])}")
     return "\n".join(lines + [""])
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--beam-workers", type=int, nargs="+", default=[0, 2], metavar="N",
-                        help="a pipeline run per value, with tfxp run --beam-workers N (0: its default); default 0 2")
+    parser.add_argument("--beam-workers", nargs="+", default=["0", "2"], metavar="N|auto",
+                        help="a pipeline run per value, with tfxp run --beam-workers N (0: Beam in-process); "
+                             "default 0 2")
     parser.add_argument("--results", default=str(RESULTS), help="folder for large_table.json and large_table.md")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tfxp-large-table-") as work:

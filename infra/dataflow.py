@@ -2,9 +2,17 @@
 inside each step's container."""
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 from infra.cloud_config import CloudConfig
+
+AUTO = "auto"
+# Local runs' --beam-workers auto: 2 DirectRunner worker processes (at most one per core) once
+# the raw input is this large; below it their start-up costs more than they save
+# (bench/results/beam_workers.md).
+AUTO_WORKERS_FROM_MIB = 24
+AUTO_WORKERS = 2
 
 # TFX hands remote Beam workers its own code: for every Beam component whose arguments name no
 # dependency, it packs its source into a 49 MB sdist in a new temporary folder, never removed, and
@@ -19,6 +27,19 @@ def direct_runner_args(processes: Optional[int]) -> list[str]:
     if processes is None:
         return ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1", NO_STAGING]
     return ["--runner=DirectRunner", "--direct_running_mode=multi_processing", f"--direct_num_workers={processes}", NO_STAGING]
+
+
+def beam_workers_for(requested: int | str, input_bytes: int, sliced: bool = False,
+                     cores: Optional[int] = None) -> int:
+    """The DirectRunner's worker processes for a local run (0: Beam in this process). ``auto``: 2
+    (or one per core, if fewer) for a raw input of AUTO_WORKERS_FROM_MIB or more not read as a
+    ``--max-examples`` slice; an explicit number is kept."""
+    if requested != AUTO:
+        return int(requested)
+    cores = cores or os.cpu_count() or 1
+    if sliced or cores < 2 or input_bytes < AUTO_WORKERS_FROM_MIB * 2**20:
+        return 0
+    return min(AUTO_WORKERS, cores)
 
 
 def beam_args(config: CloudConfig) -> list[str]:

@@ -22,7 +22,7 @@ from tfx.orchestration.pipeline import Pipeline
 
 from components.serving.atomic_pusher import served_versions
 from components.serving.serving_check import started_ahead
-from infra.dataflow import direct_runner_args
+from infra.dataflow import AUTO, beam_workers_for, direct_runner_args
 from pipelines.code_version import code_versions
 from pipelines.observed_runner import NodeObserver, ObservedLocalDagRunner
 from pipelines.pipeline import create_pipeline
@@ -44,7 +44,7 @@ class LocalRun:
     num_shards: Optional[int] = None  # None = the spec's
     hyperparameters: dict = field(default_factory=dict)
     distribution: dict = field(default_factory=dict)  # overrides of the spec's strategy settings
-    beam_workers: int = 0  # 0 = one in-memory worker; N = N DirectRunner worker processes
+    beam_workers: int | str = AUTO  # 0 = in this process; N = N DirectRunner worker processes; auto: by input size
     max_examples: Optional[int] = None  # a slice of each published split
     enable_cache: bool = True
     spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest with _SUCCESS
@@ -76,6 +76,12 @@ class LocalRun:
         return self.folders.serving_root
 
 
+def input_bytes(folder: Path, names: Optional[list] = None) -> int:
+    """The size of the raw files a run reads: ``names`` in ``folder``, or every file under it."""
+    paths = [folder / n for n in names] if names is not None else [p for p in folder.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in paths if p.is_file())  # local: the fetched files
+
+
 @lru_cache(maxsize=64)
 def _spec_name(dataset: str) -> str:
     """A spec's name, parsed once per process (a run asks for it a dozen times)."""
@@ -91,6 +97,8 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
     run.home.mkdir(parents=True, exist_ok=True)
     check_store(run.metadata_path, run.dataset)  # a damaged store: one line and the fix, before any work
     served = served_versions(run.serving_root)
+    workers = beam_workers_for(run.beam_workers, input_bytes(Path(data_root), None if run.spans else list(data.digests)),
+                               sliced=bool(run.max_examples))
     return create_pipeline(
         pipeline_name=spec.name,
         pipeline_root=run.pipeline_root,
@@ -98,7 +106,7 @@ def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:
         data_root=str(data_root),
         serving_root=run.serving_root,
         metadata_connection_config=connection_config(run.metadata_path),
-        beam_pipeline_args=direct_runner_args(run.beam_workers or None),
+        beam_pipeline_args=direct_runner_args(workers or None),
         num_shards=run.num_shards,
         hyperparameters=run.hyperparameters,
         distribution=run.distribution,

@@ -103,6 +103,8 @@ def test_damaged_metadata_is_named_with_the_fix_and_rebuild_keeps_the_served_mod
     assert rebuilt.returncode == 0 and "Served models are kept" in rebuilt.stdout, rebuilt.stderr
     assert not metadata.exists() and list(metadata.parent.glob("metadata.sqlite.damaged-*"))
     assert tree_snapshot(str(serving)) == before
+    if damage == "empty":
+        return  # what follows a rebuild does not depend on the damage: checked once
     again = _tfxp("run", "house_votes", "--data-dir", data_dir, "--output-dir", out)  # a new store, the same baseline
     assert again.returncode == 0 and "finished in" in again.stdout, again.stderr[-2000:]
     assert "BLESSED" in again.stdout and "first model: no baseline" not in again.stdout  # compared with the served one

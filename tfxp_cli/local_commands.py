@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Optional
 
+from infra.dataflow import AUTO, AUTO_WORKERS, AUTO_WORKERS_FROM_MIB
 from tfxp_cli.arguments import NOT_BLESSED_EXIT, add_dataset, add_output_dir, add_output_format, json_text
 from tfxp_cli.errors import explain
 from tfxp_cli.local_schedule import check_local_cron, run_in_child, run_on_schedule
@@ -240,6 +241,14 @@ METADATA_HELP = ("ML Metadata store: mysql://user[:password]@host[:port]/databas
                  "people or a scheduler); default: SQLite at <output-dir>/<dataset>/metadata.sqlite")
 
 
+def _beam_workers(text: str) -> int | str:
+    if text == AUTO:
+        return text
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of worker processes (0: in this process) or auto")
+    return int(text)
+
+
 def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
     add_dataset(p, default="house_votes")
     p.add_argument("--data-dir", **data_dir)
@@ -248,8 +257,11 @@ def add_run_options(p: argparse.ArgumentParser, data_dir: dict) -> None:
     p.add_argument("--shards", type=int, default=None, metavar="N", help="TFRecord shards per split (default: the spec's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a model hyperparameter, e.g. --set epochs=5 (repeatable)")
-    p.add_argument("--beam-workers", type=int, default=0, metavar="N",
-                   help="run Beam's DirectRunner with N worker processes (default: 0, one in-memory worker)")
+    p.add_argument("--beam-workers", type=_beam_workers, default=AUTO, metavar="N|auto",
+                   help=f"Beam's DirectRunner in N worker processes (0: in this process). Default auto: "
+                        f"{AUTO_WORKERS} workers (one per core if fewer) when the raw input is "
+                        f"{AUTO_WORKERS_FROM_MIB} MiB or more and not a --max-examples slice, else in this process "
+                        "(the threshold measured in bench/results/beam_workers.md)")
     p.add_argument("--max-examples", type=int, default=None, metavar="N",
                    help="use only the first N examples of each published split, or of each file of a table (a quick slice)")
     p.add_argument("--spans", action="store_true",

@@ -1,0 +1,24 @@
+"""--beam-workers: how many DirectRunner worker processes a local run gets, auto by default."""
+import subprocess
+import sys
+
+from infra.dataflow import AUTO, AUTO_WORKERS_FROM_MIB, beam_workers_for
+
+MIB = 2 ** 20
+
+
+def test_auto_takes_two_workers_from_the_measured_input_size_on_two_or_more_cores():
+    at = AUTO_WORKERS_FROM_MIB * MIB
+    assert beam_workers_for(AUTO, at - 1, cores=2) == 0
+    assert beam_workers_for(AUTO, at, cores=2) == 2
+    assert beam_workers_for(AUTO, 100 * at, cores=64) == 2
+    assert beam_workers_for(AUTO, at, cores=1) == 0  # nothing to share the work with
+    assert beam_workers_for(AUTO, at, sliced=True, cores=2) == 0  # --max-examples reads a small part
+    assert beam_workers_for(0, 100 * at, cores=2) == 0 and beam_workers_for(3, 0, cores=2) == 3  # as asked
+
+
+def test_the_cli_takes_a_number_or_auto_and_names_a_bad_value():
+    done = subprocess.run([sys.executable, "-m", "tfxp_cli", "run", "house_votes", "--beam-workers", "two"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "'two': give a number of worker processes (0: in this process) or auto" in done.stderr
