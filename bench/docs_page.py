@@ -23,6 +23,8 @@ BENCHMARKS = {
     "generative": ("Generative models", "the VAE and the GAN measured in one run"),
     "large_table": ("A large table through the whole pipeline", "the pipeline on a generated 1,000,000-row CSV "
                     "beside a plain pandas and Keras script doing the same work, one after the other"),
+    "beam_workers": ("When 2 Beam workers pay", "the large table's pipeline at several sizes, Beam in-process "
+                     "beside 2 DirectRunner workers: the basis of `tfxp run --beam-workers auto`"),
     "spec_init": ("Drafting a spec from a large table", "`tfxp spec init` beside `pandas.read_csv` of the same file"),
     "multi_worker": ("Local multi-worker throughput", "1 and 2 local workers on the same data"),
 }

@@ -22,3 +22,12 @@ def test_the_cli_takes_a_number_or_auto_and_names_a_bad_value():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "'two': give a number of worker processes (0: in this process) or auto" in done.stderr
+
+
+def test_the_benchmark_interpolates_where_two_workers_become_faster():
+    from bench.beam_workers import crossing_mib
+
+    points = [{"file_mib": 10.0, "in_process_s": 50.0, "two_workers_s": 60.0},
+              {"file_mib": 30.0, "in_process_s": 100.0, "two_workers_s": 90.0}]
+    assert crossing_mib(points[::-1]) == 20.0
+    assert crossing_mib(points[:1]) is None  # nothing brackets it
