@@ -6,12 +6,15 @@ does in the task's container, after two changes that stand in for the cloud:
   on the cloud (``pipelines.file_uris``), while Python's own file functions cannot;
 - a Trainer or Tuner compiled as a Vertex AI custom job starts its worker pools as local
   processes instead of calling Vertex AI (``pipelines.local_custom_job``).
+One more changes its speed only, not what runs: Beam's fixed costs per DoFn are trimmed as in
+local runs (``infra.beam_fixed_cost``).
 """
 from __future__ import annotations
 
 import runpy
 import sys
 
+from infra import beam_fixed_cost
 from pipelines import file_uris
 from pipelines.compiled_run import starts_custom_job
 
@@ -21,6 +24,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit("usage: python -m pipelines.task_process MODULE [ARGS...]")
     module, args = argv[1], argv[2:]
     file_uris.register()
+    beam_fixed_cost.apply()  # as local runs have it: Beam's per-DoFn costs, cut
     if starts_custom_job(args):
         from pipelines import local_custom_job
         local_custom_job.install()

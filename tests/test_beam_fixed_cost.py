@@ -1,0 +1,76 @@
+"""Beam's per-DoFn costs trimmed (infra.beam_fixed_cost): same answers, same pipeline results."""
+from __future__ import annotations
+
+import functools
+import logging
+
+import apache_beam as beam
+import pytest
+from apache_beam.internal import pickler
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import core, userstate
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+from infra import beam_fixed_cost
+
+
+@pytest.fixture
+def trimmed():
+    beam_fixed_cost.apply()
+    yield
+    beam_fixed_cost.restore()
+
+
+class _Counting(beam.DoFn):
+    COUNT = ReadModifyWriteStateSpec("count", beam.coders.VarIntCoder())
+
+    def process(self, element, count=beam.DoFn.StateParam(COUNT), window=beam.DoFn.WindowParam):  # noqa: B008 (Beam's way)
+        seen = (count.read() or 0) + 1
+        count.write(seen)
+        yield element[0], seen
+
+
+def _plain(a, b=2, *rest, c=3, **kw):
+    return a
+
+
+CALLABLES = [_plain, _Counting().process, _Counting.process, functools.partial(_plain, 1), len, str.strip]
+
+
+def test_same_arguments_and_defaults_as_beam_and_fresh_lists(trimmed):
+    beam_fixed_cost.restore()
+    expected = [core.get_function_args_defaults(f) for f in CALLABLES]
+    beam_fixed_cost.apply()
+    for f, want in zip(CALLABLES, expected):
+        for _ in range(2):  # the second answer comes from the cache
+            args, defaults = core.get_function_args_defaults(f)
+            assert (args, defaults) == want
+            args.append("changed by a caller")
+            defaults.clear()
+    # a bound method and its function differ by `self`, cached apart
+    assert core.get_function_args_defaults(_Counting().process)[0] == ["element", "count", "window"]
+    assert core.get_function_args_defaults(_Counting.process)[0] == ["self", "element", "count", "window"]
+
+
+def test_state_specs_found_and_a_stateful_pipeline_gives_the_same_result(trimmed):
+    assert userstate.get_dofn_specs(_Counting()) == ({_Counting.COUNT}, set())
+    with beam.Pipeline(runner="DirectRunner") as p:
+        counted = (p | beam.Create([("a", 1), ("b", 1), ("a", 2), ("a", 3)]) | beam.ParDo(_Counting()))
+        assert_that(counted | beam.combiners.Count.PerKey(), equal_to([("a", 3), ("b", 1)]))
+
+
+def test_pickling_keeps_loggers_caches_and_still_traces_failures(trimmed):
+    probe = logging.getLogger("tfxp.test.cache-probe")
+    probe.isEnabledFor(logging.INFO)  # fills the logger's level cache
+    for _ in range(5):
+        assert pickler.loads(pickler.dumps(_Counting())).COUNT.name == "count"
+    assert logging.INFO in probe._cache, "a pickle cleared every logger's cache"
+
+    beam_fixed_cost.restore()  # Beam as shipped clears it on every pickle: the cost removed
+    pickler.loads(pickler.dumps(_Counting()))
+    assert logging.INFO not in probe._cache
+    beam_fixed_cost.apply()
+
+    with pytest.raises(TypeError, match="generator"):
+        pickler.dumps(x for x in "ab")  # refused by Beam, retried with dill's trace on, then raised
+    assert logging.getLogger("dill").level == logging.WARN  # the trace is off again
