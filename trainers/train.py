@@ -8,6 +8,8 @@ from typing import Optional, Sequence, TextIO
 import tensorflow as tf
 import tf_keras as keras
 
+from transforms.autograph import skip_autograph_for_libraries
+
 TRAINING_ARGS = ("epochs", "batch_size")
 
 
@@ -93,6 +95,7 @@ def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data
     """``backup_dir``: a restarted run resumes from the last backed-up epoch (``PeriodicBackup``,
     at most ``MAX_BACKUPS`` a run). ``extra_log_dirs``: more TensorBoard logs of the same run.
     ``progress``: one progress line (use with ``verbose=0``)."""
+    skip_autograph_for_libraries()  # else the first epoch re-compiles tf_keras' own train step (seconds)
     callbacks = [keras.callbacks.TensorBoard(log_dir=d, update_freq="epoch")
                  for d in ([log_dir] if log_dir else []) + list(extra_log_dirs)]
     if backup_dir:
