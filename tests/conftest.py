@@ -33,6 +33,15 @@ def _plain_argv():
     sys.argv = saved
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _beam_as_local_runs_have_it():
+    """Beam with its per-DoFn fixed costs trimmed, as every local run and compiled task has it
+    (infra.beam_fixed_cost), for tests that run Beam or TFMA directly too."""
+    from infra import beam_fixed_cost
+    beam_fixed_cost.apply()
+    yield
+
+
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory):
     """A real MariaDB server (Debian's mariadb-server, installed by ./dev test) on 127.0.0.1,

@@ -16,9 +16,9 @@ from infra import beam_fixed_cost
 
 @pytest.fixture
 def trimmed():
-    beam_fixed_cost.apply()
+    beam_fixed_cost.apply()  # applied for every test (conftest): each test here leaves it so
     yield
-    beam_fixed_cost.restore()
+    beam_fixed_cost.apply()
 
 
 class _Counting(beam.DoFn):
