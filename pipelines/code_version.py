@@ -67,38 +67,44 @@ def _ours(name: str) -> Optional[str]:
     return None
 
 
-def _named_modules(path: Path, package: str) -> frozenset[str]:
-    """The dotted names a source file imports or spells out, absolute (``package``: where its
-    relative imports start), parsed once per file content (a run asks about each module once
-    per component)."""
+_READ_BY_CONTENT: dict = {}  # (file, what was read, sha256 of its text) -> what was read
+
+
+def _read_once_per_content(path: Path, what: str, read):
+    """``read(text)`` of a source file, computed once per file content (a run asks about each
+    module once per component, and parsing is what costs)."""
     text = path.read_text()
-    key = (str(path), package, hashlib.sha256(text.encode()).digest())
-    if key not in _NAMES_BY_CONTENT:
-        names = set()
-        for node in ast.walk(ast.parse(text, str(path))):
-            if isinstance(node, ast.Import):
-                names.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
-                    base = ".".join(anchor + ([base] if base else []))
-                names.add(base)
-                names.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import module`
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_NAME.match(node.value):
-                names.add(node.value)
-        _NAMES_BY_CONTENT[key] = frozenset(names)
-    return _NAMES_BY_CONTENT[key]
+    key = (str(path), what, hashlib.sha256(text.encode()).digest())
+    if key not in _READ_BY_CONTENT:
+        _READ_BY_CONTENT[key] = read(text)
+    return _READ_BY_CONTENT[key]
 
 
-_NAMES_BY_CONTENT: dict = {}  # (file, what, sha256 of its text) -> names read from it
+def _named_modules(text: str, path: Path, package: str) -> frozenset[str]:
+    """The dotted names a source imports or spells out, absolute (``package``: where its
+    relative imports start)."""
+    names = set()
+    for node in ast.walk(ast.parse(text, str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import module`
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_NAME.match(node.value):
+            names.add(node.value)
+    return frozenset(names)
 
 
 def direct_imports(module: str) -> set[str]:
     """Our modules that ``module`` names: its imports, and strings naming a module of ours."""
     path = source_file(module)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    names = _named_modules(path, package)
+    names = _read_once_per_content(path, f"imports from {package}",
+                                   lambda text: _named_modules(text, path, package))
     found = {m for m in map(_ours, names) if m}
     # Importing a.b.c runs a/__init__.py and a/b/__init__.py too.
     return {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 2)
@@ -124,22 +130,17 @@ def data_files(module: str) -> list[Path]:
     files or folders beside it."""
     path = source_file(module)
     found = []
-    for name in _declared_data(path):
+    for name in _read_once_per_content(path, DATA_FILES_NAME, lambda text: _declared_data(text, path)):
         named = path.parent / name
         found += sorted(f for f in named.rglob("*") if f.is_file()) if named.is_dir() else [named]
     return found
 
 
-def _declared_data(path: Path) -> tuple[str, ...]:
-    """A module's ``CODE_DATA`` names, parsed once per file content."""
-    text = path.read_text()
-    key = (str(path), DATA_FILES_NAME, hashlib.sha256(text.encode()).digest())
-    if key not in _NAMES_BY_CONTENT:
-        _NAMES_BY_CONTENT[key] = tuple(
-            name for node in ast.parse(text, str(path)).body
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == DATA_FILES_NAME for t in node.targets)
-            for name in ast.literal_eval(node.value))
-    return _NAMES_BY_CONTENT[key]
+def _declared_data(text: str, path: Path) -> tuple[str, ...]:
+    """A module's ``CODE_DATA`` names."""
+    return tuple(name for node in ast.parse(text, str(path)).body
+                 if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == DATA_FILES_NAME for t in node.targets)
+                 for name in ast.literal_eval(node.value))
 
 
 def fingerprint(modules: set[str]) -> str:
