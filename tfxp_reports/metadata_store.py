@@ -69,9 +69,17 @@ def sqlite_problem(path: str) -> Optional[str]:
     if head != SQLITE_HEADER:
         return "is not an SQLite database (its first bytes are not SQLite's)"
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-            verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
-            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        verdict, tables = _check(path, "ro")
+    except sqlite3.OperationalError as err:
+        if "readonly" not in str(err):
+            return f"is damaged ({err})"
+        # A writer killed mid-transaction leaves a hot journal that a read-only connection may not
+        # roll back (SQLITE_READONLY_ROLLBACK). That is SQLite's normal recovery, not damage: a
+        # read-write connection rolls it back (only when no live writer holds the lock).
+        try:
+            verdict, tables = _check(path, "rw")
+        except sqlite3.DatabaseError as err:
+            return f"is damaged ({err})"
     except sqlite3.DatabaseError as err:
         return f"is damaged ({err})"
     if verdict != "ok":
@@ -79,6 +87,15 @@ def sqlite_problem(path: str) -> Optional[str]:
     if tables and not {"Artifact", "Execution", "Context"} <= tables:
         return f"is an SQLite database but not ML Metadata's (tables: {', '.join(sorted(tables)[:6])})"
     return None
+
+
+def _check(path: str, mode: str) -> tuple:
+    """SQLite's quick_check verdict and the tables, through a connection in ``mode`` (ro, rw)."""
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=30)) as connection:
+        verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return verdict, tables
 
 
 def check_store(metadata_path: str, dataset: str = "") -> None:
