@@ -29,7 +29,8 @@ def _examples(feature: str, contents: list) -> tf.Tensor:
 
 
 @pytest.mark.parametrize("family, hyperparameters", [
-    ("cnn", {"filters": [8, 16], "dense_units": 16, "epochs": 2, "batch_size": 16, "translate": 0.1}),
+    ("cnn", {"filters": [8, 16], "dense_units": 16, "epochs": 2, "batch_size": 16, "translate": 0.1,
+             "test_time_flip": True}),
     ("mobilenet_v2", {"weights": "random", "alpha": 0.35, "epochs": 1, "fine_tune_epochs": 1, "batch_size": 16}),
 ], ids=["cnn-from-scratch", "mobilenet-v2-transfer"])
 def test_flowers_slice_serves_jpeg_bytes(tmp_path, data_dir, family, hyperparameters):

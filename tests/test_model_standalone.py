@@ -35,6 +35,24 @@ def test_cnn_with_stem_augmentation_and_pooled_head():
         build_model("cnn", {"image": (32, 32, 3)}, 5, {"head": "mean"})
 
 
+def test_test_time_flip_serves_an_image_and_its_mirror_image_alike_and_trains_on_the_image_alone(tmp_path):
+    model = build_model("cnn", {"image": (12, 12, 1)}, 3, {"filters": [4], "dense_units": 8, "dropout": 0.0, "test_time_flip": True})
+    images = np.random.default_rng(0).random((4, 12, 12, 1), np.float32)
+    served = model.predict(images, verbose=0)
+    np.testing.assert_allclose(served, model.predict(images[:, :, ::-1], verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(served.sum(axis=1), 1.0, rtol=1e-5)
+    features = model.get_layer("mirror_averaged").inner
+    assert not np.allclose(features(images), features(images[:, :, ::-1]))  # the network itself is not symmetric
+    # Saved and loaded back as TFMA loads a served model (a Keras SavedModel).
+    model.save(tmp_path / "model", save_format="tf", include_optimizer=False)
+    loaded = keras.models.load_model(tmp_path / "model", compile=False)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), served, rtol=1e-5, atol=1e-6)
+    # Training sees the image alone (batch statistics of one pass; no dropout, so comparable):
+    trained = model(images, training=True).numpy()
+    output = model.layers[-1]
+    np.testing.assert_allclose(trained, output(features(images, training=True)).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_unknown_model_family_is_named():
     try:
         build_model("transformer", {"numeric_z": (1, 0)}, 2, {})

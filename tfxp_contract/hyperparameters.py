@@ -57,6 +57,7 @@ class Cnn(Optimizer):
     rotate: Optional[Share] = None
     zoom: Optional[Share] = None
     fill_mode: Optional[Literal["constant", "reflect", "wrap", "nearest"]] = None
+    test_time_flip: Optional[bool] = None  # serving averages each image with its mirror image
 
 
 @dataclass(frozen=True, config=STRICT)

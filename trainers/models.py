@@ -117,6 +117,21 @@ def augmented(x, translate: float = 0.0, flip: bool = False, rotate: float = 0.0
     return x
 
 
+class MirrorAveraged(keras.layers.Layer):
+    """``inner``'s output for an image when training; when serving, the mean of its outputs for
+    the image and its left-right mirror image (test-time flips: for images whose mirror image is
+    as likely, e.g. clothing, one more look at each image for twice the serving compute)."""
+
+    def __init__(self, inner: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def call(self, x, training=None):
+        if training:
+            return self.inner(x, training=True)
+        return (self.inner(x, training=False) + self.inner(tf.reverse(x, axis=[2]), training=False)) / 2
+
+
 def conv_bn_relu(x, width: int, strides: int = 1):
     x = keras.layers.Conv2D(width, 3, strides=strides, padding="same", use_bias=False)(x)
     # momentum 0.9: the moving statistics settle within tens of steps, so a short run on a
@@ -129,15 +144,30 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
               convs_per_block: int = 2, stem_stride: int = 1, head: str = "flatten", dense_units: int = 128,
               dropout: float = 0.4, learning_rate: float = 1e-3, lr_schedule: str = "constant",
               decay_steps: int = 0, translate: float = 0.0, flip: bool = False, rotate: float = 0.0,
-              zoom: float = 0.0, fill_mode: str = "constant") -> keras.Model:
+              zoom: float = 0.0, fill_mode: str = "constant", test_time_flip: bool = False) -> keras.Model:
     """Conv blocks (``convs_per_block`` 3x3 convolutions with batch norm, then max pooling),
     then a head: ``flatten`` + dense layer, or ``gap`` (global average pooling; the dense
     layer only if ``dense_units`` > 0). ``stem_stride`` 2 halves large inputs with a first
-    strided convolution (a quarter of the compute). Augmentation: see ``augmented``."""
+    strided convolution (a quarter of the compute). Augmentation: see ``augmented``;
+    ``test_time_flip``: the served model averages the features of each image and of its mirror
+    image before the output layer (``MirrorAveraged``)."""
     if head not in ("flatten", "gap"):
         raise ValueError(f"head {head!r} is not 'flatten' or 'gap'")
     inputs = image_input(layout)
     x = augmented(inputs, translate, flip, rotate, zoom, fill_mode)
+    if test_time_flip:
+        image = keras.Input(x.shape[1:])
+        features = _cnn_features(image, filters, convs_per_block, stem_stride, head, dense_units, dropout)
+        x = MirrorAveraged(keras.Model(image, features, name="features"))(x)
+    else:
+        x = _cnn_features(x, filters, convs_per_block, stem_stride, head, dense_units, dropout)
+    outputs = class_probabilities(x, num_classes)
+    return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps)
+
+
+def _cnn_features(x, filters: Sequence[int], convs_per_block: int, stem_stride: int, head: str, dense_units: int,
+                  dropout: float):
+    """The convolutional blocks and the head, up to the output layer."""
     if stem_stride > 1:
         x = conv_bn_relu(x, filters[0], strides=stem_stride)
     for width in filters:
@@ -149,8 +179,7 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
     if dense_units > 0:
         x = keras.layers.Dense(dense_units, activation="relu")(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = class_probabilities(x, num_classes)
-    return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps)
+    return x
 
 
 def build_image_mlp(layout: Dict[str, Tuple[int, ...]], num_classes: int, hidden_units: Sequence[int] = (256,),
