@@ -12,6 +12,7 @@ and results/datasets.md is rendered from it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import tempfile
@@ -159,6 +160,9 @@ def main() -> None:
                         help="which rows to measure: the spec's model, the family's baseline after it, the "
                              "dataset's other models (VARIANTS); default all. A row measured without the spec "
                              "model before it is compared with whatever model its output folder has blessed.")
+    parser.add_argument("--output-dir", default=None,
+                        help="where the runs' outputs stay (models, evaluations, metadata) for a closer look; "
+                             "default a temporary folder, deleted at the end")
     args = parser.parse_args()
     for dataset in args.datasets:
         if load_spec(dataset).data_family not in BASELINES:
@@ -166,7 +170,8 @@ def main() -> None:
                          "tabular datasets are measured by python -m bench.tabular_cv")
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-datasets-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.output_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-datasets-"))
         for dataset in args.datasets:
             specs = [("spec model", dataset)] if "spec" in args.models else []
             if "baseline" in args.models:
