@@ -69,17 +69,15 @@ def sqlite_problem(path: str) -> Optional[str]:
     if head != SQLITE_HEADER:
         return "is not an SQLite database (its first bytes are not SQLite's)"
     try:
-        verdict, tables = _check(path, "ro")
-    except sqlite3.OperationalError as err:
-        if "readonly" not in str(err):
-            return f"is damaged ({err})"
-        # A writer killed mid-transaction leaves a hot journal that a read-only connection may not
-        # roll back (SQLITE_READONLY_ROLLBACK). That is SQLite's normal recovery, not damage: a
-        # read-write connection rolls it back (only when no live writer holds the lock).
         try:
+            verdict, tables = _check(path, "ro")
+        except sqlite3.OperationalError as err:
+            if "readonly" not in str(err):
+                raise
+            # A writer killed mid-transaction leaves a hot journal that a read-only connection may
+            # not roll back (SQLITE_READONLY_ROLLBACK). That is SQLite's normal recovery, not damage:
+            # a read-write connection rolls it back (only when no live writer holds the lock).
             verdict, tables = _check(path, "rw")
-        except sqlite3.DatabaseError as err:
-            return f"is damaged ({err})"
     except sqlite3.DatabaseError as err:
         return f"is damaged ({err})"
     if verdict != "ok":
