@@ -22,7 +22,8 @@ from pathlib import Path
 import yaml
 from ml_metadata.proto import metadata_store_pb2
 
-from pipelines.local_runner import LocalRun, build, run_locally
+from pipelines.local_run import LocalRun
+from pipelines.local_runner import build, run_locally
 from tfxp_contract.dataset_spec import SPECS_DIR, load_spec
 from tfxp_reports.evaluation_summary import summarize
 from tfxp_reports.metadata_store import open_store

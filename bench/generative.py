@@ -22,7 +22,8 @@ from pathlib import Path
 import yaml
 
 from bench.datasets import component_seconds
-from pipelines.local_runner import LocalRun, build, run_locally
+from pipelines.local_run import LocalRun
+from pipelines.local_runner import build, run_locally
 from tfxp_contract.dataset_spec import SPECS_DIR
 from tfxp_reports.evaluation_summary import read_generative
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.local_runner import LocalRun, build, run_locally
+from pipelines.local_run import LocalRun
+from pipelines.local_runner import build, run_locally
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_reports.outcome import newest_artifact_uri
 from trainers.local_cluster import run_local_workers

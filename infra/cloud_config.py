@@ -20,6 +20,9 @@ from tfxp_contract.strict import STRICT, load_yaml, parse
 
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 EXAMPLE = Path(__file__).parent / "cloud.example.yaml"
+# The compiled pipelines' runtime parameters: where the raw data is, and the Trainer's train_args.
+DATA_ROOT_PARAMETER = "data_root"
+TRAIN_ARGS_PARAMETER = "train_args"
 
 
 class CloudConfigError(ExplainedError, ValueError):
@@ -97,6 +100,10 @@ class CloudConfig:
 
     def data_root(self, dataset: str) -> str:
         return f"{self.root}/data/{dataset}"
+
+    def run_parameters(self, dataset: str) -> dict[str, str]:
+        """The compiled pipeline's runtime parameters and the values a run gets unless it names others."""
+        return {DATA_ROOT_PARAMETER: self.data_root(dataset), TRAIN_ARGS_PARAMETER: "{}"}
 
     def serving_root(self, pipeline_name: str) -> str:
         return f"{self.root}/serving/{pipeline_name}"

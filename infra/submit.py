@@ -70,6 +70,15 @@ def check_run_name(name: Optional[str]) -> Optional[str]:
     return name
 
 
+def check_credentials(config: CloudConfig) -> None:
+    """Fails at once, before a pipeline is compiled, when this machine has no Google Cloud
+    credentials (the Vertex AI clients would only find out after)."""
+    import google.auth
+
+    with cloud_call(f"Vertex AI (project {config.project}, region {config.region})"):
+        google.auth.default()
+
+
 def vertex_pipeline_job(config: CloudConfig, template_path: str, pipeline_name: str,
                         parameter_values: Optional[dict] = None, enable_caching: Optional[bool] = None,
                         credentials=None, run_name: Optional[str] = None, labels: Optional[dict] = None):

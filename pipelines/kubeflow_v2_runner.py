@@ -33,7 +33,7 @@ import yaml
 from tfx import v1 as tfx
 
 from components.evaluation.served_baseline import BASELINE_TASK
-from infra.cloud_config import CloudConfig, CloudConfigError, load_config
+from infra.cloud_config import DATA_ROOT_PARAMETER, TRAIN_ARGS_PARAMETER, CloudConfig, CloudConfigError, load_config
 from infra.dataflow import beam_args
 from infra.vertex_training import distribution_for, trainer_custom_config, tuner_custom_config
 from pipelines.code_version import code_versions
@@ -42,8 +42,6 @@ from tfxp_contract.dataset_spec import DatasetSpec, load_spec
 
 VERTEX, KFP = "vertex", "kfp"
 TARGETS = (VERTEX, KFP)
-DATA_ROOT_PARAMETER = "data_root"
-TRAIN_ARGS_PARAMETER = "train_args"
 
 
 def cloud_pipeline_name(spec: DatasetSpec) -> str:
@@ -105,17 +103,13 @@ def runner(config: CloudConfig) -> tfx.orchestration.experimental.KubeflowV2DagR
                                                                         use_pipeline_spec_2_1=True))
 
 
-def default_parameters(spec: DatasetSpec, config: CloudConfig) -> dict[str, str]:
-    return {DATA_ROOT_PARAMETER: config.data_root(spec.name), TRAIN_ARGS_PARAMETER: "{}"}
-
-
 def compile_pipeline(spec: DatasetSpec, config: CloudConfig, output_file: str, *, target: str = VERTEX,
                      **options) -> str:
     """Writes the compiled pipeline for ``target``: Vertex AI's PipelineJob JSON (parameter
     defaults in its runtime config), or Kubeflow Pipelines' bare PipelineSpec YAML (defaults
     in the root's input definitions, the root in ``defaultPipelineRoot``); returns its path."""
     job = runner(config).run(cloud_pipeline(spec, config, target=target, **options),
-                             parameter_values=default_parameters(spec, config), write_out=False)
+                             parameter_values=config.run_parameters(spec.name), write_out=False)
     uncache_baseline(job["pipelineSpec"])
     if target == KFP:
         uncache_drivers(job["pipelineSpec"])
@@ -165,4 +159,4 @@ if __name__ == "__main__":
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=_config.image,
                                                                         use_pipeline_spec_2_1=True),
         output_filename=f"{cloud_pipeline_name(_spec)}.json").run(
-        cloud_pipeline(_spec, _config), parameter_values=default_parameters(_spec, _config))
+        cloud_pipeline(_spec, _config), parameter_values=_config.run_parameters(_spec.name))

@@ -13,8 +13,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil  # local: free space of the run's folder
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -23,8 +21,9 @@ from tfx.orchestration.pipeline import Pipeline
 from components.serving.atomic_pusher import served_versions
 from components.serving.serving_check import started_ahead
 from infra import beam_fixed_cost
-from infra.dataflow import AUTO, beam_workers_for, direct_runner_args
+from infra.dataflow import beam_workers_for, direct_runner_args
 from pipelines.code_version import code_versions
+from pipelines.local_run import DATASET_ENV, DEFAULT_DATASET, LocalRun
 from pipelines.observed_runner import NodeObserver, ObservedLocalDagRunner
 from pipelines.pipeline import create_pipeline
 from tfxp_contract.dataset_spec import load_spec
@@ -33,60 +32,11 @@ from tfxp_contract.fetch import DATA_DIR_ENV, FetchedData, fetch_data, newest_sp
 from tfxp_contract.run_folders import DEFAULT_OUTPUT_DIR, OUTPUT_DIR_ENV, RunFolders
 from tfxp_reports.metadata_store import check_store, connection_config
 
-DEFAULT_DATASET = "house_votes"
-DATASET_ENV = "TFXP_DATASET"
-
-
-@dataclass
-class LocalRun:
-    dataset: str = DEFAULT_DATASET
-    data_dir: Optional[str] = None  # a local mirror; None = download to the cache
-    output_dir: str = DEFAULT_OUTPUT_DIR
-    num_shards: Optional[int] = None  # None = the spec's
-    hyperparameters: dict = field(default_factory=dict)
-    distribution: dict = field(default_factory=dict)  # overrides of the spec's strategy settings
-    beam_workers: int | str = AUTO  # 0 = in this process; N = N DirectRunner worker processes; auto: by input size
-    max_examples: Optional[int] = None  # a slice of each published split
-    enable_cache: bool = True
-    spans: bool = False  # data_dir/<dataset>/span-N/ folders; each run reads the newest with _SUCCESS
-    metadata: Optional[str] = None  # mysql://user@host:port/db; None = SQLite under the output folder
-
-    @property
-    def name(self) -> str:
-        return _spec_name(self.dataset)
-
-    @property
-    def folders(self) -> RunFolders:
-        return RunFolders(self.output_dir, self.name)
-
-    @property
-    def home(self) -> Path:
-        return self.folders.home
-
-    @property
-    def pipeline_root(self) -> str:
-        return self.folders.pipeline_root
-
-    @property
-    def metadata_path(self) -> str:
-        """Where ML Metadata is: a SQLite file, or the mysql:// store given."""
-        return self.metadata or self.folders.metadata_path
-
-    @property
-    def serving_root(self) -> str:
-        return self.folders.serving_root
-
 
 def input_bytes(folder: Path, names: Optional[list] = None) -> int:
     """The size of the raw files a run reads: ``names`` in ``folder``, or every file under it."""
     paths = [folder / n for n in names] if names is not None else [p for p in folder.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in paths if p.is_file())  # local: the fetched files
-
-
-@lru_cache(maxsize=64)
-def _spec_name(dataset: str) -> str:
-    """A spec's name, parsed once per process (a run asks for it a dozen times)."""
-    return load_spec(dataset).name
 
 
 def build(run: LocalRun, data: Optional[FetchedData] = None) -> Pipeline:

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from components.ingest.workers.archive_records import read_archive
-from pipelines.local_runner import LocalRun
+from pipelines.local_run import LocalRun
 from tests.helpers import builtin_spec_dict, write_spec
 from tests.pipeline_checks import executions_by_node, run_pipeline, serving_versions
 from tfxp_reports.outcome import latest_outcome

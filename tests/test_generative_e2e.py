@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from components.ingest.workers.idx_records import read_pairs
 from components.serving.serving_check import WARMUP_FILE
-from pipelines.local_runner import LocalRun
+from pipelines.local_run import LocalRun
 from tests.helpers import builtin_spec_dict, unlabelled_vae_dict, write_spec
 from tests.pipeline_checks import run_pipeline, serving_versions
 from tfxp_contract.names import GENERATIVE_EVALUATION_FILE, REPORT_DIR, REPORT_FILE, SUMMARY_FILE

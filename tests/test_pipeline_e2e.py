@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.local_runner import LocalRun
+from pipelines.local_run import LocalRun
 from tests.helpers import builtin_spec_dict, write_spec
 from tests.pipeline_checks import (
     CACHED,

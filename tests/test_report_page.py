@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.local_runner import LocalRun
+from pipelines.local_run import LocalRun
 from tests.pipeline_checks import classify_raw_rows, run_pipeline, serving_versions
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri

@@ -11,7 +11,7 @@ import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipelines.local_runner import LocalRun
+from pipelines.local_run import LocalRun
 from tests.helpers import builtin_spec_dict, write_spec
 from tests.pipeline_checks import COMPLETE, executions_by_node, run_pipeline
 from tfxp_contract.dataset_spec import SpecError, load_spec

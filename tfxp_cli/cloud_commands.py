@@ -21,8 +21,7 @@ def _config(args):
 
 
 def _parameters(args, spec, config) -> dict:
-    from pipelines.kubeflow_v2_runner import default_parameters
-    values = default_parameters(spec, config)
+    values = config.run_parameters(spec.name)
     for pair in args.param:
         key, sep, value = pair.partition("=")
         if not sep or key not in values:
@@ -72,6 +71,7 @@ def cmd_submit(args) -> int:
     from google.auth.credentials import AnonymousCredentials
 
     from infra.submit import (
+        check_credentials,
         kfp_run_request,
         kfp_state,
         parse_labels,
@@ -82,7 +82,6 @@ def cmd_submit(args) -> int:
         vertex_state,
         wait_for,
     )
-    from pipelines.kubeflow_v2_runner import cloud_pipeline_name
     from tfxp_contract.dataset_spec import load_spec
     spec, config, target = load_spec(args.dataset), _config(args), _target(args)
     parameters = _parameters(args, spec, config)
@@ -90,6 +89,10 @@ def cmd_submit(args) -> int:
     if target == "kfp" and labels:
         raise SystemExit("error: --labels are for Vertex AI; Kubeflow Pipelines runs take no labels")
     caching = False if args.no_cache else None  # None: each task's compiled setting
+    if target == "vertex" and not args.dry_run:
+        check_credentials(config)
+    from pipelines.kubeflow_v2_runner import cloud_pipeline_name  # TFX: seconds to import
+
     with tempfile.TemporaryDirectory() as tmp:
         path = compile_checked(spec, config, tmp, target)
         name = cloud_pipeline_name(spec)
@@ -119,14 +122,17 @@ def cmd_cloud_schedule(args) -> int:
     from google.auth.credentials import AnonymousCredentials
 
     from infra import cloud_schedules
-    from infra.submit import vertex_pipeline_job
-    from pipelines.kubeflow_v2_runner import cloud_pipeline_name
+    from infra.submit import check_credentials, vertex_pipeline_job
     from tfxp_contract.dataset_spec import load_spec
     config, target = _config(args), _target(args)
+    cron = cloud_schedules.with_time_zone(args.cron, args.time_zone) if args.action == "create" else None
+    if target == "vertex" and not getattr(args, "dry_run", False):
+        check_credentials(config)  # in a second, before the clients are imported or a pipeline compiled
     if args.action == "create":
         spec = load_spec(args.dataset)
         parameters = _parameters(args, spec, config)
-        cron = cloud_schedules.with_time_zone(args.cron, args.time_zone)
+        from pipelines.kubeflow_v2_runner import cloud_pipeline_name  # TFX: seconds to import
+
         with tempfile.TemporaryDirectory() as tmp:
             path = compile_checked(spec, config, tmp, target)
             name = cloud_pipeline_name(spec)

@@ -81,7 +81,7 @@ def cmd_fetch(args) -> int:
 
 def local_run(args):
     load_spec(args.dataset)  # an unknown name or a wrong spec fails in a second, before TFX is imported (12 s)
-    from pipelines.local_runner import LocalRun
+    from pipelines.local_run import LocalRun
     return LocalRun(dataset=args.dataset, data_dir=args.data_dir, output_dir=args.output_dir,
                     num_shards=args.shards, hyperparameters=_parse_hyperparameters(args.set),
                     distribution=distribution_overrides(args), beam_workers=args.beam_workers,
@@ -108,7 +108,6 @@ class RunResult:
 def run_pipeline_once(run, verbosity: str = "normal", lock: bool = True) -> RunResult:
     """Builds (fetching and verifying the data) and runs the pipeline. ``verbosity``: quiet |
     normal | verbose. ``lock``: hold the output folder's run lock (False: the caller holds it)."""
-    from pipelines.local_runner import build, run_locally
     from tfxp_cli.progress import ComponentProgress
     from tfxp_reports.lineage import describe_data_version, last_recorded_data
     from tfxp_reports.outcome import latest_outcome
@@ -121,6 +120,8 @@ def run_pipeline_once(run, verbosity: str = "normal", lock: bool = True) -> RunR
         data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
         if data is not None:
             note(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)))
+        from pipelines.local_runner import build, run_locally  # TFX: seconds to import, once the data is there
+
         pipeline = build(run, data)
         note(f"pipeline {pipeline.pipeline_info.pipeline_name}: {len(pipeline.components)} components, "
              f"outputs in {run.home}")
