@@ -21,6 +21,22 @@ def _tfxp(*args, **kwargs):
                           timeout=900, **kwargs)
 
 
+def _tfxp_here(capsys, *args) -> subprocess.CompletedProcess:
+    """``tfxp`` called in this process (TensorFlow imported once, not once per case), as
+    ``_tfxp`` reports it."""
+    from tfxp_cli.main import main
+
+    capsys.readouterr()
+    environ = dict(os.environ)
+    try:
+        code = main([str(a) for a in args])
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)  # main() sets the Trainer's verbosity for the process
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 def _one_line(done, *fragments):
     err = done.stderr.strip()
     assert done.returncode != 0, done.stdout[-1000:]
@@ -47,7 +63,7 @@ def _copy(out: Path, tmp_path: Path) -> Path:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("damage", ["cut-pb", "random-pb", "empty-pb", "no-variables", "cut-variables"])
-def test_a_damaged_saved_model_is_one_line_naming_it(served, tmp_path, damage):
+def test_a_damaged_saved_model_is_one_line_naming_it(served, tmp_path, damage, capsys):
     serving = served / "house_votes" / "serving"
     model = tmp_path / "model"
     shutil.copytree(serving / str(served_versions(str(serving))[-1]), model)
@@ -65,7 +81,7 @@ def test_a_damaged_saved_model_is_one_line_naming_it(served, tmp_path, damage):
         data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     rows = tmp_path / "rows.csv"
     rows.write_text("republican,n,y,n,y,y,y,n,n,n,y,?,y,y,y,n,y\n")
-    done = _tfxp("predict", "house_votes", rows, "--model", model)
+    done = _tfxp_here(capsys, "predict", "house_votes", rows, "--model", model)
     _one_line(done, str(model), "the model does not load", "push it again")
 
 
