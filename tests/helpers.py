@@ -1,6 +1,11 @@
 """Helpers the tests share: built-in specs as editable dicts, spec files in a temp folder."""
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -54,3 +59,51 @@ def wait_until_listening(port: int, process, timeout: float, what: str) -> None:
         except OSError:
             assert process.poll() is None and time.monotonic() < deadline, f"{what} did not start"
             time.sleep(0.2)
+
+
+def tfxp_here(*args, cwd=None) -> subprocess.CompletedProcess:
+    """``tfxp ARGS`` through the CLI's ``main`` in this process, reported as a finished
+    ``tfxp`` process would be (return code, stdout, stderr): TensorFlow and TFX are imported
+    once per test process, not once per call (8-10 s here). The working folder and the
+    environment (``main`` sets the Trainer's verbosity) are restored afterwards. What only a
+    process of its own shows (exit codes of ``tfxp`` itself, a kill): tests/test_cli_exit.py,
+    tests/test_faults_e2e.py."""
+    from tfxp_cli.main import main
+
+    environ, here = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    # Log records reach stderr as in a process of its own (a library's logged traceback too):
+    # the handlers that print them were made with the stderr of their time.
+    handlers = _log_printers()
+    streams = [h.stream for h in handlers]
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        for handler in handlers:
+            handler.setStream(err)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as stop:  # argparse's usage errors; a command's message (as Python exits)
+                code = stop.code
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=err)
+            code = 1
+    finally:
+        for handler, stream in zip(handlers, streams):
+            handler.setStream(stream)
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(environ)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def _log_printers() -> list[logging.StreamHandler]:
+    """absl's handler and the root logger's stream handlers (not pytest's own, nor files)."""
+    from absl import logging as absl_logging
+
+    found = [absl_logging.get_absl_handler().python_handler, *logging.getLogger().handlers]
+    return [h for i, h in enumerate(found) if isinstance(h, logging.StreamHandler) and h not in found[:i]
+            and not isinstance(h, logging.FileHandler) and not type(h).__module__.startswith("_pytest")]

@@ -4,13 +4,12 @@ cells in a string column, and one table sorted by its label against the same row
 Data bundled with scikit-learn, or generated."""
 import os
 import random
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.helpers import tfxp_here
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
 
@@ -18,8 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _tfxp(*args, cwd):
-    done = subprocess.run([sys.executable, "-m", "tfxp_cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=1200, cwd=cwd)
+    done = tfxp_here(*args, cwd=cwd)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
     return done
 

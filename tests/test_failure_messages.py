@@ -12,29 +12,19 @@ from pathlib import Path
 import pytest
 
 from components.serving.atomic_pusher import served_versions
+from tests.helpers import tfxp_here
 from tests.pipeline_checks import tree_snapshot
 from tfxp_contract.names import PUSH_COMPLETE_FILE
 
 
-def _tfxp(*args, **kwargs):
+def _tfxp(*args):
+    return tfxp_here(*args)
+
+
+def _tfxp_process(*args):
+    """``tfxp`` in a process of its own (where this test process holds a lock it checks)."""
     return subprocess.run([sys.executable, "-m", "tfxp_cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=900, **kwargs)
-
-
-def _tfxp_here(capsys, *args) -> subprocess.CompletedProcess:
-    """``tfxp`` called in this process (TensorFlow imported once, not once per case), as
-    ``_tfxp`` reports it."""
-    from tfxp_cli.main import main
-
-    capsys.readouterr()
-    environ = dict(os.environ)
-    try:
-        code = main([str(a) for a in args])
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)  # main() sets the Trainer's verbosity for the process
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
+                          timeout=900)
 
 
 def _one_line(done, *fragments):
@@ -63,7 +53,7 @@ def _copy(out: Path, tmp_path: Path) -> Path:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("damage", ["cut-pb", "random-pb", "empty-pb", "no-variables", "cut-variables"])
-def test_a_damaged_saved_model_is_one_line_naming_it(served, tmp_path, damage, capsys):
+def test_a_damaged_saved_model_is_one_line_naming_it(served, tmp_path, damage):
     serving = served / "house_votes" / "serving"
     model = tmp_path / "model"
     shutil.copytree(serving / str(served_versions(str(serving))[-1]), model)
@@ -81,7 +71,7 @@ def test_a_damaged_saved_model_is_one_line_naming_it(served, tmp_path, damage, c
         data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     rows = tmp_path / "rows.csv"
     rows.write_text("republican,n,y,n,y,y,y,n,n,n,y,?,y,y,y,n,y\n")
-    done = _tfxp_here(capsys, "predict", "house_votes", rows, "--model", model)
+    done = _tfxp("predict", "house_votes", rows, "--model", model)
     _one_line(done, str(model), "the model does not load", "push it again")
 
 
@@ -137,7 +127,7 @@ def test_a_report_asked_for_while_its_run_writes_it_says_so(served):
     summary.rename(kept)  # the last step has not written it yet
     try:
         with run_lock(served / "house_votes"):
-            _one_line(_tfxp("report", "house_votes", "--output-dir", served), "is still being written",
+            _one_line(_tfxp_process("report", "house_votes", "--output-dir", served), "is still being written",
                       "a run is in progress", f"pid {os.getpid()}")
         _one_line(_tfxp("report", "house_votes", "--output-dir", served), "has no report")
     finally:

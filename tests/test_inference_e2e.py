@@ -1,7 +1,5 @@
 """Batch inference in the pipeline: a spec's `inference` rows (no label) are scored by the
 blessed model with TFX's BulkInferrer, and `tfxp predictions` reads them back."""
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -10,7 +8,7 @@ import tensorflow as tf
 
 from components.ingest.csv_example_gen import to_example
 from components.ingest.workers.delimited_rows import parse_fields
-from tests.helpers import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, tfxp_here, write_spec
 from tests.pipeline_checks import serving_versions
 from tfxp_contract.dataset_spec import load_spec
 
@@ -27,8 +25,7 @@ def test_every_unlabelled_row_gets_a_prediction_from_the_blessed_model(tmp_path,
     out = tmp_path / "out"
 
     def tfxp(*args):
-        done = subprocess.run([sys.executable, "-m", "tfxp_cli.main", *args], capture_output=True, text=True,
-                              timeout=900)
+        done = tfxp_here(*args)
         assert done.returncode == 0, done.stderr[-3000:]
         return done
 

@@ -2,19 +2,17 @@
 work on it as on SQLite, and two datasets' pipelines in one database keep to their own
 artifacts (mammographic's first run has no baseline although house_votes' model is blessed)."""
 import json
-import subprocess
-import sys
 
 import pytest
 
+from tests.helpers import tfxp_here
 from tfxp_reports.outcome import latest_outcome
 
 pytestmark = pytest.mark.e2e
 
 
 def _tfxp(*args):
-    return subprocess.run([sys.executable, "-m", "tfxp_cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=900)
+    return tfxp_here(*args)
 
 
 def test_two_pipelines_share_one_mariadb_store(mariadb, tmp_path, data_dir):

@@ -3,12 +3,11 @@ hand (own file, no sha256, `?` cells that the hash split puts in eval only for s
 then the same file changed by one byte, then a spec drafted by `tfxp spec init`."""
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import tfxp_here
 from tests.own_table import EVAL_ONLY, write_spec, write_table
 from tfxp_contract.names import REPORT_DIR, SUMMARY_FILE
 from tfxp_reports.outcome import newest_artifact_uri
@@ -17,8 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _tfxp(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tfxp_cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=900, cwd=cwd)
+    return tfxp_here(*args, cwd=cwd)
 
 
 def test_own_csv_is_blessed_and_one_changed_byte_is_a_new_data_version(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pipelines.local_run import LocalRun
-from tests.helpers import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, tfxp_here, write_spec
 from tests.pipeline_checks import (
     CACHED,
     COMPLETE,
@@ -330,8 +330,7 @@ def _broken_copy(tmp_path, data_dir, edit):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "tfxp_cli.main", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
+    return tfxp_here(*args)
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -447,18 +446,15 @@ def test_mnist_slice_end_to_end_serves_png_bytes(tmp_path, data_dir):
     import pandas as pd
 
     # The run's batch predictions: every image file once (the broken one skipped), as served.
-    result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predictions", str(tmp_path / "mnist.yaml"),
-                             "--output-dir", run.output_dir, "--out", str(tmp_path / "batch.csv")],
-                            capture_output=True, text=True, timeout=300)
+    result = tfxp_here("predictions", tmp_path / "mnist.yaml", "--output-dir", run.output_dir,
+                       "--out", tmp_path / "batch.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     batch = pd.read_csv(tmp_path / "batch.csv").set_index("input").loc[[str(f) for f in files]]
     assert len(batch) == len(files) and not batch.index.duplicated().any()
     assert np.allclose(batch[[f"p({n})" for n in names]].to_numpy(), direct, atol=1e-5)
 
-    result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", str(tmp_path / "mnist.yaml"),
-                             *map(str, files), str(junk), "--model",
-                             os.path.join(run.serving_root, version), "--out", str(tmp_path / "p.csv")],
-                            capture_output=True, text=True, timeout=300)
+    result = tfxp_here("predict", tmp_path / "mnist.yaml", *files, junk, "--model",
+                       os.path.join(run.serving_root, version), "--out", tmp_path / "p.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"skipped {junk}: not a decodable image" in result.stderr
     assert "accuracy" in result.stdout and "40 labelled inputs" in result.stdout
@@ -486,9 +482,7 @@ def test_predict_on_table_rows_names_and_skips_a_malformed_row(votes_run, tmp_pa
         ",".join(reversed(line.split(",")[1:])) + "\n" for line in lines[:5]))
 
     def predict(*extra):
-        return subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", "house_votes", str(published),
-                               str(headed), "--output-dir", votes_run.output_dir, *extra],
-                              capture_output=True, text=True, timeout=300)
+        return tfxp_here("predict", "house_votes", published, headed, "--output-dir", votes_run.output_dir, *extra)
 
     strict = predict("--strict", "--out", str(tmp_path / "p.json"))
     assert strict.returncode == 1, strict.stderr[-3000:]
