@@ -9,7 +9,7 @@ from tfxp_cli.main import use_keras_2
 
 use_keras_2()  # as the CLI does, before anything imports TensorFlow
 # No test reads the host's CPU flags (trainers.strategies): a CPU without native bfloat16 unless
-# the run names another file (CI runs the unit tests once as an AVX512-BF16 CPU).
+# the run names another file (CI runs tests/test_strategies.py once more as an AVX512-BF16 CPU).
 os.environ.setdefault("TFXP_CPUINFO", str(REPO / "tests" / "data" / "cpuinfo-no-bf16"))
 
 
