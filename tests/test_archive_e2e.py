@@ -2,8 +2,6 @@
 (decode/resize, or a vocabulary) -> Trainer -> Evaluator -> Pusher; the served models take a
 JPEG's bytes or a review's raw text."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +9,7 @@ import tensorflow as tf
 
 from components.ingest.workers.archive_records import read_archive
 from pipelines.local_run import LocalRun
-from tests.helpers import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, tfxp_here, write_spec
 from tests.pipeline_checks import executions_by_node, run_pipeline, serving_versions
 from tfxp_reports.outcome import latest_outcome
 
@@ -73,9 +71,8 @@ def test_imdb_slice_learns_a_vocabulary_and_serves_raw_text(tmp_path, data_dir):
 
     # `tfxp predict` with two sentences, the newest served version found in the output folder.
     sentences = ["A wonderful film, moving and beautifully acted.", "Dull, far too long, and the plot makes no sense."]
-    result = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "predict", str(tmp_path / "imdb.yaml"),
-                             "--output-dir", run.output_dir, "--text", sentences[0], "--text", sentences[1],
-                             "--out", str(tmp_path / "p.json")], capture_output=True, text=True, timeout=300)
+    result = tfxp_here("predict", tmp_path / "imdb.yaml", "--output-dir", run.output_dir, "--text", sentences[0],
+                       "--text", sentences[1], "--out", tmp_path / "p.json")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads((tmp_path / "p.json").read_text())
     assert [r["input"] for r in rows] == ["text 1", "text 2"]

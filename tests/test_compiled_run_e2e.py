@@ -14,8 +14,6 @@ import gzip
 import json
 import shutil
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,14 +22,13 @@ import yaml
 from infra.cloud_config import EXAMPLE
 from pipelines.compiled_run import ArtifactStore
 from pipelines.file_uris import to_path
-from tests.helpers import unlabelled_vae_dict, write_spec
+from tests.helpers import tfxp_here, unlabelled_vae_dict, write_spec
 
 pytestmark = pytest.mark.e2e
 
 
 def _tfxp(*args):
-    return subprocess.run([sys.executable, "-m", "tfxp_cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=1500)
+    return tfxp_here(*args)
 
 
 def _records(root: Path, pipeline: str, title: str) -> list:

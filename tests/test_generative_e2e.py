@@ -4,8 +4,6 @@
 stopped by class coverage."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ import tensorflow as tf
 from components.ingest.workers.idx_records import read_pairs
 from components.serving.serving_check import WARMUP_FILE
 from pipelines.local_run import LocalRun
-from tests.helpers import builtin_spec_dict, unlabelled_vae_dict, write_spec
+from tests.helpers import builtin_spec_dict, tfxp_here, unlabelled_vae_dict, write_spec
 from tests.pipeline_checks import run_pipeline, serving_versions
 from tfxp_contract.names import GENERATIVE_EVALUATION_FILE, REPORT_DIR, REPORT_FILE, SUMMARY_FILE
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
@@ -108,9 +106,8 @@ def test_vae_without_a_label_is_measured_by_the_pushed_classifier_and_serves_gen
 
     # `tfxp generate`: PNG files from the newest served version, the same for the same seed
     def generate(folder, seed):
-        done = subprocess.run([sys.executable, "-m", "tfxp_cli.main", "generate", str(tmp_path / "vae.yaml"),
-                               "--count", "5", "--seed", str(seed), "--out", str(tmp_path / folder),
-                               "--output-dir", run.output_dir], capture_output=True, text=True, timeout=300)
+        done = tfxp_here("generate", tmp_path / "vae.yaml", "--count", "5", "--seed", seed, "--out", tmp_path / folder,
+                         "--output-dir", run.output_dir)
         assert done.returncode == 0, done.stderr[-3000:]
         return [p.read_bytes() for p in sorted((tmp_path / folder).glob("*.png"))]
     first, same, other = generate("a", 1), generate("b", 1), generate("c", 2)
