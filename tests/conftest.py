@@ -65,3 +65,15 @@ def mariadb(tmp_path_factory):
     process.terminate()
     process.wait(timeout=60)
     log.close()
+
+
+def pytest_collection_modifyitems(items):
+    """Files that run a pipeline (``e2e``) first, then the slow ones, then the quick ones: with
+    ``--dist=loadfile`` each test process takes the next file when it finishes one, so the quick
+    files even out the end instead of one long file running alone. A file keeps its tests'
+    order (a stable sort; its module fixtures stay shared)."""
+    rank: dict[str, int] = {}
+    for item in items:
+        kind = 0 if item.get_closest_marker("e2e") else 1 if item.get_closest_marker("slow") else 2
+        rank[item.path] = min(rank.get(item.path, 2), kind)
+    items.sort(key=lambda item: rank[item.path])

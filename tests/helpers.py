@@ -1,4 +1,5 @@
-"""Helpers the tests share: built-in specs as editable dicts, spec files in a temp folder."""
+"""Helpers the tests share: built-in specs as editable dicts, spec files in a temp folder, free
+ports, and ``tfxp`` commands run in the test process."""
 from __future__ import annotations
 
 import contextlib
@@ -6,6 +7,7 @@ import io
 import logging
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -94,6 +96,9 @@ def tfxp_here(*args, cwd=None) -> subprocess.CompletedProcess:
     finally:
         for handler, stream in zip(handlers, streams):
             handler.setStream(stream)
+        for handler in _log_printers():  # made during the call (Beam's basicConfig): the test's stderr
+            if handler.stream is err:
+                handler.setStream(sys.stderr)
         os.chdir(here)
         os.environ.clear()
         os.environ.update(environ)
