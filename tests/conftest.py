@@ -69,9 +69,10 @@ def mariadb(tmp_path_factory):
 
 def pytest_collection_modifyitems(items):
     """Files that run a pipeline (``e2e``) first, then the slow ones, then the quick ones: with
-    ``--dist=loadfile`` each test process takes the next file when it finishes one, so the quick
-    files even out the end instead of one long file running alone. A file keeps its tests'
-    order (a stable sort; its module fixtures stay shared)."""
+    ``--dist=loadfile --no-loadscope-reorder`` (./dev test) each test process takes the next file
+    when it finishes one, so the quick files even out the end instead of one long file running
+    alone (xdist's own order, most tests first, left the compiled-pipeline file for last). A
+    file keeps its tests' order (a stable sort; its module fixtures stay shared)."""
     rank: dict[str, int] = {}
     for item in items:
         kind = 0 if item.get_closest_marker("e2e") else 1 if item.get_closest_marker("slow") else 2
