@@ -27,10 +27,6 @@ from tests.helpers import tfxp_here, unlabelled_vae_dict, write_spec
 pytestmark = pytest.mark.e2e
 
 
-def _tfxp(*args):
-    return tfxp_here(*args)
-
-
 def _records(root: Path, pipeline: str, title: str) -> list:
     return [r for r in ArtifactStore(root / "compiled_metadata.json").records
             if r.pipeline == pipeline and r.schema_title == title]
@@ -41,7 +37,7 @@ def compiled(tmp_path_factory):
     """house_votes compiled by `tfxp compile` with the example cloud config as it ships:
     Dataflow for Beam, the Trainer a Vertex AI custom job of a chief and two workers."""
     folder = tmp_path_factory.mktemp("compiled")
-    result = _tfxp("compile", "house_votes", "--cloud-config", EXAMPLE, "--output-dir", folder)
+    result = tfxp_here("compile", "house_votes", "--cloud-config", EXAMPLE, "--output-dir", folder)
     assert result.returncode == 0, result.stderr[-2000:]
     return folder / "house-votes.json"
 
@@ -50,7 +46,7 @@ def test_the_shipped_cloud_config_runs_with_its_custom_job_trainer_and_the_serve
         compiled, tmp_path, data_dir):
     root = tmp_path / "root"
     shutil.copytree(data_dir / "house_votes", root / "data" / "house_votes")  # as `tfxp stage` puts it on GCS
-    first = _tfxp("run-compiled", compiled, "--root", root)
+    first = tfxp_here("run-compiled", compiled, "--root", root)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Beam steps compiled for Dataflow run with the DirectRunner here" in first.stderr
     assert "a Vertex AI custom job: its worker pools run here as local processes" in first.stderr
@@ -70,7 +66,7 @@ def test_the_shipped_cloud_config_runs_with_its_custom_job_trainer_and_the_serve
     report = json.loads((Path(to_path(evaluation.uri)) / "report" / "summary.json").read_text())
     assert report["training"]["epochs"] == summary["epochs"]
 
-    second = _tfxp("run-compiled", compiled, "--root", root, "--param", 'train_args={"num_steps": 5}')
+    second = tfxp_here("run-compiled", compiled, "--root", root, "--param", 'train_args={"num_steps": 5}')
     assert second.returncode == 0, second.stderr[-3000:]
     for task in ("CsvSpecExampleGen", "StatisticsGen", "SchemaFromSpec", "Transform"):
         assert f"] {task} cached (the outputs of run house-votes-" in second.stderr, second.stderr
@@ -107,7 +103,7 @@ def test_a_generative_model_compiled_for_kubeflow_pipelines_is_blessed_and_pushe
     spec = write_spec(tmp_path, raw, "clothes_vae.yaml")
     config = {k: v for k, v in yaml.safe_load(EXAMPLE.read_text()).items() if k != "training"}
     (tmp_path / "cloud.yaml").write_text(yaml.safe_dump(config))
-    result = _tfxp("compile", spec, "--cloud-config", tmp_path / "cloud.yaml", "--output-dir", tmp_path,
+    result = tfxp_here("compile", spec, "--cloud-config", tmp_path / "cloud.yaml", "--output-dir", tmp_path,
                    "--target", "kfp")
     assert result.returncode == 0, result.stderr[-2000:]
     root = tmp_path / "root"
@@ -116,7 +112,7 @@ def test_a_generative_model_compiled_for_kubeflow_pipelines_is_blessed_and_pushe
     for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
         _idx_slice(data_dir / "fashion_mnist" / name, staged / name, 600)
 
-    run = _tfxp("run-compiled", tmp_path / "clothes-vae.yaml", "--root", root)
+    run = tfxp_here("run-compiled", tmp_path / "clothes-vae.yaml", "--root", root)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "model BLESSED; pushed as version" in run.stdout, run.stdout
     [pushed] = _records(root, "clothes-vae", "tfx.PushedModel")
@@ -136,7 +132,7 @@ def test_a_broken_compiled_file_fails_naming_the_task(compiled, tmp_path, data_d
     args[args.index("components.ingest.csv_example_gen.Executor")] = "components.no_such_module.Executor"
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(job))
-    result = _tfxp("run-compiled", broken, "--root", tmp_path / "root", "--param",
+    result = tfxp_here("run-compiled", broken, "--root", tmp_path / "root", "--param",
                    f"data_root={data_dir / 'house_votes'}")
     assert result.returncode == 1
     assert "error: task CsvSpecExampleGen: the executor (components.no_such_module.Executor)" in result.stderr, \
@@ -146,7 +142,7 @@ def test_a_broken_compiled_file_fails_naming_the_task(compiled, tmp_path, data_d
     job["pipelineSpec"]["deploymentSpec"]["executors"]["CsvSpecExampleGen_executor"]["container"]["args"] = \
         [a if a != "components.no_such_module.Executor" else "components.ingest.csv_example_gen.Executor" for a in args]
     broken.write_text(json.dumps(job))
-    result = _tfxp("run-compiled", broken, "--root", tmp_path / "root")
+    result = tfxp_here("run-compiled", broken, "--root", tmp_path / "root")
     assert result.returncode == 1
     assert "error: task CsvSpecExampleGen: runtime parameter 'data_root' has no value" in result.stderr, \
         result.stderr[-2000:]

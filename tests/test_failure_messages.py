@@ -17,10 +17,6 @@ from tests.pipeline_checks import tree_snapshot
 from tfxp_contract.names import PUSH_COMPLETE_FILE
 
 
-def _tfxp(*args):
-    return tfxp_here(*args)
-
-
 def _tfxp_process(*args):
     """``tfxp`` in a process of its own (where this test process holds a lock it checks)."""
     return subprocess.run([sys.executable, "-m", "tfxp_cli", *map(str, args)], capture_output=True, text=True,
@@ -40,7 +36,7 @@ def _one_line(done, *fragments):
 def served(tmp_path_factory, data_dir):
     """One house_votes run: a served version and a metadata store to damage copies of."""
     out = tmp_path_factory.mktemp("served") / "out"
-    done = _tfxp("run", "house_votes", "--data-dir", data_dir, "--output-dir", out)
+    done = tfxp_here("run", "house_votes", "--data-dir", data_dir, "--output-dir", out)
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
@@ -71,7 +67,7 @@ def test_a_damaged_saved_model_is_one_line_naming_it(served, tmp_path, damage):
         data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     rows = tmp_path / "rows.csv"
     rows.write_text("republican,n,y,n,y,y,y,n,n,n,y,?,y,y,y,n,y\n")
-    done = _tfxp("predict", "house_votes", rows, "--model", model)
+    done = tfxp_here("predict", "house_votes", rows, "--model", model)
     _one_line(done, str(model), "the model does not load", "push it again")
 
 
@@ -87,7 +83,7 @@ def test_a_half_copied_newer_version_is_not_served(served, tmp_path):
     assert served_versions(str(serving)) == [complete]
     rows = tmp_path / "rows.csv"
     rows.write_text("republican,n,y,n,y,y,y,n,n,n,y,?,y,y,y,n,y\n")
-    done = _tfxp("predict", "house_votes", rows, "--output-dir", out)
+    done = tfxp_here("predict", "house_votes", rows, "--output-dir", out)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "republican" in done.stdout
 
@@ -102,19 +98,19 @@ def test_damaged_metadata_is_named_with_the_fix_and_rebuild_keeps_the_served_mod
     serving = out / "house_votes" / "serving"
     before = tree_snapshot(str(serving))
     for command in (["report", "house_votes"], ["run", "house_votes", "--data-dir", data_dir]):
-        _one_line(_tfxp(*command, "--output-dir", out), str(metadata), problem, "tfxp metadata rebuild house_votes")
-    check = _tfxp("metadata", "check", "house_votes", "--output-dir", out)
+        _one_line(tfxp_here(*command, "--output-dir", out), str(metadata), problem, "tfxp metadata rebuild house_votes")
+    check = tfxp_here("metadata", "check", "house_votes", "--output-dir", out)
     assert check.returncode == 1 and problem in check.stderr
-    rebuilt = _tfxp("metadata", "rebuild", "house_votes", "--output-dir", out)
+    rebuilt = tfxp_here("metadata", "rebuild", "house_votes", "--output-dir", out)
     assert rebuilt.returncode == 0 and "Served models are kept" in rebuilt.stdout, rebuilt.stderr
     assert not metadata.exists() and list(metadata.parent.glob("metadata.sqlite.damaged-*"))
     assert tree_snapshot(str(serving)) == before
     if damage == "empty":
         return  # what follows a rebuild does not depend on the damage: checked once
-    again = _tfxp("run", "house_votes", "--data-dir", data_dir, "--output-dir", out)  # a new store, the same baseline
+    again = tfxp_here("run", "house_votes", "--data-dir", data_dir, "--output-dir", out)  # a new store, the same baseline
     assert again.returncode == 0 and "finished in" in again.stdout, again.stderr[-2000:]
     assert "BLESSED" in again.stdout and "first model: no baseline" not in again.stdout  # compared with the served one
-    assert _tfxp("metadata", "check", "house_votes", "--output-dir", out).returncode == 0
+    assert tfxp_here("metadata", "check", "house_votes", "--output-dir", out).returncode == 0
 
 
 @pytest.mark.e2e
@@ -129,7 +125,7 @@ def test_a_report_asked_for_while_its_run_writes_it_says_so(served):
         with run_lock(served / "house_votes"):
             _one_line(_tfxp_process("report", "house_votes", "--output-dir", served), "is still being written",
                       "a run is in progress", f"pid {os.getpid()}")
-        _one_line(_tfxp("report", "house_votes", "--output-dir", served), "has no report")
+        _one_line(tfxp_here("report", "house_votes", "--output-dir", served), "has no report")
     finally:
         kept.rename(summary)
 
@@ -151,20 +147,20 @@ def _small_disk(folder: Path, megabytes: int):
 def test_a_full_disk_is_one_line_and_the_run_completes_once_there_is_room(tmp_path, data_dir):
     with _small_disk(tmp_path / "disk", 24) as disk:
         out = disk / "out"
-        first = _tfxp("run", "house_votes", "--data-dir", data_dir, "--output-dir", out)
+        first = tfxp_here("run", "house_votes", "--data-dir", data_dir, "--output-dir", out)
         assert first.returncode == 0, first.stderr[-2000:]
         serving = out / "house_votes" / "serving"
         served_before = tree_snapshot(str(serving))
         filler = disk / "filler"
         with open(filler, "wb") as f:  # everything but 200 KiB
             f.write(b"\0" * (shutil.disk_usage(disk).free - 200 * 1024))
-        full = _tfxp("run", "house_votes", "--data-dir", data_dir, "--output-dir", out, "--set", "epochs=3")
+        full = tfxp_here("run", "house_votes", "--data-dir", data_dir, "--output-dir", out, "--set", "epochs=3")
         _one_line(full, "no space left on the disk holding", "free some space, then run again")
         assert tree_snapshot(str(serving)) == served_before  # the served model is whole
         filler.unlink()
-        report = _tfxp("report", "house_votes", "--output-dir", out)
+        report = tfxp_here("report", "house_votes", "--output-dir", out)
         assert report.returncode == 0, report.stderr[-2000:]  # the metadata is usable
-        again = _tfxp("run", "house_votes", "--data-dir", data_dir, "--output-dir", out, "--set", "epochs=3")
+        again = tfxp_here("run", "house_votes", "--data-dir", data_dir, "--output-dir", out, "--set", "epochs=3")
         assert again.returncode == 0 and "finished in" in again.stdout, again.stderr[-2000:]
 
 

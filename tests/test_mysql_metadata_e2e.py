@@ -11,29 +11,25 @@ from tfxp_reports.outcome import latest_outcome
 pytestmark = pytest.mark.e2e
 
 
-def _tfxp(*args):
-    return tfxp_here(*args)
-
-
 def test_two_pipelines_share_one_mariadb_store(mariadb, tmp_path, data_dir):
     store = f"{mariadb}/tfxp_shared"
     common = ["--data-dir", data_dir, "--output-dir", tmp_path / "out", "--metadata", store]
-    first = _tfxp("run", "house_votes", *common)
+    first = tfxp_here("run", "house_votes", *common)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "model BLESSED and pushed" in first.stdout
     assert not (tmp_path / "out" / "house_votes" / "metadata.sqlite").exists()  # the store is the server
 
-    masses = _tfxp("run", "mammographic", *common)
+    masses = tfxp_here("run", "mammographic", *common)
     assert masses.returncode == 0, masses.stderr[-3000:]
-    report = _tfxp("report", "mammographic", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
+    report = tfxp_here("report", "mammographic", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
     assert report.returncode == 0, report.stderr[-2000:]
     assert json.loads(report.stdout)["evaluation"]["has_baseline"] is False  # not house_votes' model
 
-    second = _tfxp("run", "house_votes", *common)  # its baseline: the served house_votes model
+    second = tfxp_here("run", "house_votes", *common)  # its baseline: the served house_votes model
     assert second.returncode == 0, second.stderr[-3000:]
-    report = _tfxp("report", "house_votes", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
+    report = tfxp_here("report", "house_votes", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
     assert json.loads(report.stdout)["evaluation"]["has_baseline"] is True
-    lineage = _tfxp("lineage", "house_votes", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
+    lineage = tfxp_here("lineage", "house_votes", "-o", "json", "--output-dir", tmp_path / "out", "--metadata", store)
     assert lineage.returncode == 0, lineage.stderr[-2000:]
     assert json.loads(lineage.stdout)["data"]["records"] == {"train": 359, "eval": 76}
     assert latest_outcome(store, "house_votes").blessed and latest_outcome(store, "mammographic").blessed

@@ -15,10 +15,6 @@ from tfxp_reports.outcome import newest_artifact_uri
 pytestmark = pytest.mark.e2e
 
 
-def _tfxp(*args, cwd=None):
-    return tfxp_here(*args, cwd=cwd)
-
-
 def test_own_csv_is_blessed_and_one_changed_byte_is_a_new_data_version(tmp_path):
     data = tmp_path / "data" / "customers.csv"
     data.parent.mkdir()
@@ -27,7 +23,7 @@ def test_own_csv_is_blessed_and_one_changed_byte_is_a_new_data_version(tmp_path)
     spec = write_spec(tmp_path / "customers.yaml", "data/customers.csv")
     out = tmp_path / "out"
 
-    first = _tfxp("run", spec, "--output-dir", out)
+    first = tfxp_here("run", spec, "--output-dir", out)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "(the first run recorded here)" in first.stderr
     assert "model BLESSED and pushed as version" in first.stdout, first.stdout[-2000:]
@@ -41,13 +37,13 @@ def test_own_csv_is_blessed_and_one_changed_byte_is_a_new_data_version(tmp_path)
         assert counts == {"train": 0, "eval": missing["eval"][column]}, (column, counts)
 
     data.write_bytes(_one_byte_changed(data.read_bytes()))
-    second = _tfxp("run", spec, "--output-dir", out)
+    second = tfxp_here("run", spec, "--output-dir", out)
     assert second.returncode == 0, second.stderr[-3000:]
     first_version = first.stderr.split("data version ")[1].split()[0]
     assert f"(new: the last run read {first_version})" in second.stderr
     assert "model BLESSED and pushed as version" in second.stdout, second.stdout[-2000:]
 
-    lineage = _tfxp("lineage", spec, "--output-dir", out, "-o", "json")
+    lineage = tfxp_here("lineage", spec, "--output-dir", out, "-o", "json")
     assert lineage.returncode == 0, lineage.stderr[-2000:]
     served = json.loads(lineage.stdout)["data"]
     assert served["files"] == {"customers.csv": hashlib.sha256(data.read_bytes()).hexdigest()}
@@ -69,8 +65,8 @@ def _one_byte_changed(raw: bytes) -> bytes:
 def test_a_spec_drafted_by_spec_init_runs_unchanged_and_is_blessed(tmp_path):
     data = tmp_path / "customers.csv"
     write_table(data, seed=1)
-    drafted = _tfxp("spec", "init", data.name, "--label", "churn", "--out", "customers.yaml", cwd=tmp_path)
+    drafted = tfxp_here("spec", "init", data.name, "--label", "churn", "--out", "customers.yaml", cwd=tmp_path)
     assert drafted.returncode == 0, drafted.stderr[-2000:]
-    run = _tfxp("run", "customers.yaml", "--output-dir", "out", cwd=tmp_path)
+    run = tfxp_here("run", "customers.yaml", "--output-dir", "out", cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "model BLESSED and pushed as version" in run.stdout, run.stdout[-2000:]

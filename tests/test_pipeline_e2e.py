@@ -100,7 +100,7 @@ def test_a_worse_model_is_not_blessed_and_not_served(votes_run, data_dir):
     outcome; progress is one line per component (its end as ML Metadata recorded it) and one
     line for the Trainer's epochs."""
     served = tree_snapshot(votes_run.serving_root)
-    result = _cli("run", "house_votes", "--data-dir", data_dir, "--output-dir", votes_run.output_dir,
+    result = tfxp_here("run", "house_votes", "--data-dir", data_dir, "--output-dir", votes_run.output_dir,
                   "--set", "learning_rate=0.0", "--set", "epochs=1", "--fail-if-not-blessed", "-o", "json")
     assert result.returncode == 3, result.stderr[-3000:]
     printed = json.loads(result.stdout)
@@ -138,7 +138,7 @@ def test_not_blessed_report_names_metric_slice_value_and_threshold(votes_run):
     assert accuracy["passed"] is False and accuracy["lower_bound"] == 0.85 and accuracy["value"] < 0.85
     assert accuracy["baseline"] > 0.9 and accuracy["change"] < 0  # compared with the blessed model
     assert report["verdict"].startswith(f"NOT BLESSED: accuracy = {accuracy['value']:.4f}, below the bound 0.8500")
-    result = _cli("report", "house_votes", "--output-dir", votes_run.output_dir)
+    result = tfxp_here("report", "house_votes", "--output-dir", votes_run.output_dir)
     assert result.returncode == 0, result.stderr[-2000:]
     row = next(line for line in result.stdout.splitlines() if line.startswith("accuracy") and "overall" in line)
     assert f"{accuracy['value']:.4f}" in row and ">= 0.8500" in row and row.endswith("FAIL")
@@ -232,7 +232,7 @@ def test_runs_ui_lists_the_runs_shows_one_and_compares_two(votes_run, tmp_path):
 
 
 def test_lineage_of_the_served_model_matches_ml_metadata(votes_run):
-    result = _cli("lineage", "house_votes", "--output-dir", votes_run.output_dir, "-o", "json")
+    result = tfxp_here("lineage", "house_votes", "--output-dir", votes_run.output_dir, "-o", "json")
     assert result.returncode == 0, result.stderr[-2000:]
     lineage = json.loads(result.stdout)
     store = open_store(votes_run.metadata_path)
@@ -329,10 +329,6 @@ def _broken_copy(tmp_path, data_dir, edit):
     return write_spec(tmp_path, raw), tmp_path / "data", path
 
 
-def _cli(*args):
-    return tfxp_here(*args)
-
-
 @pytest.mark.parametrize("edit, message", [
     (lambda lines: lines[:2] + ["democrat,y,n"] + lines[2:], "{path}:3: expected 17 columns, found 3"),
     (lambda lines: lines[:4] + [lines[4].replace("democrat", "whig")] + lines[5:],
@@ -342,7 +338,7 @@ def _cli(*args):
 def test_bad_rows_stop_the_run_naming_file_and_line(votes_run, tmp_path, data_dir, edit, message):
     served = tree_snapshot(votes_run.serving_root)
     spec_path, data_root, path = _broken_copy(tmp_path, data_dir, edit)
-    result = _cli("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir)
+    result = tfxp_here("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "error: " + message.format(path=path) in result.stderr
     assert "Traceback" not in result.stderr
@@ -360,7 +356,7 @@ def test_missing_or_damaged_files_stop_before_the_pipeline(votes_run, tmp_path, 
     path = mirror / "house-votes-84.data"
     shutil.copy(data_dir / "house_votes" / "house-votes-84.data", path)
     damage(path)
-    result = _cli("run", "house_votes", "--data-dir", mirror.parent, "--output-dir", votes_run.output_dir)
+    result = tfxp_here("run", "house_votes", "--data-dir", mirror.parent, "--output-dir", votes_run.output_dir)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "error: " + message.format(path=path) in result.stderr
     assert tree_snapshot(votes_run.serving_root) == served
@@ -370,7 +366,7 @@ def test_unknown_vote_is_an_anomaly_that_stops_before_training(votes_run, tmp_pa
     served = tree_snapshot(votes_run.serving_root)
     trainings = len(executions_by_node(votes_run.metadata_path, "house_votes")["Trainer"])
     spec_path, data_root, _ = _broken_copy(tmp_path, data_dir, lambda lines: [lines[0].replace(",y,", ",yes,", 1)] + lines[1:])
-    result = _cli("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir, "-q")
+    result = tfxp_here("run", spec_path, "--data-dir", data_root, "--output-dir", votes_run.output_dir, "-q")
     assert result.returncode == 1, result.stderr[-2000:]
     assert "ExampleValidator found anomalies; stopping before training" in result.stderr
     assert not [line for line in result.stderr.splitlines() if line.startswith("[")]  # -q: no progress lines
