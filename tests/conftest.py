@@ -73,7 +73,7 @@ def pytest_collection_modifyitems(items):
     when it finishes one, so the quick files even out the end instead of one long file running
     alone (xdist's own order, most tests first, left the compiled-pipeline file for last). A
     file keeps its tests' order (a stable sort; its module fixtures stay shared)."""
-    rank: dict[str, int] = {}
+    rank: dict[Path, int] = {}
     for item in items:
         kind = 0 if item.get_closest_marker("e2e") else 1 if item.get_closest_marker("slow") else 2
         rank[item.path] = min(rank.get(item.path, 2), kind)
