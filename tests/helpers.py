@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -37,6 +38,17 @@ def write_spec(tmp_path: Path, raw: dict, name: str = "spec.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+def private_temp(tmp_path: Path, monkeypatch) -> Path:
+    """A temporary folder of the test's own, for this process (``tempfile``) and the processes
+    it starts (TMPDIR): what the test's code leaves there is not mixed with what tests running
+    beside it put in the shared one."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return temp
 
 
 def free_port() -> int:

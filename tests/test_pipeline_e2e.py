@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 
 from pipelines.local_run import LocalRun
-from tests.helpers import builtin_spec_dict, tfxp_here, write_spec
+from tests.helpers import builtin_spec_dict, private_temp, tfxp_here, write_spec
 from tests.pipeline_checks import (
     CACHED,
     COMPLETE,
@@ -250,7 +249,7 @@ def test_lineage_of_the_served_model_matches_ml_metadata(votes_run):
     assert lineage["evaluation"]["verdict"].startswith("BLESSED")
     assert lineage["training"]["hyperparameters"] == {} and lineage["transform"]["uri"].startswith(votes_run.pipeline_root)
 
-def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_run):
+def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_run, tmp_path, monkeypatch):
     """A real 2-process MultiWorkerMirroredStrategy cluster on 127.0.0.1, in the Trainer.
 
     The Evaluator scores the 2-worker model (candidate) and the single-worker model it is
@@ -259,7 +258,7 @@ def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_ru
     for row; at ~95% accuracy the binomial standard error on 76 rows is 2.5 points, and we
     allow 4 points (3 rows)."""
     two = LocalRun(**{**votes_run.__dict__, "distribution": {"strategy": "multi_worker", "local_workers": 2}})
-    temp_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "tfxp-*")))
+    temp = private_temp(tmp_path, monkeypatch)
     run_pipeline(two)
     executions = executions_by_node(votes_run.metadata_path, "house_votes")
     assert executions["Trainer"][-1].last_known_state == COMPLETE
@@ -276,7 +275,7 @@ def test_two_local_workers_train_a_model_that_evaluates_like_one_worker(votes_ru
     model = newest_artifact_uri(votes_run.metadata_path, "Model")
     assert os.listdir(os.path.join(model, "Format-Serving")).count("saved_model.pb") == 1
     assert not os.path.exists(os.path.join(model_run, "workers", "scratch"))
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "tfxp-*"))) <= temp_before
+    assert not list(temp.glob("tfxp-*"))  # the workers' scratch folders, removed
 
     metrics = overall_metrics(newest_artifact_uri(votes_run.metadata_path, "ModelEvaluation"))
     candidate, baseline = metrics[("candidate", "accuracy")], metrics[("baseline", "accuracy")]

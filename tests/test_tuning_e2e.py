@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipelines.local_run import LocalRun
-from tests.helpers import builtin_spec_dict, write_spec
+from tests.helpers import builtin_spec_dict, private_temp, write_spec
 from tests.pipeline_checks import COMPLETE, executions_by_node, run_pipeline
 from tfxp_contract.dataset_spec import SpecError, load_spec
 from tfxp_reports.metadata_store import open_store
@@ -141,6 +141,7 @@ def test_parallel_trials_in_a_vertex_custom_job_choose_what_the_sequential_searc
                   "eval_args": json_format.MessageToJson(trainer_pb2.EvalArgs()),
                   "tune_args": json_format.MessageToJson(tuner_pb2.TuneArgs(num_parallel_trials=2))}
     logs = tmp_path / "replicas"
+    temp = private_temp(tmp_path, monkeypatch)
     monkeypatch.setenv(LOG_DIR_ENV, str(logs))
     monkeypatch.setattr(training_clients, "get_job_client", lambda enable_vertex, vertex_region: LocalCustomJobClient(vertex_region))
     monkeypatch.setattr(runner, "_POLLING_INTERVAL_IN_SECONDS", 1)
@@ -159,6 +160,7 @@ def test_parallel_trials_in_a_vertex_custom_job_choose_what_the_sequential_searc
     assert chosen == [t["values"] for t in sequential["trials"] if t["chosen"]][0]
     best = json.load(open(tmp_path / "best" / "best_hyperparameters.txt"))
     assert best["values"] == chosen
+    assert not list(temp.glob("tfxp-*"))  # the replicas' and the chief oracle's trial folders, removed
 
 
 def test_the_tuned_pipeline_compiles_for_vertex_ai(tmp_path):

@@ -62,8 +62,8 @@ class ParallelTrialsExecutor(base_executor.BaseExecutor):
         os.environ.update(KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port,
                           KERASTUNER_TUNER_ID=f"tuner-{task['type']}-{task['index']}")
         try:
-            tuner_executor.search(input_dict, exec_properties, tempfile.mkdtemp(prefix="tfxp-tuner-"),
-                                  print_tuning_summary=False)
+            with tempfile.TemporaryDirectory(prefix="tfxp-tuner-") as work:  # the trials' checkpoints
+                tuner_executor.search(input_dict, exec_properties, work, print_tuning_summary=False)
         finally:
             if oracle is not None:
                 oracle.join()
@@ -74,9 +74,9 @@ class ParallelTrialsExecutor(base_executor.BaseExecutor):
 def _run_chief_oracle(input_dict, output_dict, exec_properties, port: str) -> None:
     """The chief: serves trials until every replica has stopped, then writes the results."""
     os.environ.update(KERASTUNER_ORACLE_IP="0.0.0.0", KERASTUNER_ORACLE_PORT=port, KERASTUNER_TUNER_ID="chief")
-    tuner = tuner_executor.search(input_dict, exec_properties, tempfile.mkdtemp(prefix="tfxp-oracle-"),
-                                  print_tuning_summary=False)
-    write_results(tuner, output_dict)
+    with tempfile.TemporaryDirectory(prefix="tfxp-oracle-") as work:
+        tuner = tuner_executor.search(input_dict, exec_properties, work, print_tuning_summary=False)
+        write_results(tuner, output_dict)
 
 
 class VertexTunerExecutor(base_executor.BaseExecutor):
