@@ -1,6 +1,5 @@
 """The CSV ExampleGen's executor on the real house_votes file, with Beam in multi-processing mode."""
 import os
-import tempfile
 
 import pytest
 import tensorflow as tf
@@ -14,6 +13,7 @@ from components.ingest.csv_example_gen import Executor
 from components.ingest.sharded_example_gen import pack_config
 from infra.dataflow import direct_runner_args
 from pipelines.pipeline import split_configs
+from tests.helpers import private_temp
 from tfxp_contract.dataset_spec import load_spec
 
 
@@ -22,9 +22,7 @@ from tfxp_contract.dataset_spec import load_spec
 def test_hash_split_into_shards_with_two_worker_processes(tmp_path, data_dir, range_bytes, limit, monkeypatch):
     """(range_bytes 1500: about 12 byte ranges read in parallel; limit: --max-examples, the file's first rows.)"""
     # TFX would pack its own source into a temporary folder for remote workers and leave it there.
-    system_tmp = tmp_path / "system-tmp"
-    system_tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    system_tmp = private_temp(tmp_path, monkeypatch)
     spec = load_spec("house_votes")
     input_config, output_config = split_configs(spec)
     examples = standard_artifacts.Examples()
