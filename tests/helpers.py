@@ -84,7 +84,8 @@ def tfxp_here(*args, cwd=None) -> subprocess.CompletedProcess:
     tests/test_faults_e2e.py."""
     from tfxp_cli.main import main
 
-    environ, here = dict(os.environ), os.getcwd()
+    environ, here, argv = dict(os.environ), os.getcwd(), sys.argv
+    sys.argv = ["tfxp", *map(str, args)]  # as the process's own: libraries read it (absl's flags)
     out, err = io.StringIO(), io.StringIO()
     # Log records reach stderr as in a process of its own (a library's logged traceback too):
     # the handlers that print them were made with the stderr of their time.
@@ -112,6 +113,7 @@ def tfxp_here(*args, cwd=None) -> subprocess.CompletedProcess:
             if handler.stream is err:
                 handler.setStream(sys.stderr)
         os.chdir(here)
+        sys.argv = argv
         os.environ.clear()
         os.environ.update(environ)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

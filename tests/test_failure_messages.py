@@ -122,7 +122,7 @@ def test_a_report_asked_for_while_its_run_writes_it_says_so(served):
     kept = summary.with_name("kept.json")
     summary.rename(kept)  # the last step has not written it yet
     try:
-        with run_lock(served / "house_votes"):
+        with run_lock(served / "house_votes", "tfxp run house_votes"):
             _one_line(_tfxp_process("report", "house_votes", "--output-dir", served), "is still being written",
                       "a run is in progress", f"pid {os.getpid()}")
         _one_line(tfxp_here("report", "house_votes", "--output-dir", served), "has no report")

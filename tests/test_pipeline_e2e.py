@@ -328,6 +328,17 @@ def _broken_copy(tmp_path, data_dir, edit):
     return write_spec(tmp_path, raw), tmp_path / "data", path
 
 
+def test_a_verbose_run_shows_the_libraries_logs(votes_run, data_dir):
+    """-v: Keras' own epoch lines, TFX's logs. absl, which TFX's Beam executors hand the process's
+    arguments, must not read our -v as its own --verbosity (it took the next word for a number)."""
+    served = tree_snapshot(votes_run.serving_root)
+    result = tfxp_here("run", "house_votes", "-v", "--data-dir", data_dir, "--output-dir", votes_run.output_dir,
+                       "--set", "learning_rate=0.0", "--set", "epochs=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Epoch 2/2" in result.stdout  # Keras' own epoch lines
+    assert "model NOT BLESSED" in result.stdout and tree_snapshot(votes_run.serving_root) == served
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda lines: lines[:2] + ["democrat,y,n"] + lines[2:], "{path}:3: expected 17 columns, found 3"),
     (lambda lines: lines[:4] + [lines[4].replace("democrat", "whig")] + lines[5:],

@@ -105,9 +105,10 @@ class RunResult:
         return f"{done}\n\n{terminal_summary(self.summary)}\nreport: {self.report}"
 
 
-def run_pipeline_once(run, verbosity: str = "normal", lock: bool = True) -> RunResult:
+def run_pipeline_once(run, verbosity: str = "normal", lock_as: Optional[str] = "tfxp run") -> RunResult:
     """Builds (fetching and verifying the data) and runs the pipeline. ``verbosity``: quiet |
-    normal | verbose. ``lock``: hold the output folder's run lock (False: the caller holds it)."""
+    normal | verbose. ``lock_as``: hold the output folder's run lock as this command line
+    (None: the caller holds it)."""
     from tfxp_cli.progress import ComponentProgress
     from tfxp_reports.lineage import describe_data_version, last_recorded_data
     from tfxp_reports.outcome import latest_outcome
@@ -116,7 +117,7 @@ def run_pipeline_once(run, verbosity: str = "normal", lock: bool = True) -> RunR
         if verbosity != "quiet":
             print(line, file=sys.stderr, flush=True)
 
-    with run_lock(run.home) if lock else contextlib.nullcontext():
+    with run_lock(run.home, lock_as) if lock_as else contextlib.nullcontext():
         data = None if run.spans else fetch_data(load_spec(run.dataset), run.data_dir)
         if data is not None:
             note(describe_data_version(data.version, last_recorded_data(run.metadata_path, run.name)))
@@ -133,9 +134,9 @@ def run_pipeline_once(run, verbosity: str = "normal", lock: bool = True) -> RunR
                      summary=summary, report=report)
 
 
-def run_pipeline_text(run, verbosity: str, lock: bool) -> str:
+def run_pipeline_text(run, verbosity: str, lock_as: Optional[str]) -> str:
     """``run_pipeline_once`` as the text a schedule logs (a function of its own: it runs in a child)."""
-    return run_pipeline_once(run, verbosity, lock).text()
+    return run_pipeline_once(run, verbosity, lock_as).text()
 
 
 def newest_report(run) -> tuple[Optional[dict], str]:
@@ -156,7 +157,7 @@ def verbosity(args) -> str:
 
 
 def cmd_run(args) -> int:
-    result = run_pipeline_once(local_run(args), verbosity(args))
+    result = run_pipeline_once(local_run(args), verbosity(args), args.command_line)
     print(json_text(asdict(result)) if args.output == "json" else result.text())
     if args.fail_if_not_blessed and not result.outcome["blessed"]:
         print(f"error: the model was not blessed (exit {NOT_BLESSED_EXIT}, --fail-if-not-blessed)", file=sys.stderr)
@@ -168,9 +169,9 @@ def cmd_schedule(args) -> int:
     check_local_cron(args.cron)
     run = local_run(args)
     timeout = args.run_timeout * 60 if args.run_timeout > 0 else None
-    with run_lock(run.home):  # held between runs too: no `tfxp run` slips in on this folder
+    with run_lock(run.home, args.command_line):  # held between runs too: no `tfxp run` slips in on this folder
         failures = run_on_schedule(
-            args.cron, lambda n: run_in_child(run_pipeline_text, (run, verbosity(args), False), timeout), args.max_runs,
+            args.cron, lambda n: run_in_child(run_pipeline_text, (run, verbosity(args), None), timeout), args.max_runs,
             log=lambda line: print(line, flush=True), describe_error=explain)
     return 1 if failures else 0
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import logging
 import os
+import shlex
 import sys
 import threading
 import traceback
 import warnings
-from typing import NoReturn
+from typing import Iterator, NoReturn
 
 from tfxp_cli.arguments import NOT_BLESSED_EXIT, Parser, add_verbosity, leaf_parsers
 from tfxp_cli.cloud_commands import add_cloud_commands
@@ -124,15 +126,32 @@ def use_keras_2() -> None:
     os.environ.setdefault(LEGACY_KERAS_ENV, "1")
 
 
+@contextlib.contextmanager
+def argv_without_our_options() -> Iterator[None]:
+    """``sys.argv`` holds only the program's name while a command runs (and in the processes
+    it spawns, which copy it). TFX's Beam executors hand ``sys.argv`` to absl's flag parser:
+    our ``-v`` reads there as absl's ``-v`` (``--verbosity``), which took the next word for its
+    number and failed every Beam component of a ``tfxp run -v``."""
+    kept = sys.argv
+    sys.argv = kept[:1]
+    try:
+        yield
+    finally:
+        sys.argv = kept
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["tfxp", *argv])
     use_keras_2()
     # Read by the Trainer, in this process or its workers: Keras' epoch lines or one progress line.
     os.environ[VERBOSITY_ENV] = "verbose" if args.verbose else "quiet" if args.quiet else "normal"
     if not args.verbose:
         quiet_libraries()
     try:
-        return args.func(args)
+        with argv_without_our_options():
+            return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

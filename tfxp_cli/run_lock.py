@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Iterator, Optional
@@ -42,7 +41,8 @@ def running(folder: Path) -> Optional[dict]:
 
 
 @contextlib.contextmanager
-def run_lock(folder: Path) -> Iterator[None]:
+def run_lock(folder: Path, command: str) -> Iterator[None]:
+    """Holds ``folder``'s lock; ``command`` (the command line) is recorded for whoever finds it held."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
     with open(path, "a+") as handle:
@@ -60,6 +60,6 @@ def run_lock(folder: Path) -> Iterator[None]:
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                                 "command": " ".join(["tfxp", *sys.argv[1:]])[:300]}))
+                                 "command": command[:300]}))
         handle.flush()
         yield
