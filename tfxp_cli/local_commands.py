@@ -105,7 +105,7 @@ class RunResult:
         return f"{done}\n\n{terminal_summary(self.summary)}\nreport: {self.report}"
 
 
-def run_pipeline_once(run, verbosity: str = "normal", lock_as: Optional[str] = "tfxp run") -> RunResult:
+def run_pipeline_once(run, verbosity: str, lock_as: Optional[str]) -> RunResult:
     """Builds (fetching and verifying the data) and runs the pipeline. ``verbosity``: quiet |
     normal | verbose. ``lock_as``: hold the output folder's run lock as this command line
     (None: the caller holds it)."""
