@@ -2,7 +2,7 @@
 
 Once TensorFlow, TFX, Beam, TFMA and TFDV are imported, a process holds about 650,000 objects
 that live until it exits (modules, classes, functions, protos). Every full collection walks all
-of them again, and a small local run makes a dozen: 1.8 s of an 18 s run on mammographic,
+of them again, and a small local run makes a dozen: 1.8 s of a 20 s run on mammographic,
 1.0 s once they are frozen (``gc.freeze``: moved to a generation the collector never scans).
 Frozen objects are still freed by reference counting, never by the cycle collector; so this is
 done once per process, after the imports and before the first pipeline, when what is alive is
