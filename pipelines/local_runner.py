@@ -22,6 +22,7 @@ from components.serving.atomic_pusher import served_versions
 from components.serving.serving_check import started_ahead
 from infra import beam_fixed_cost, long_lived_objects
 from infra.dataflow import beam_workers_for, direct_runner_args
+from pipelines import early_serving_check
 from pipelines.code_version import code_versions
 from pipelines.local_run import DATASET_ENV, DEFAULT_DATASET, LocalRun
 from pipelines.observed_runner import NodeObserver, ObservedLocalDagRunner
@@ -92,7 +93,8 @@ def _is_disk_full(err: Optional[BaseException]) -> bool:
 def run_locally(pipeline: Pipeline, observer: Optional[NodeObserver] = None) -> None:
     """LocalDagRunner (told to ``observer`` component by component), with the Pusher's serving-check process started at the beginning, so
     its TensorFlow import overlaps the components before the push (components.serving.serving_check),
-    and Beam's fixed costs per DoFn trimmed (infra.beam_fixed_cost); what the process has
+    and handed the check when the Trainer finishes, so the check overlaps the Evaluator
+    (pipelines.early_serving_check); Beam's fixed costs per DoFn trimmed (infra.beam_fixed_cost); what the process has
     imported is kept out of the cycle collector's full passes (infra.long_lived_objects).
     A full disk is a DiskFullError naming the folder (the pushes are atomic and ML Metadata
     records only finished components, so what was served and recorded stays usable)."""
@@ -100,7 +102,7 @@ def run_locally(pipeline: Pipeline, observer: Optional[NodeObserver] = None) -> 
     long_lived_objects.freeze_once()
     try:
         with started_ahead():
-            ObservedLocalDagRunner(observer).run(pipeline)
+            ObservedLocalDagRunner(observer, on_outputs=early_serving_check.for_pipeline(pipeline)).run(pipeline)
     except Exception as err:
         if not _is_disk_full(err):
             raise

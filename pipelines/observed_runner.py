@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Optional, Protocol
+from typing import Callable, Optional, Protocol
 
+from absl import logging
 from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.compiler import constants
 from tfx.orchestration import metadata
@@ -49,10 +50,30 @@ def execution_state(connection_config, execution_id: Optional[int]) -> str:
     return metadata_store_pb2.Execution.State.Name(execution.last_known_state)
 
 
+def execution_outputs(connection_config, execution_id: int) -> dict[str, list[str]]:
+    """An execution's output artifacts as ML Metadata recorded them: output key -> URIs (for a
+    cached execution, the earlier outputs it reuses)."""
+    with metadata.Metadata(connection_config) as handle:
+        events = [e for e in handle.store.get_events_by_execution_ids([execution_id])
+                  if e.type == metadata_store_pb2.Event.OUTPUT]
+        uris = {a.id: a.uri for a in handle.store.get_artifacts_by_id([e.artifact_id for e in events])}
+    outputs: dict[str, list[str]] = {}
+    for event in events:
+        outputs.setdefault(event.path.steps[0].key, []).append(uris[event.artifact_id])
+    return outputs
+
+
+OutputsHook = Callable[[str, dict], None]  # (node id, execution_outputs) of each node that completed or was cached
+
+
 class ObservedLocalDagRunner(LocalDagRunner):
-    def __init__(self, observer: Optional[NodeObserver] = None):
+    """``on_outputs``: told each node's outputs as soon as it has them (a hook that fails is
+    logged; the run goes on)."""
+
+    def __init__(self, observer: Optional[NodeObserver] = None, on_outputs: Optional[OutputsHook] = None):
         super().__init__()
         self.observer = observer or _Silent()
+        self.on_outputs = on_outputs
 
     def run_with_ir(self, pipeline: pipeline_pb2.Pipeline,
                     run_options: Optional[pipeline_pb2.RunOptions] = None) -> None:
@@ -82,6 +103,11 @@ class ObservedLocalDagRunner(LocalDagRunner):
                     self.observer.finished(node_id, "FAILED", time.monotonic() - start)
                     raise
                 execution_id = getattr(info, "execution_id", None)
-                self.observer.finished(node_id, execution_state(connection_config, execution_id),
-                                       time.monotonic() - start)
+                state = execution_state(connection_config, execution_id)
+                self.observer.finished(node_id, state, time.monotonic() - start)
+                if self.on_outputs is not None and state in ("COMPLETE", "CACHED"):
+                    try:
+                        self.on_outputs(node_id, execution_outputs(connection_config, execution_id))
+                    except Exception:  # pylint: disable=broad-except  # it only gets work started sooner
+                        logging.warning("after %s: the outputs hook failed", node_id, exc_info=True)
         return None

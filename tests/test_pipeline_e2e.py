@@ -62,6 +62,7 @@ def test_every_component_runs_and_a_blessed_model_is_served(votes_run, data_dir)
     assert not [n for n in os.listdir(votes_run.serving_root) if n.startswith(".")]  # no staging left
     # The serving check passed, and left TF Serving warm-up requests in the version.
     assert outcome.serving_check.startswith("passed: 32 raw eval examples"), outcome.serving_check
+    assert outcome.serving_check.endswith("(begun when the model was trained)"), outcome.serving_check
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 

@@ -73,6 +73,32 @@ def test_a_process_started_ahead_does_the_next_check_and_one_left_unused_is_ende
     assert check_in_fresh_process(str(tmp_path / "good"), examples, 2, work).ok
 
 
+@pytest.mark.slow
+def test_a_check_begun_early_is_taken_only_by_the_same_check(tmp_path):
+    examples, work = raw_examples(8), str(tmp_path / "w")
+    good, bad = saved_model(tmp_path / "good", 1.0), saved_model(tmp_path / "bad", 2.0)
+    assert not serving_check.begin_check(good, examples, 2)  # no process waiting: nothing begins
+    with serving_check.started_ahead():
+        assert serving_check.begin_check(bad, examples, 2)
+        early = serving_check._begun.process
+        result = check_in_fresh_process(bad, examples, 2, work)
+        assert result.begun_early and result.problems == ["probabilities of an example sum to 2.0000, not 1"]
+        assert early.returncode == 0 and serving_check._begun is None
+
+    with serving_check.started_ahead():
+        assert serving_check.begin_check(bad, examples, 2)
+        early, sample_dir = serving_check._begun.process, serving_check._begun.sample_dir
+        asked = check_in_fresh_process(good, examples, 2, work)  # another model: checked afresh
+        assert asked.ok and not asked.begun_early
+        assert early.returncode is not None and not os.path.exists(sample_dir)
+        assert serving_check.begin_check(good, examples, 2) is False  # the process ahead was used up
+
+    with serving_check.started_ahead():
+        assert serving_check.begin_check(good, examples[:4], 2)
+        early = serving_check._begun.process
+    assert early.returncode is not None and serving_check._begun is None  # never asked: ended with the run
+
+
 def _examples_artifact(folder, records: list):
     split = folder / "Split-eval"
     split.mkdir(parents=True)

@@ -169,6 +169,13 @@ def _copy_with_marker(model_path: str, serving_root: str, version: int, attempts
     raise RuntimeError(f"{serving_root}: no free version after {attempts} attempts (other pushes keep taking them)")
 
 
+def check_inputs(custom_config: dict, examples_uri: str) -> tuple[list[bytes], int, str]:
+    """What the serving check is asked, from the pusher's ``custom_config`` and its ``examples``:
+    (the raw eval sample, number of classes, task)."""
+    sample = raw_sample(examples_uri, custom_config.get("eval_split", "eval"), custom_config["label"])
+    return sample, int(custom_config["num_classes"]), custom_config.get("task", "classification")
+
+
 class Executor(pusher_executor.Executor):
     def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
            exec_properties: Dict[str, Any]) -> None:
@@ -184,10 +191,8 @@ class Executor(pusher_executor.Executor):
         if input_dict.get(EXAMPLES_KEY):
             config = json_utils.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
             examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
-            sample = raw_sample(examples.uri, config.get("eval_split", "eval"), config["label"])
-            task = config.get("task", "classification")
-            result = check_in_fresh_process(model_path, sample, int(config["num_classes"]), self._get_tmp_dir(),
-                                            task=task)
+            sample, num_classes, task = check_inputs(config, examples.uri)
+            result = check_in_fresh_process(model_path, sample, num_classes, self._get_tmp_dir(), task=task)
             if not result.ok:
                 reason = "; ".join(result.problems)
                 logging.error("The serving check failed; the model is not pushed: %s", reason)
@@ -197,7 +202,8 @@ class Executor(pusher_executor.Executor):
             asked = (f"{len(sample)} samples generated" if task == "generative" else
                      f"{len(sample)} raw eval examples answered")
             model_push.set_string_custom_property(
-                SERVING_CHECK_PROPERTY, f"passed: {asked} in {result.batch_ms:.0f} ms by a fresh process")
+                SERVING_CHECK_PROPERTY, f"passed: {asked} in {result.batch_ms:.0f} ms by a fresh process"
+                + (" (begun when the model was trained)" if result.begun_early else ""))
             warmup = sample
         version, serving_path = publish_model(model_path, destination.filesystem.base_directory, warmup=warmup,
                                               task=task)

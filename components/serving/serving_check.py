@@ -14,15 +14,19 @@ request is a ``generate`` call.
 
 The process: ``python -m components.serving.serving_check``, then one line of JSON on its stdin
 (model_dir, sample_file, num_classes, task); it prints a JSON result. A pipeline run starts it
-ahead (``started_ahead``), so its TensorFlow import overlaps the components before the push.
+ahead (``started_ahead``), so its TensorFlow import overlaps the components before the push,
+and may hand it the check as soon as the model exists (``begin_check``), so the check itself
+overlaps the evaluation; the push then takes that result if it asks the same check.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil  # local: the sample of a check begun early (tempfile)
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -37,6 +41,7 @@ WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 class ServingResult:
     problems: list[str]
     batch_ms: Optional[float] = None  # one call on the whole sample, after a first one
+    begun_early: bool = False  # begun before it was asked (``begin_check``)
 
     @property
     def ok(self) -> bool:
@@ -53,7 +58,7 @@ def raw_sample(examples_uri: str, split: str, label_key: str, size: int = SAMPLE
         example = tf.train.Example.FromString(record.numpy())
         if label_key in example.features.feature:
             del example.features.feature[label_key]
-        sample.append(example.SerializeToString())
+        sample.append(example.SerializeToString(deterministic=True))  # map order: the same bytes every time
     return sample
 
 
@@ -160,6 +165,17 @@ def _start_process() -> subprocess.Popen:
 _started: Optional[subprocess.Popen] = None  # started ahead (start_ahead), used by the next check
 
 
+@dataclass
+class _Begun:
+    """A check handed to the process started ahead before the push asked for it."""
+    job: tuple  # (model_dir, examples, num_classes, task): what was asked
+    process: subprocess.Popen
+    sample_dir: str
+
+
+_begun: Optional[_Begun] = None
+
+
 def start_ahead() -> None:
     """Starts the next check's process now, so its TensorFlow import (3-4 s) overlaps the work
     before the push instead of adding to it. It imports only TensorFlow and is handed the model
@@ -177,11 +193,56 @@ def _take_started() -> Optional[subprocess.Popen]:
     return process
 
 
-def stop_started() -> None:
-    process = _take_started()
+def _end(process: Optional[subprocess.Popen]) -> None:
     if process is not None and process.poll() is None:
-        process.kill()  # it holds nothing but its imports
+        process.kill()  # it holds nothing but its imports (and a model it checked for nobody)
         process.communicate()
+
+
+def _remove(sample_dir: str) -> None:
+    shutil.rmtree(sample_dir, ignore_errors=True)  # local: made by tempfile.mkdtemp in begin_check
+
+
+def _take_begun() -> Optional[_Begun]:
+    global _begun
+    begun, _begun = _begun, None
+    return begun
+
+
+def _forget_begun() -> None:
+    begun = _take_begun()
+    if begun is not None:
+        _end(begun.process)
+        _remove(begun.sample_dir)
+
+
+def stop_started() -> None:
+    _end(_take_started())
+    _forget_begun()
+
+
+def begin_check(model_dir: str, examples: list[bytes], num_classes: int, task: str = "classification") -> bool:
+    """Hands the check to the process started ahead now, before the push asks for it (a local
+    run does this when the Trainer has finished, so the check runs beside the Evaluator). The
+    push's ``check_in_fresh_process`` takes its result only if it asks exactly this check; else
+    it is ended unread. False when no process was waiting."""
+    process = _take_started()
+    if process is None or process.poll() is not None:
+        return False
+    _forget_begun()
+    sample_dir = tempfile.mkdtemp(prefix="serving-check-")  # local: a run on this machine
+    job = {"model_dir": model_dir, "sample_file": _write_sample(sample_dir, examples), "num_classes": num_classes,
+           "task": task}
+    try:
+        process.stdin.write(json.dumps(job) + "\n")
+        process.stdin.flush()
+    except OSError:  # it died meanwhile: the push starts its own
+        _end(process)
+        _remove(sample_dir)
+        return False
+    global _begun
+    _begun = _Begun((model_dir, tuple(examples), num_classes, task), process, sample_dir)
+    return True
 
 
 @contextlib.contextmanager
@@ -199,18 +260,38 @@ def check_in_fresh_process(model_dir: str, examples: list[bytes], num_classes: i
     """``probe`` in a new Python process (the one started ahead if there is one still waiting);
     a crash or a hang there is a failed check too. ``work_dir``: where the sample is written
     (the executor's temporary folder: on the cloud an object-store URI, which TensorFlow opens)."""
-    import tensorflow as tf
-    tf.io.gfile.makedirs(work_dir)
-    sample_file = os.path.join(work_dir, "serving_check_sample.tfrecord")
-    with tf.io.TFRecordWriter(sample_file) as writer:
-        for example in examples:
-            writer.write(example)
+    begun = _take_begun()
+    if begun is not None:
+        try:
+            if begun.job == (model_dir, tuple(examples), num_classes, task):
+                result = _result(begun.process, None, timeout_seconds)
+                result.begun_early = True
+                return result
+            _end(begun.process)  # it checked something else
+        finally:
+            _remove(begun.sample_dir)
+    sample_file = _write_sample(work_dir, examples)
     process = _take_started()
     if process is None or process.poll() is not None:
         process = _start_process()
     job = json.dumps({"model_dir": model_dir, "sample_file": sample_file, "num_classes": num_classes, "task": task})
+    return _result(process, job + "\n", timeout_seconds)
+
+
+def _write_sample(folder: str, examples: list[bytes]) -> str:
+    import tensorflow as tf
+    tf.io.gfile.makedirs(folder)
+    sample_file = os.path.join(folder, "serving_check_sample.tfrecord")
+    with tf.io.TFRecordWriter(sample_file) as writer:
+        for example in examples:
+            writer.write(example)
+    return sample_file
+
+
+def _result(process: subprocess.Popen, job: Optional[str], timeout_seconds: float) -> ServingResult:
+    """The check's outcome from its process (``job``: the check to send it first, if not sent)."""
     try:
-        stdout, stderr = process.communicate(input=job + "\n", timeout=timeout_seconds)
+        stdout, stderr = process.communicate(input=job, timeout=timeout_seconds)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
