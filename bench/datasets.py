@@ -23,7 +23,6 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from pipelines.local_run import LocalRun
-from pipelines.local_runner import build, run_locally
 from tfxp_contract.dataset_spec import SPECS_DIR, load_spec
 from tfxp_reports.evaluation_summary import summarize
 from tfxp_reports.metadata_store import open_store
@@ -113,6 +112,7 @@ def goal_text(row: dict) -> str:
 def measure(run: LocalRun, label: str) -> dict:
     since = int(time.time() * 1000)
     load_before = os.getloadavg()[0]
+    from pipelines.local_runner import build, run_locally  # TensorFlow and TFX: not for --help
     start = time.monotonic()
     run_locally(build(run))
     wall = time.monotonic() - start

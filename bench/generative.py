@@ -23,7 +23,6 @@ import yaml
 
 from bench.datasets import component_seconds
 from pipelines.local_run import LocalRun
-from pipelines.local_runner import build, run_locally
 from tfxp_contract.dataset_spec import SPECS_DIR
 from tfxp_reports.evaluation_summary import read_generative
 from tfxp_reports.outcome import latest_outcome, newest_artifact_uri
@@ -37,6 +36,7 @@ def measure(spec_path: str, data_dir: str, output_dir: str, max_examples) -> dic
     run = LocalRun(dataset=spec_path, data_dir=data_dir, output_dir=output_dir, max_examples=max_examples)
     since = int(time.time() * 1000)
     load_before = os.getloadavg()[0]
+    from pipelines.local_runner import build, run_locally  # TensorFlow and TFX: not for --help
     start = time.monotonic()
     run_locally(build(run))
     wall = time.monotonic() - start

@@ -19,11 +19,8 @@ import time
 from pathlib import Path
 
 from pipelines.local_run import LocalRun
-from pipelines.local_runner import build, run_locally
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_reports.outcome import newest_artifact_uri
-from trainers.local_cluster import run_local_workers
-from trainers.training_job import SUMMARY_FILE, TrainingJob
 
 RESULTS = Path(__file__).parent / "results"
 MODEL = {"filters": [16, 32], "dense_units": 64, "batch_size": 64}
@@ -32,11 +29,14 @@ MODEL = {"filters": [16, 32], "dense_units": 64, "batch_size": 64}
 def transformed_inputs(data_dir: str, work: Path, examples: int) -> LocalRun:
     run = LocalRun(dataset="mnist", data_dir=data_dir, output_dir=str(work / "pipeline"), max_examples=examples,
                    hyperparameters={**MODEL, "epochs": 1})
+    from pipelines.local_runner import build, run_locally  # TensorFlow and TFX: not for --help
     run_locally(build(run))
     return run
 
 
 def train(run: LocalRun, workers: int, epochs: int, work: Path) -> dict:
+    from trainers.local_cluster import run_local_workers
+    from trainers.training_job import SUMMARY_FILE, TrainingJob
     transformed = newest_artifact_uri(run.metadata_path, "Examples")  # Transform's output is the newest Examples
     job = TrainingJob(
         spec_json=load_spec(run.dataset).to_json(), train_files=[f"{transformed}/Split-train/*"],

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 from bench.datasets import component_list, component_seconds
-from bench.template_pipeline import write_template_csv
 from tfxp_contract.dataset_spec import load_spec
 from tfxp_contract.run_folders import RunFolders
 
@@ -115,6 +114,7 @@ def summarize(runs: list[dict]) -> dict:
 
 
 def measure(dataset: str, data_dir: str, repeats: int, work: Path) -> dict:
+    from bench.template_pipeline import write_template_csv  # TensorFlow and TFX: not for --help
     csv_dir = work / f"{dataset}-csv"
     write_template_csv(load_spec(dataset), data_dir, csv_dir)
     ours, template = [], []

@@ -47,11 +47,17 @@ def test_a_model_family_for_other_data_fails_when_the_spec_loads(dataset, family
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+BENCHMARKS = ("beam_workers", "datasets", "generative", "ingest", "large_table", "multi_worker", "overhead",
+              "spec_init", "tabular_cv", "time_to_accuracy")
+
+
 def test_spec_loading_the_cli_and_reports_import_no_tensorflow():
-    """Loading every spec, building the command line's parser and importing the report
-    modules and the runs UI must not pull in TensorFlow (seconds of start-up for every command)."""
+    """Loading every spec, building the command line's parser, importing the report
+    modules, the runs UI and the benchmarks (for their --help) must not pull in TensorFlow
+    (seconds of start-up for every command)."""
     code = ("import sys; import tfxp_contract.fetch, tfxp_contract.names, tfxp_cli.main, tfxp_reports.run_report, "
             "tfxp_reports.report_html, tfxp_reports.evaluation_summary, tfxp_ui.app; "
+            f"import {', '.join('bench.' + name for name in BENCHMARKS)}; "
             "from tfxp_contract.dataset_spec import builtin_spec_names, load_spec; "
             "[load_spec(n) for n in builtin_spec_names()]; tfxp_cli.main.build_parser(); "
             "heavy = sorted(m for m in ('tensorflow', 'tfx', 'apache_beam', 'tensorflow_transform') if m in sys.modules); "
