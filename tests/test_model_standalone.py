@@ -5,7 +5,7 @@ import tf_keras as keras
 
 from components.ingest.workers.delimited_rows import read_rows
 from tfxp_contract.dataset_spec import load_spec
-from trainers.models import MirrorAveraged, build_model
+from trainers.models import ViewsAveraged, build_model
 from trainers.standalone import train_and_evaluate
 
 
@@ -42,7 +42,7 @@ def test_test_time_flip_serves_an_image_and_its_mirror_image_alike_and_trains_on
     np.testing.assert_allclose(served, model.predict(images[:, :, ::-1], verbose=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(served.sum(axis=1), 1.0, rtol=1e-5)
     # (found by type: its name's number depends on the layers other tests made in this process)
-    [features] = [layer.inner for layer in model.layers if isinstance(layer, MirrorAveraged)]
+    [features] = [layer.inner for layer in model.layers if isinstance(layer, ViewsAveraged)]
     assert not np.allclose(features(images), features(images[:, :, ::-1]))  # the network itself is not symmetric
     # Saved and loaded back as TFMA loads a served model (a Keras SavedModel).
     model.save(tmp_path / "model", save_format="tf", include_optimizer=False)
@@ -52,6 +52,24 @@ def test_test_time_flip_serves_an_image_and_its_mirror_image_alike_and_trains_on
     trained = model(images, training=True).numpy()
     output = model.layers[-1]
     np.testing.assert_allclose(trained, output(features(images, training=True)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_test_time_shift_serves_the_mean_of_the_image_moved_each_way(tmp_path):
+    model = build_model("cnn", {"image": (10, 10, 1)}, 3, {"filters": [4], "dense_units": 8, "dropout": 0.0,
+                                                          "test_time_shift": 2})
+    images = np.random.default_rng(1).random((3, 10, 10, 1), np.float32)
+    padded = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)])
+    # the image, then moved 2 pixels down, up, right and left, the uncovered border black
+    views = [images] + [padded[:, 2 - dy:12 - dy, 2 - dx:12 - dx] for dy, dx in ((2, 0), (-2, 0), (0, 2), (0, -2))]
+    assert views[1][0, 2, 0, 0] == images[0, 0, 0, 0] and not views[1][:, :2].any()
+    [features] = [layer.inner for layer in model.layers if isinstance(layer, ViewsAveraged)]
+    expected = model.layers[-1](np.mean([features(v).numpy() for v in views], axis=0)).numpy()
+    served = model.predict(images, verbose=0)
+    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(served, model.layers[-1](features(images)).numpy())  # the views change the answer
+    model.save(tmp_path / "model", save_format="tf", include_optimizer=False)
+    loaded = keras.models.load_model(tmp_path / "model", compile=False)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), served, rtol=1e-5, atol=1e-6)
 
 
 def test_unknown_model_family_is_named():

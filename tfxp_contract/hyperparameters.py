@@ -58,6 +58,7 @@ class Cnn(Optimizer):
     zoom: Optional[Share] = None
     fill_mode: Optional[Literal["constant", "reflect", "wrap", "nearest"]] = None
     test_time_flip: Optional[bool] = None  # serving averages each image with its mirror image
+    test_time_shift: Optional[Annotated[int, Field(ge=0, le=64)]] = None  # ... and with it moved by this many pixels
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -117,19 +117,34 @@ def augmented(x, translate: float = 0.0, flip: bool = False, rotate: float = 0.0
     return x
 
 
-class MirrorAveraged(keras.layers.Layer):
+class ViewsAveraged(keras.layers.Layer):
     """``inner``'s output for an image when training; when serving, the mean of its outputs for
-    the image and its left-right mirror image (test-time flips: for images whose mirror image is
-    as likely, e.g. clothing, one more look at each image for twice the serving compute)."""
+    several views of the image (test-time augmentation: more looks at each image for that many
+    times the serving compute): the image, its left-right mirror image if ``flip`` (for images
+    whose mirror image is as likely, e.g. clothing), and the image moved by ``shift`` pixels
+    up, down, left and right (the uncovered border black) if ``shift`` > 0."""
 
-    def __init__(self, inner: keras.Model, **kwargs):
+    def __init__(self, inner: keras.Model, flip: bool = False, shift: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.inner = inner
+        self.inner, self.flip, self.shift = inner, flip, shift
+
+    def views(self, x):
+        views = [x]
+        if self.flip:
+            views.append(tf.reverse(x, axis=[2]))
+        if self.shift > 0:
+            s = self.shift
+            height, width = tf.shape(x)[1], tf.shape(x)[2]
+            padded = tf.pad(x, [[0, 0], [s, s], [s, s], [0, 0]])
+            for dy, dx in ((s, 0), (-s, 0), (0, s), (0, -s)):
+                views.append(padded[:, s - dy:s - dy + height, s - dx:s - dx + width, :])
+        return views
 
     def call(self, x, training=None):
         if training:
             return self.inner(x, training=True)
-        return (self.inner(x, training=False) + self.inner(tf.reverse(x, axis=[2]), training=False)) / 2
+        outputs = [self.inner(view, training=False) for view in self.views(x)]
+        return tf.add_n(outputs) / len(outputs)
 
 
 def conv_bn_relu(x, width: int, strides: int = 1):
@@ -144,21 +159,23 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
               convs_per_block: int = 2, stem_stride: int = 1, head: str = "flatten", dense_units: int = 128,
               dropout: float = 0.4, learning_rate: float = 1e-3, lr_schedule: str = "constant",
               decay_steps: int = 0, translate: float = 0.0, flip: bool = False, rotate: float = 0.0,
-              zoom: float = 0.0, fill_mode: str = "constant", test_time_flip: bool = False) -> keras.Model:
+              zoom: float = 0.0, fill_mode: str = "constant", test_time_flip: bool = False,
+              test_time_shift: int = 0) -> keras.Model:
     """Conv blocks (``convs_per_block`` 3x3 convolutions with batch norm, then max pooling),
     then a head: ``flatten`` + dense layer, or ``gap`` (global average pooling; the dense
     layer only if ``dense_units`` > 0). ``stem_stride`` 2 halves large inputs with a first
     strided convolution (a quarter of the compute). Augmentation: see ``augmented``;
-    ``test_time_flip``: the served model averages the features of each image and of its mirror
-    image before the output layer (``MirrorAveraged``)."""
+    ``test_time_flip``, ``test_time_shift``: the served model averages the features of each
+    image and of its mirror image, or of the image moved by that many pixels each way, before
+    the output layer (``ViewsAveraged``)."""
     if head not in ("flatten", "gap"):
         raise ValueError(f"head {head!r} is not 'flatten' or 'gap'")
     inputs = image_input(layout)
     x = augmented(inputs, translate, flip, rotate, zoom, fill_mode)
-    if test_time_flip:
+    if test_time_flip or test_time_shift > 0:
         image = keras.Input(x.shape[1:])
         features = _cnn_features(image, filters, convs_per_block, stem_stride, head, dense_units, dropout)
-        x = MirrorAveraged(keras.Model(image, features, name="features"))(x)
+        x = ViewsAveraged(keras.Model(image, features, name="features"), test_time_flip, test_time_shift)(x)
     else:
         x = _cnn_features(x, filters, convs_per_block, stem_stride, head, dense_units, dropout)
     outputs = class_probabilities(x, num_classes)
