@@ -30,7 +30,6 @@ class EarlyServingCheck:
         self.config = json_utils.loads(
             pusher.exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
         self.outputs: dict[str, dict] = {}
-        self.begun = False
 
     def __call__(self, node_id: str, outputs: dict) -> None:
         self.outputs[node_id] = outputs
@@ -40,7 +39,7 @@ class EarlyServingCheck:
         model_uris = outputs.get(self.model.output_key)
         if examples_uris and model_uris:
             sample, num_classes, task = check_inputs(self.config, examples_uris[0])
-            self.begun = begin_check(path_utils.serving_model_path(model_uris[0]), sample, num_classes, task)
+            begin_check(path_utils.serving_model_path(model_uris[0]), sample, num_classes, task)
 
 
 def for_pipeline(pipeline: Pipeline) -> Optional[EarlyServingCheck]:
