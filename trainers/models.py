@@ -117,6 +117,7 @@ def augmented(x, translate: float = 0.0, flip: bool = False, rotate: float = 0.0
     return x
 
 
+@keras.saving.register_keras_serializable(package="tfxp")
 class ViewsAveraged(keras.layers.Layer):
     """``inner``'s output for an image when training; when serving, the mean of its outputs for
     several views of the image (test-time augmentation: more looks at each image for that many
@@ -127,6 +128,17 @@ class ViewsAveraged(keras.layers.Layer):
     def __init__(self, inner: keras.Model, flip: bool = False, shift: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.inner, self.flip, self.shift = inner, flip, shift
+
+    def get_config(self):
+        """With ``inner`` serialized, so the whole model has a JSON config (Keras saves it beside
+        the SavedModel, and warns when a layer has none)."""
+        return {**super().get_config(), "inner": keras.saving.serialize_keras_object(self.inner),
+                "flip": self.flip, "shift": self.shift}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(keras.saving.deserialize_keras_object(config.pop("inner")), **config)
 
     def views(self, x):
         views = [x]
