@@ -140,6 +140,8 @@ def test_training_input_has_static_batches(tmp_path):
     assert all(len(b) == 4 for b in batches)
     evaluation = data.make_dataset([path], spec, 4, shuffle=False)
     assert [len(labels) for _, labels in evaluation] == [4, 4, 2]
+    # no autotuning thread, whose wake-ups deleting an iterator waits for (data.make_dataset)
+    assert not train.options().autotune.enabled and not evaluation.options().autotune.enabled
 
 
 def test_distribution_settings_are_validated():
