@@ -31,7 +31,7 @@ MODULE = "bench.template_model"
 def template_config(spec: DatasetSpec) -> dict:
     """Columns, label and hyperparameters the template's model code reads from custom_config."""
     features = spec.feature_columns
-    _, batch_size, epochs = training_settings(spec.model.hyperparameters, {})
+    _, batch_size, epochs, _ = training_settings(spec.model.hyperparameters, {})
     hp = {"hidden_units": [16], "dropout": 0.2, "l2": 1e-3, "learning_rate": 1e-2, **spec.model.hyperparameters,
           "batch_size": batch_size, "epochs": epochs}
     return {"numeric": [c.name for c in features if c.type == "numeric"],

@@ -24,12 +24,13 @@ def test_every_family_has_typed_hyperparameters_named_as_its_builder_takes_them(
     assert set(HYPERPARAMETERS) == set(MODEL_FAMILIES) == set(builders)
     for family, model in HYPERPARAMETERS.items():
         taken = {p for p in inspect.signature(builders[family]).parameters if p not in ("layout", "num_classes")}
-        assert {f.name for f in dataclasses.fields(model)} == taken | {"epochs", "batch_size"}, family
+        assert {f.name for f in dataclasses.fields(model)} == taken | {"epochs", "batch_size", "validation_freq"}, family
 
 
 @pytest.mark.parametrize("change, message", [
     ({"epochs": -1}, "model.hyperparameters: epochs: Input should be greater than or equal to 1, got -1"),
     ({"batch_size": 0}, "model.hyperparameters: batch_size: Input should be greater than or equal to 1, got 0"),
+    ({"validation_freq": 0}, "validation_freq: Input should be greater than or equal to 1, got 0"),
     ({"hidden_unit": [8]}, "model.hyperparameters: unknown field(s) ['hidden_unit']; did you mean 'hidden_units'?"),
     ({"dropout": 1.5}, "model.hyperparameters: dropout: Input should be less than 1, got 1.5"),
     ({"lr_schedule": "linear"}, "lr_schedule: Input should be 'constant' or 'cosine', got 'linear'"),

@@ -3,8 +3,8 @@ when ``--set`` overrides them, and before a Trainer builds a model.
 
 A field left out keeps its builder's default (``trainers.models``, ``trainers.generative``),
 so defaults live in one place, beside the code that uses them; a test keeps these fields equal
-to the builders' arguments. ``epochs`` and ``batch_size`` belong to the fit loop and are
-accepted by every family.
+to the builders' arguments. ``epochs``, ``batch_size`` and ``validation_freq`` belong to the fit
+loop and are accepted by every family.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ Schedule = Literal["constant", "cosine"]
 class Fit:
     epochs: Optional[Annotated[int, Field(ge=1, le=100_000)]] = None
     batch_size: Optional[Annotated[int, Field(ge=1, le=1_048_576)]] = None
+    # validate on the eval split after every this many epochs and after the last (default 1)
+    validation_freq: Optional[Annotated[int, Field(ge=1, le=100_000)]] = None
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -170,8 +170,9 @@ def training_chart(report: dict):
     for ax, name in zip(axes, names):
         epochs = range(1, len(history[name]) + 1)
         ax.plot(epochs, history[name], marker="o", label="train")
-        if f"val_{name}" in history:
-            ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+        if f"val_{name}" in history:  # after every epoch, or those a validation_freq chose
+            validated = training.get("validation_epochs") or epochs
+            ax.plot(validated, history[f"val_{name}"], marker="o", label="validation")
         ax.set(title=name, xlabel="epoch")
         ax.legend()
     return _png(fig)

@@ -55,7 +55,7 @@ def train_and_evaluate(spec: DatasetSpec, train_rows, eval_rows, hyperparameters
                        seed: int = 0, verbose: int = 0) -> dict:
     """Fits the spec's model on ``train_rows``; returns accuracy (and AUC if binary) on ``eval_rows``."""
     skip_autograph_for_libraries()
-    model_args, batch_size, epochs = train.training_settings(spec.model.hyperparameters, hyperparameters)
+    model_args, batch_size, epochs, _ = train.training_settings(spec.model.hyperparameters, hyperparameters)
     with tempfile.TemporaryDirectory() as work_dir:
         train_set, eval_set, transform_output = transform_rows(spec, train_rows, eval_rows, work_dir)
         layout = model_inputs(spec, transform_output.vocabulary_size_by_name)

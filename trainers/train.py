@@ -3,21 +3,35 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Optional, Sequence, TextIO
+from typing import NamedTuple, Optional, Sequence, TextIO
 
 import tensorflow as tf
 import tf_keras as keras
 
 from transforms.autograph import skip_autograph_for_libraries
 
-TRAINING_ARGS = ("epochs", "batch_size")
+TRAINING_ARGS = ("epochs", "batch_size", "validation_freq")
 
 
-def training_settings(spec_hyperparameters: dict, overrides: Optional[dict] = None) -> tuple[dict, int, int]:
-    """(model builder arguments, batch size per replica, epochs): the spec's values, overridden per run."""
+class Settings(NamedTuple):
+    model_args: dict  # the model builder's arguments
+    batch_size: int  # per replica
+    epochs: int
+    validation_freq: int  # validate after every this many epochs, and after the last
+
+
+def training_settings(spec_hyperparameters: dict, overrides: Optional[dict] = None) -> Settings:
+    """The spec's values, overridden per run."""
     merged = {**spec_hyperparameters, **(overrides or {})}
     model_args = {k: v for k, v in merged.items() if k not in TRAINING_ARGS}
-    return model_args, int(merged.get("batch_size", 32)), int(merged.get("epochs", 10))
+    return Settings(model_args, int(merged.get("batch_size", 32)), int(merged.get("epochs", 10)),
+                    int(merged.get("validation_freq", 1)))
+
+
+def validation_epochs(every: int, epochs: int, initial_epoch: int = 0) -> list[int]:
+    """The epochs (numbered from 1, as Keras' ``validation_freq`` takes them) after which a run
+    from ``initial_epoch`` to ``epochs`` validates: every ``every``-th, and the last."""
+    return sorted({e for e in range(initial_epoch + 1, epochs + 1) if e % max(1, every) == 0} | {epochs})
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -91,10 +105,11 @@ def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data
         log_dir: Optional[str] = None, verbose: int = 2, steps_per_epoch: Optional[int] = None,
         backup_dir: Optional[str] = None, timer: Optional[EpochTimer] = None,
         initial_epoch: int = 0, extra_log_dirs: Sequence[str] = (),
-        progress: Optional[EpochLine] = None) -> keras.callbacks.History:
+        progress: Optional[EpochLine] = None, validation_freq: int = 1) -> keras.callbacks.History:
     """``backup_dir``: a restarted run resumes from the last backed-up epoch (``PeriodicBackup``,
     at most ``MAX_BACKUPS`` a run). ``extra_log_dirs``: more TensorBoard logs of the same run.
-    ``progress``: one progress line (use with ``verbose=0``)."""
+    ``progress``: one progress line (use with ``verbose=0``). ``validation_freq``: validates
+    after every this many epochs and after the last (``validation_epochs``)."""
     skip_autograph_for_libraries()  # else the first epoch re-compiles tf_keras' own train step (seconds)
     callbacks = [keras.callbacks.TensorBoard(log_dir=d, update_freq="epoch")
                  for d in ([log_dir] if log_dir else []) + list(extra_log_dirs)]
@@ -105,4 +120,5 @@ def fit(model: keras.Model, train: tf.data.Dataset, validation: Optional[tf.data
     if progress is not None:
         callbacks.append(progress)
     return model.fit(train, validation_data=validation, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                     callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch)
+                     callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
+                     validation_freq=validation_epochs(validation_freq, epochs, initial_epoch))

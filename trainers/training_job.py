@@ -151,7 +151,8 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     summary on the chief (also written to ``model_run_dir``), None on other workers."""
     skip_autograph_for_libraries()
     spec, dist = job.spec, job.resolved_distribution
-    model_args, batch_size, epochs = train.training_settings(spec.model.hyperparameters, job.hyperparameters)
+    model_args, batch_size, epochs, validation_freq = train.training_settings(spec.model.hyperparameters,
+                                                                              job.hyperparameters)
     keras.utils.set_random_seed(job.seed)
 
     strategy = strategies.make_strategy(dist, environ)
@@ -189,19 +190,23 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
                 _output_dir(job.serving_model_dir, role.is_chief, "export", job.scratch_dir) as export_dir:
             history = train.fit(model, train_ds, eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                 log_dir=log_dir, backup_dir=backup_dir,
-                                timer=timer, extra_log_dirs=extra_logs, **shown).history
+                                timer=timer, extra_log_dirs=extra_logs,
+                                validation_freq=validation_freq, **shown).history
             fine_tuning = models.FineTuning.from_hyperparameters(model_args)
             if fine_tuning.epochs:  # transfer learning's second phase: unfreeze the base's top layers
                 with strategy.scope():
                     models.unfreeze(model, fine_tuning.layers, fine_tuning.learning_rate)
                 more = train.fit(model, train_ds, eval_ds, epochs=epochs + fine_tuning.epochs, initial_epoch=epochs,
                                  steps_per_epoch=steps_per_epoch, log_dir=log_dir, backup_dir=backup_dir,
-                                 timer=timer, extra_log_dirs=extra_logs, **shown).history
+                                 timer=timer, extra_log_dirs=extra_logs,
+                                 validation_freq=validation_freq, **shown).history
                 history = {k: v + more.get(k, []) for k, v in history.items()}
+            export_start = time.perf_counter()
             if spec.task == "generative":
                 export.export_generative_model(model, inputs.transform_output, spec, export_dir)
             else:
                 export.export_serving_model(model, inputs.transform_output, spec, export_dir)
+            export_seconds = time.perf_counter() - export_start
     finally:
         keras.mixed_precision.set_global_policy("float32")
     if not role.is_chief:
@@ -211,7 +216,12 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
         tf.io.gfile.rmtree(backup_dir)  # BackupAndRestore empties it once training has finished
     summary = training_summary(dist, strategy.num_replicas_in_sync, role.num_workers, global_batch,
                                steps_per_epoch, num_examples, timer.seconds, history, precision)
-    summary["hyperparameters"] = {**model_args, "batch_size": batch_size, "epochs": epochs}
+    summary["export_seconds"] = round(export_seconds, 3)
+    summary["hyperparameters"] = {**model_args, "batch_size": batch_size, "epochs": epochs,
+                                  "validation_freq": validation_freq}
+    # the epochs the history's val_ metrics belong to (numbered from 1)
+    summary["validation_epochs"] = sorted(set(train.validation_epochs(validation_freq, epochs)) | set(
+        train.validation_epochs(validation_freq, epochs + fine_tuning.epochs, epochs) if fine_tuning.epochs else []))
     tf.io.gfile.makedirs(job.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(job.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
         f.write(json.dumps(summary, indent=2))

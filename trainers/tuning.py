@@ -40,7 +40,7 @@ def search_space(tuning: Tuning) -> keras_tuner.HyperParameters:
 def fit_and_score(job: TrainingJob, values: dict, objective: str, epochs: Optional[int] = None) -> float:
     """Trains the job's model with ``values`` over the spec's and the run's hyperparameters in
     this process, and returns ``objective`` (a Keras validation metric) after the last epoch."""
-    model_args, batch_size, default_epochs = train.training_settings(
+    model_args, batch_size, default_epochs, validation_freq = train.training_settings(
         job.spec.model.hyperparameters, {**job.hyperparameters, **values})
     epochs = epochs or default_epochs
     keras.utils.set_random_seed(job.seed)
@@ -49,7 +49,7 @@ def fit_and_score(job: TrainingJob, values: dict, objective: str, epochs: Option
         model_args["decay_steps"] = epochs * inputs.steps_per_epoch
     model = new_model(job, inputs.layout, model_args)
     history = train.fit(model, inputs.train, inputs.eval, epochs=epochs, steps_per_epoch=inputs.steps_per_epoch,
-                        verbose=0).history
+                        verbose=0, validation_freq=validation_freq).history
     return float(history[objective][-1])
 
 
