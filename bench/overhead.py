@@ -68,6 +68,7 @@ class PeakMemory:
 # Every measured process (ours and each baseline) starts with Keras 2, as tfxp runs: no ratio is
 # won or lost by that setting.
 MEASURED_ENV = {"TF_USE_LEGACY_KERAS": "1"}
+LOG_TAIL_LINES = 30
 
 
 def timed_process(command: list[str], log_path: Path) -> dict:
@@ -81,8 +82,9 @@ def timed_process(command: list[str], log_path: Path) -> dict:
         code = process.wait()
     wall = time.monotonic() - start
     peak = memory.stop()
-    if code != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {code}; see {log_path}")
+    if code != 0:  # the log's end in the message: a benchmark's temporary folder goes with it
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
+        raise RuntimeError(f"{' '.join(command)} exited with {code}; the end of {log_path}:\n{tail}")
     return {"wall_s": round(wall, 1), "peak_mib": round(peak / 2**20), "load": [round(load_before, 2),
                                                                                  round(os.getloadavg()[0], 2)]}
 

@@ -1,5 +1,6 @@
 """The speed benchmarks stay runnable: each one end to end at a tiny size (no timing asserted)."""
 import json
+import sys
 
 import pytest
 
@@ -71,3 +72,11 @@ def test_spec_init_benchmark_drafts_a_generated_table_beside_pandas(tmp_path):
     result = json.loads((tmp_path / "spec_init.json").read_text())
     assert result["rows"] == 3000 and result["spec_init"]["wall_s"] > 0 and result["pandas_read_csv"]["peak_mib"] > 0
     assert "3000 rows, 20 columns besides the label (14 numeric, 6 categorical, 0 ignore)" in result["summary"][0]
+
+
+def test_a_measured_process_that_fails_says_how_it_ended(tmp_path):
+    """Benchmarks run in temporary folders that go with their logs: the error carries the log's end."""
+    script = "import sys; print('\\n'.join(f'line {i}' for i in range(100))); sys.exit(3)"
+    with pytest.raises(RuntimeError, match=r"exited with 3; the end of .*\nline 70\n(.*\n)*line 99$") as failure:
+        overhead.timed_process([sys.executable, "-c", script], tmp_path / "run.log")
+    assert "line 69" not in str(failure.value)
