@@ -219,9 +219,9 @@ def train_and_export(job: TrainingJob, environ: Mapping[str, str] = os.environ) 
     summary["export_seconds"] = round(export_seconds, 3)
     summary["hyperparameters"] = {**model_args, "batch_size": batch_size, "epochs": epochs,
                                   "validation_freq": validation_freq}
-    # the epochs the history's val_ metrics belong to (numbered from 1)
-    summary["validation_epochs"] = sorted(set(train.validation_epochs(validation_freq, epochs)) | set(
-        train.validation_epochs(validation_freq, epochs + fine_tuning.epochs, epochs) if fine_tuning.epochs else []))
+    # the epochs the history's val_ metrics belong to (numbered from 1), of each phase in turn
+    summary["validation_epochs"] = train.validation_epochs(validation_freq, epochs) + (
+        train.validation_epochs(validation_freq, epochs + fine_tuning.epochs, epochs) if fine_tuning.epochs else [])
     tf.io.gfile.makedirs(job.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(job.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
         f.write(json.dumps(summary, indent=2))
