@@ -35,6 +35,25 @@ def test_cnn_with_stem_augmentation_and_pooled_head():
         build_model("cnn", {"image": (32, 32, 3)}, 5, {"head": "mean"})
 
 
+def test_weight_decay_shrinks_every_weight_by_its_rate_times_the_learning_rate():
+    images = np.random.default_rng(2).random((8, 12, 12, 1), np.float32)
+    labels = np.arange(8) % 3
+    steps = {}
+    for decay in (0.0, 0.25):
+        keras.utils.set_random_seed(0)
+        model = build_model("cnn", {"image": (12, 12, 1)}, 3, {"filters": [4], "dense_units": 8, "dropout": 0.0,
+                                                              "learning_rate": 0.01, "weight_decay": decay})
+        before = [w.numpy() for w in model.trainable_weights]
+        model.train_on_batch(images, labels)
+        steps[decay] = (before, [w.numpy() for w in model.trainable_weights])
+    (start, plain), (same_start, decayed) = steps[0.0], steps[0.25]
+    for w0, w0_again, a, b in zip(start, same_start, plain, decayed):
+        np.testing.assert_array_equal(w0, w0_again)
+        # the same Adam step on the same gradient, and the weight shrunk by 0.25 x 0.01 of itself
+        np.testing.assert_allclose(b - a, -0.0025 * w0, rtol=1e-4, atol=1e-7)
+    assert any(np.abs(w).max() > 0.1 for w in start)  # a shrink the comparison can see
+
+
 def test_test_time_flip_serves_an_image_and_its_mirror_image_alike_and_trains_on_the_image_alone(tmp_path):
     model = build_model("cnn", {"image": (12, 12, 1)}, 3, {"filters": [4], "dense_units": 8, "dropout": 0.0, "test_time_flip": True})
     images = np.random.default_rng(0).random((4, 12, 12, 1), np.float32)

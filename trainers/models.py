@@ -69,24 +69,27 @@ def learning_rate_for(learning_rate: float, lr_schedule: str = "constant", decay
     return learning_rate
 
 
-def compile_classifier(model: keras.Model, learning_rate) -> keras.Model:
+def compile_classifier(model: keras.Model, learning_rate, weight_decay: float = 0.0) -> keras.Model:
     """Adam (lazy for embeddings: ``trainers.lazy_adam``) and cross-entropy on integer labels
     with accuracy, or (a regression) mean squared error with RMSE and MAE: every model, and
-    again when fine-tuning."""
+    again when fine-tuning. ``weight_decay`` > 0: decoupled weight decay (AdamW: every weight
+    shrinks by ``weight_decay`` x the learning rate at each step)."""
+    optimizer = LazyAdam(learning_rate, weight_decay=weight_decay or None)
     if is_regression(model):
-        model.compile(optimizer=LazyAdam(learning_rate), loss=keras.losses.MeanSquaredError(),
+        model.compile(optimizer=optimizer, loss=keras.losses.MeanSquaredError(),
                       metrics=[keras.metrics.RootMeanSquaredError(name="rmse"),
                                keras.metrics.MeanAbsoluteError(name="mae")])
     else:
-        model.compile(optimizer=LazyAdam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
+        model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(),
                       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
 
 
 def compiled_classifier(inputs, outputs, learning_rate: float, lr_schedule: str = "constant",
-                        decay_steps: int = 0) -> keras.Model:
+                        decay_steps: int = 0, weight_decay: float = 0.0) -> keras.Model:
     """Every builder's model, compiled with its learning rate (schedule)."""
-    return compile_classifier(keras.Model(inputs, outputs), learning_rate_for(learning_rate, lr_schedule, decay_steps))
+    return compile_classifier(keras.Model(inputs, outputs), learning_rate_for(learning_rate, lr_schedule, decay_steps),
+                              weight_decay)
 
 
 def build_dense_classifier(layout: Layout, num_classes: int, hidden_units: Sequence[int] = (16,),
@@ -172,14 +175,14 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
               dropout: float = 0.4, learning_rate: float = 1e-3, lr_schedule: str = "constant",
               decay_steps: int = 0, translate: float = 0.0, flip: bool = False, rotate: float = 0.0,
               zoom: float = 0.0, fill_mode: str = "constant", test_time_flip: bool = False,
-              test_time_shift: int = 0) -> keras.Model:
+              test_time_shift: int = 0, weight_decay: float = 0.0) -> keras.Model:
     """Conv blocks (``convs_per_block`` 3x3 convolutions with batch norm, then max pooling),
     then a head: ``flatten`` + dense layer, or ``gap`` (global average pooling; the dense
     layer only if ``dense_units`` > 0). ``stem_stride`` 2 halves large inputs with a first
     strided convolution (a quarter of the compute). Augmentation: see ``augmented``;
     ``test_time_flip``, ``test_time_shift``: the served model averages the features of each
     image and of its mirror image, or of the image moved by that many pixels each way, before
-    the output layer (``ViewsAveraged``)."""
+    the output layer (``ViewsAveraged``). ``weight_decay``: see ``compile_classifier``."""
     if head not in ("flatten", "gap"):
         raise ValueError(f"head {head!r} is not 'flatten' or 'gap'")
     inputs = image_input(layout)
@@ -191,7 +194,7 @@ def build_cnn(layout: Dict[str, Tuple[int, ...]], num_classes: int, filters: Seq
     else:
         x = _cnn_features(x, filters, convs_per_block, stem_stride, head, dense_units, dropout)
     outputs = class_probabilities(x, num_classes)
-    return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps)
+    return compiled_classifier(inputs, outputs, learning_rate, lr_schedule, decay_steps, weight_decay)
 
 
 def _cnn_features(x, filters: Sequence[int], convs_per_block: int, stem_stride: int, head: str, dense_units: int,
