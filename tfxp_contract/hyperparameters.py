@@ -61,7 +61,7 @@ class Cnn(Optimizer):
     fill_mode: Optional[Literal["constant", "reflect", "wrap", "nearest"]] = None
     test_time_flip: Optional[bool] = None  # serving averages each image with its mirror image
     test_time_shift: Optional[Annotated[int, Field(ge=0, le=64)]] = None  # ... and with it moved by this many pixels
-    weight_decay: Optional[Annotated[float, Field(ge=0, lt=1)]] = None  # decoupled (AdamW), per unit learning rate
+    weight_decay: Optional[Annotated[float, Field(ge=0, le=10)]] = None  # decoupled (AdamW), per unit learning rate
 
 
 @dataclass(frozen=True, config=STRICT)
