@@ -74,3 +74,49 @@ def test_pickling_keeps_loggers_caches_and_still_traces_failures(trimmed):
     with pytest.raises(TypeError, match="generator"):
         pickler.dumps(x for x in "ab")  # refused by Beam, retried with dill's trace on, then raised
     assert logging.getLogger("dill").level == logging.WARN  # the trace is off again
+
+
+class _OwnMethod(beam.DoFn):
+    """A DoFn that takes its process method from another object: answers per instance."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.process = source.process
+
+
+class _MethodProperty(beam.DoFn):
+    def __init__(self, source):
+        super().__init__()
+        self._source = source
+
+    @property
+    def process(self):
+        return self._source.process
+
+
+def _dofns():
+    return [_Counting(), beam.Map(lambda x: x).fn, beam.Map(_Counting().process).fn, beam.Map(len).fn,
+            _OwnMethod(_Counting()), _OwnMethod(beam.Map(str).fn), _MethodProperty(_Counting()),
+            _MethodProperty(beam.Map(str).fn)]
+
+
+def test_state_and_timer_specs_same_as_beam_for_every_kind_of_dofn(trimmed):
+    beam_fixed_cost.restore()
+    expected = [userstate.get_dofn_specs(d) for d in _dofns()]
+    beam_fixed_cost.apply()
+    for _ in range(2):  # the second time from the cache where the class decides
+        answers = [userstate.get_dofn_specs(d) for d in _dofns()]
+        assert answers == expected
+        for states, timers in answers:  # each caller its own sets
+            states.add("changed by a caller")
+    assert expected[0] == ({_Counting.COUNT}, set()) and expected[4] == ({_Counting.COUNT}, set())
+    assert expected[6] == ({_Counting.COUNT}, set()) and expected[1] == (set(), set())
+
+
+def test_state_cache_weights_plain_data_as_beam_does(trimmed):
+    from apache_beam.runners.worker import statecache
+    values = [list(range(1000)), {"a": b"x" * 5000, "b": [1.5] * 100}, ("text", 3, None), _Counting()]
+    beam_fixed_cost.restore()
+    expected = [statecache.get_deep_size(v) for v in values]
+    beam_fixed_cost.apply()
+    assert [statecache.get_deep_size(v) for v in values] == expected
