@@ -38,6 +38,11 @@ def direct_runner_args(processes: Optional[int]) -> list[str]:
             NO_STAGING, PICKLER]
 
 
+def in_this_process(beam_pipeline_args: list[str]) -> bool:
+    """Whether these arguments run every Beam worker inside the process that runs the pipeline."""
+    return "--direct_running_mode=in_memory" in beam_pipeline_args
+
+
 def beam_workers_for(requested: int | str, input_bytes: int, sliced: bool = False,
                      cores: Optional[int] = None) -> int:
     """The DirectRunner's worker processes for a local run (0: Beam in this process). ``auto``: 2

@@ -10,6 +10,7 @@ commands:
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil  # local: free space of the run's folder
@@ -21,7 +22,7 @@ from tfx.orchestration.pipeline import Pipeline
 from components.serving.atomic_pusher import served_versions
 from components.serving.serving_check import started_ahead
 from infra import beam_fixed_cost, long_lived_objects
-from infra.dataflow import beam_workers_for, direct_runner_args
+from infra.dataflow import beam_workers_for, direct_runner_args, in_this_process
 from pipelines import early_serving_check
 from pipelines.code_version import code_versions
 from pipelines.local_run import DATASET_ENV, DEFAULT_DATASET, LocalRun
@@ -100,8 +101,10 @@ def run_locally(pipeline: Pipeline, observer: Optional[NodeObserver] = None) -> 
     records only finished components, so what was served and recorded stays usable)."""
     beam_fixed_cost.apply()  # Beam's per-DoFn inspection and pickling costs, cut (infra.beam_fixed_cost)
     long_lived_objects.freeze_once()
+    # Beam's pickles in zlib rather than bz2 when no other process reads them (infra.beam_fixed_cost)
+    pickles = beam_fixed_cost.zlib_pickles() if in_this_process(pipeline.beam_pipeline_args) else contextlib.nullcontext()
     try:
-        with started_ahead():
+        with started_ahead(), pickles:
             ObservedLocalDagRunner(observer, on_outputs=early_serving_check.for_pipeline(pipeline)).run(pipeline)
     except Exception as err:
         if not _is_disk_full(err):

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from infra.dataflow import AUTO, AUTO_WORKERS_FROM_MIB, beam_workers_for
+from infra.dataflow import AUTO, AUTO_WORKERS_FROM_MIB, beam_workers_for, direct_runner_args, in_this_process
 
 MIB = 2 ** 20
 
@@ -15,6 +15,12 @@ def test_auto_takes_two_workers_from_the_measured_input_size_on_two_or_more_core
     assert beam_workers_for(AUTO, at, cores=1) == 0  # nothing to share the work with
     assert beam_workers_for(AUTO, at, sliced=True, cores=2) == 0  # --max-examples reads a small part
     assert beam_workers_for(0, 100 * at, cores=2) == 0 and beam_workers_for(3, 0, cores=2) == 3  # as asked
+
+
+def test_only_beam_in_this_process_counts_as_in_this_process():
+    # where the local runner may make Beam's pickles in zlib (infra.beam_fixed_cost.zlib_pickles)
+    assert in_this_process(direct_runner_args(None))
+    assert not in_this_process(direct_runner_args(2)) and not in_this_process(direct_runner_args(0))
 
 
 def test_the_cli_takes_a_number_or_auto_and_names_a_bad_value():
