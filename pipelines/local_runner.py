@@ -21,7 +21,7 @@ from tfx.orchestration.pipeline import Pipeline
 
 from components.serving.atomic_pusher import served_versions
 from components.serving.serving_check import started_ahead
-from infra import beam_fixed_cost, long_lived_objects
+from infra import beam_data_plane, beam_fixed_cost, long_lived_objects
 from infra.dataflow import beam_workers_for, direct_runner_args, in_this_process
 from pipelines import early_serving_check
 from pipelines.code_version import code_versions
@@ -95,11 +95,13 @@ def run_locally(pipeline: Pipeline, observer: Optional[NodeObserver] = None) -> 
     """LocalDagRunner (told to ``observer`` component by component), with the Pusher's serving-check process started at the beginning, so
     its TensorFlow import overlaps the components before the push (components.serving.serving_check),
     and handed the check when the Trainer finishes, so the check overlaps the Evaluator
-    (pipelines.early_serving_check); Beam's fixed costs per DoFn trimmed (infra.beam_fixed_cost); what the process has
+    (pipelines.early_serving_check); Beam's fixed costs per DoFn trimmed (infra.beam_fixed_cost) and its
+    streams to worker processes flushed by size only (infra.beam_data_plane); what the process has
     imported is kept out of the cycle collector's full passes (infra.long_lived_objects).
     A full disk is a DiskFullError naming the folder (the pushes are atomic and ML Metadata
     records only finished components, so what was served and recorded stays usable)."""
     beam_fixed_cost.apply()  # Beam's per-DoFn inspection and pickling costs, cut (infra.beam_fixed_cost)
+    beam_data_plane.apply()  # no data lost on its way to a Beam worker process (infra.beam_data_plane)
     long_lived_objects.freeze_once()
     # Beam's pickles in zlib rather than bz2 when no other process reads them (infra.beam_fixed_cost)
     pickles = beam_fixed_cost.zlib_pickles() if in_this_process(pipeline.beam_pipeline_args) else contextlib.nullcontext()

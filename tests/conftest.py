@@ -36,9 +36,11 @@ def _plain_argv():
 @pytest.fixture(scope="session", autouse=True)
 def _beam_as_local_runs_have_it():
     """Beam with its per-DoFn fixed costs trimmed, as every local run and compiled task has it
-    (infra.beam_fixed_cost), for tests that run Beam or TFMA directly too."""
-    from infra import beam_fixed_cost
+    (infra.beam_fixed_cost), and its data streams to worker processes flushed by size only
+    (infra.beam_data_plane), for tests that run Beam or TFMA directly too."""
+    from infra import beam_data_plane, beam_fixed_cost
     beam_fixed_cost.apply()
+    beam_data_plane.apply()
     yield
 
 
